@@ -1,0 +1,64 @@
+# Two commands for a fresh machine (see README):
+#   make demo   set everything up and open JupyterLab on the quickstart notebook (local backend)
+#   make test   set everything up and run lint, type check, JS tests and pytest (incl. browser tests)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+# pip on these machines lists local mirrors that do not exist; their warnings are noise.
+QUIET_PIP := 2>&1 | grep -v "^WARNING: Location" || true
+
+.PHONY: demo test lint typecheck js-test pytest install js-install chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip $(QUIET_PIP)
+
+js/node_modules/.package-lock.json: js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund
+	@touch $@
+
+replicate_widgets/static/form.js: js/node_modules/.package-lock.json $(wildcard js/src/*.ts js/src/*/*.ts js/src/*.css js/src/*/*.css) js/build.mjs
+	cd js && npm run build
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml replicate_widgets/static/form.js
+	$(BIN)/python -m pip install -q -e ".[dev]" $(QUIET_PIP)
+	$(BIN)/python -c "import replicate_widgets"
+	@touch $@
+
+install: $(VENV)/.installed
+
+js-install: js/node_modules/.package-lock.json
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd js && npm run lint
+
+typecheck: install
+	$(BIN)/mypy
+	cd js && npm run typecheck
+
+js-test: js-install
+	cd js && npm test
+
+pytest: install chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck js-test pytest
+
+demo: install
+	$(BIN)/python -m replicate_widgets demo --port $(PORT)
+
+clean:
+	rm -rf $(VENV) js/node_modules replicate_widgets/static
