@@ -1,0 +1,312 @@
+"""``AsyncClient``: the asyncio Replicate HTTP API client.
+
+GENERATED from :mod:`._client` by ``tests/test_client_unasync.py``; edit
+``_client.py`` and regenerate instead of editing this file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from . import _endpoints as ep
+from ._async_resources import (
+    AccountNamespace,
+    Collections,
+    Deployments,
+    Files,
+    HardwareNamespace,
+    Models,
+    Predictions,
+    Trainings,
+    Versions,
+    Webhooks,
+)
+from ._errors import ModelError
+from ._files import decode_data_uri, sniff
+from ._http import Call, ClientConfig
+from ._retry import RetryPolicy
+from ._streaming import STREAM_READ_TIMEOUT, StreamTracker
+from ._types import FileContent, Page, Prediction, StreamEvent
+
+T = TypeVar("T")
+
+DEFAULT_POLL_INTERVAL = 0.5
+"""Seconds between polls of a running prediction (the official clients use 0.5 s)."""
+
+
+class AsyncClient:
+    """An asyncio client for the Replicate HTTP API (cloud or the local backend).
+
+    Parameters
+    ----------
+    api_token
+        The API token. ``None`` uses the one given to :func:`replicate_widgets.login`,
+        else ``REPLICATE_API_TOKEN``. Not needed for a local backend on 127.0.0.1.
+    base_url
+        The API root. ``None`` uses ``REPLICATE_BASE_URL``, else
+        ``https://api.replicate.com/v1``.
+    timeout
+        Seconds (or an ``httpx.Timeout``) per request; ``Prefer: wait`` requests get
+        a read timeout longer than the wait.
+    transport
+        An ``httpx`` transport, e.g. ``httpx.MockTransport`` in tests.
+    max_retries
+        Retries of throttled (429, every method) and failed (502/503/504 and
+        connection errors, idempotent methods only) requests.
+    retry
+        A :class:`~replicate_widgets._retry.RetryPolicy` for full control of backoff.
+    poll_interval
+        Seconds between polls while waiting for a prediction.
+
+    Examples
+    --------
+    >>> async with AsyncClient(base_url="http://127.0.0.1:8000/v1") as c:
+    ...     await c.run("acme/echo", {"text": "hi"})  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        api_token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_retries: int = 4,
+        retry: RetryPolicy | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        self._config = ClientConfig(api_token, base_url, timeout, max_retries, retry)
+        if (
+            isinstance(poll_interval, bool)
+            or not isinstance(poll_interval, (int, float))
+            or poll_interval <= 0
+        ):
+            raise ValueError("poll_interval must be a positive number of seconds.")
+        self.poll_interval = poll_interval
+        """Seconds between polls while waiting for a prediction."""
+        # Redirects are followed so file downloads (signed URLs) work.
+        self._http = httpx.AsyncClient(
+            transport=transport, timeout=self._config.timeout, follow_redirects=True
+        )
+        self.account = AccountNamespace(self)
+        """``GET /account``."""
+        self.collections = Collections(self)
+        """Collections of models."""
+        self.deployments = Deployments(self)
+        """Predictions on deployments."""
+        self.files = Files(self)
+        """The Files API."""
+        self.hardware = HardwareNamespace(self)
+        """Hardware SKUs."""
+        self.models = Models(self)
+        """Models: list, search, create, get, delete, readme, examples."""
+        self.predictions = Predictions(self)
+        """Predictions: create, get, list, cancel, wait."""
+        self.trainings = Trainings(self)
+        """Trainings: create, get, list, cancel."""
+        self.versions = Versions(self)
+        """Model versions: list, get, delete."""
+        self.webhooks = Webhooks(self)
+        """The webhook signing secret."""
+
+    @property
+    def base_url(self) -> str:
+        """The API root every request goes to."""
+        return self._config.base_url
+
+    @property
+    def is_local(self) -> bool:
+        """True when the base URL is on this machine (the local backend)."""
+        return self._config.is_local
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self.base_url!r})"
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- execution -------------------------------------------------------------------
+
+    async def _send(self, call: Call[T]) -> T:
+        """Execute ``call`` with retries; return the parsed result or raise."""
+        attempt = 0
+        while True:
+            request = self._config.build(self._http, call)
+            try:
+                response = await self._http.send(request)
+                await response.aread()
+            except httpx.TransportError as exc:
+                delay = self._config.retry.delay(call.method, attempt, error=exc)
+                if delay is None:
+                    raise self._config.transport_error(exc, str(request.url)) from None
+            else:
+                if response.status_code < 400:
+                    return self._attach(self._config.finish(call, response))
+                delay = self._config.retry.delay(
+                    call.method, attempt, response=response
+                )
+                if delay is None:
+                    return self._config.finish(call, response)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    def _attach(self, result: T) -> T:
+        if isinstance(result, Page):
+            cls = result._item_cls
+            result._fetch = lambda url: self._send(ep.get_page(url, cls))
+        return result
+
+    # -- conveniences ------------------------------------------------------------------
+
+    async def run(
+        self,
+        ref: str,
+        input: dict[str, Any] | None = None,
+        *,
+        wait: bool | int = True,
+        cancel_after: str | float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+    ) -> Any:
+        """Run a model and return its output once the prediction finishes.
+
+        Waits with ``Prefer: wait`` first, then follows ``urls.stream`` when the model
+        streams, else polls.
+
+        Raises
+        ------
+        ModelError
+            When the prediction failed, was canceled or aborted.
+        """
+        prediction = await self.predictions.create(
+            ref,
+            input,
+            wait=wait,
+            cancel_after=cancel_after,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )
+        prediction = await self._finish(prediction)
+        if prediction.status != "succeeded":
+            raise ModelError(prediction)
+        return prediction.output
+
+    async def _finish(self, prediction: Prediction) -> Prediction:
+        if prediction.is_terminal:
+            return prediction
+        if prediction.urls.get("stream"):
+            async for _ in self.stream_prediction(prediction):
+                pass
+        # ``done`` can arrive a moment before the stored status is terminal.
+        return await self.predictions.wait(await self.predictions.get(prediction))
+
+    async def stream(
+        self,
+        ref: str,
+        input: dict[str, Any] | None = None,
+        *,
+        cancel_after: str | float | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Start a prediction and yield its events until ``done``.
+
+        The prediction is created when iteration starts. Output chunks and log lines
+        arrive once each, whether over SSE, after a reconnect, or by polling when
+        the model has no stream.
+        """
+        prediction = await self.predictions.create(
+            ref, input, cancel_after=cancel_after
+        )
+        async for event in self.stream_prediction(prediction):
+            yield event
+
+    async def stream_prediction(
+        self, prediction: Prediction
+    ) -> AsyncIterator[StreamEvent]:
+        """Yield the events of an existing prediction until ``done``."""
+        tracker = StreamTracker()
+        # A finished prediction's stream may only answer with a timeout comment
+        # after 30 s; its state is complete in one GET instead.
+        url = None if prediction.is_terminal else prediction.urls.get("stream")
+        while url:
+            got = False
+            try:
+                async for event in self._sse(url, tracker):
+                    got = True
+                    yield event
+            except (httpx.TransportError, SSEError):
+                pass  # dropped or refused: reconnect or fall back to polling below
+            if tracker.done or not tracker.connection_ended(got):
+                break
+        current = prediction
+        while not tracker.done:
+            current = await self.predictions.get(current)
+            for event in tracker.catch_up(current):
+                yield event
+            if not tracker.done:
+                await asyncio.sleep(self.poll_interval)
+
+    async def _sse(
+        self, url: str, tracker: StreamTracker
+    ) -> AsyncIterator[StreamEvent]:
+        headers = {
+            "Accept": "text/event-stream",
+            "Cache-Control": "no-store",
+            **self._config.auth_headers(url),
+        }
+        if tracker.last_event_id:
+            headers["Last-Event-ID"] = tracker.last_event_id
+        # Streams stay open while the model runs, so the read timeout only has to
+        # catch a dead connection; after it the client reconnects or polls.
+        timeout = httpx.Timeout(self._config.timeout.connect, read=STREAM_READ_TIMEOUT)
+        async with self._http.stream(
+            "GET", url, headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code != 200:
+                return
+            async for sse in EventSource(response).aiter_sse():
+                event = tracker.accept(sse.event, sse.data, sse.id)
+                if event is not None:
+                    yield event
+                if tracker.done:
+                    return
+
+    async def read(self, url: str) -> FileContent:
+        """Read an output file (URL or ``data:`` URI) as bytes, with a sniffed type.
+
+        The token is sent only to the API's host and Replicate's file hosts.
+        """
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a string, not {type(url).__name__}.")
+        if url.startswith("data:"):
+            data, declared = decode_data_uri(url)
+            return FileContent(data, sniff(data, declared))
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"Cannot read {url[:60]!r}: expected an http(s) URL or a data: URI."
+            )
+        call: Call[httpx.Response] = Call("GET", url, lambda r: r)
+        response = await self._send(call)
+        return FileContent(
+            response.content,
+            sniff(response.content, response.headers.get("content-type")),
+        )
