@@ -1,0 +1,93 @@
+"""Fixtures for the browser tests: a throwaway JupyterLab and headless Chromium.
+
+Every test here is marked ``e2e`` and skipped when Debian's Chromium is missing
+(install it with ``make chromium``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from labharness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Lab, start_lab
+
+NON_LOOPBACK = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+            if not os.access(CHROMIUM, os.X_OK):
+                item.add_marker(
+                    pytest.mark.skip(reason=f"{CHROMIUM} missing: run `make chromium`")
+                )
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    work = tmp_path_factory.mktemp("lab")
+    root = work / "nb"
+    root.mkdir()
+    server = start_lab(root, work / "state")
+    server.root = root
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context; collects page errors and console errors for the test."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    pg.js_errors = []
+    pg.console_errors = []
+    pg.on("pageerror", lambda e: pg.js_errors.append(str(e)))
+    pg.on(
+        "console",
+        lambda m: pg.console_errors.append(m.text) if m.type == "error" else None,
+    )
+    external: list[str] = []
+
+    def block(route: Any) -> None:  # no internet here: fail external requests at once
+        external.append(route.request.url)
+        route.abort()
+
+    ctx.route(NON_LOOPBACK, block)
+    pg.external_requests = external
+    yield pg
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        pg.screenshot(
+            path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True
+        )
+    ctx.close()
+    lab.shutdown_sessions()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    rep = (yield).get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{rep.when}", rep)
