@@ -1,0 +1,275 @@
+"""Start, watch and stop one coglet process (``python -m cog.server.http``).
+
+What this absorbs (measured in ``reference/coglet.md``):
+
+- coglet spawns its worker as a bare ``python`` from ``PATH``, which may be a
+  different interpreter or missing; a shim script that execs
+  ``sys.executable`` goes first on ``PATH`` (a symlink would lose the venv).
+- coglet listens on 0.0.0.0 by default: always ``--host 127.0.0.1``.
+- a busy worker survives the death of its parent, so coglet starts in its own
+  session and is stopped with ``killpg``.
+- ``@cog.concurrent(max=N)`` alone gives one slot; only ``COG_MAX_CONCURRENCY``
+  counts.
+- ``setup(weights)`` gets its weights from ``COG_WEIGHTS``.
+- setup failures show only in coglet's own output, kept in a log file here.
+
+``subprocess.Popen`` rather than asyncio subprocesses, so the process is not
+tied to one event loop and no child watcher is needed in a non-main thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import contextlib
+import mimetypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from replicate_widgets.server._models import (
+    PLATFORM_MESSAGE,
+    LocalModel,
+    coglet_available,
+    runtime_directory,
+)
+
+__all__ = ["CogletProcess", "RunnerError"]
+
+_POLL = 0.05
+# Process groups still running, killed at interpreter exit if nobody closed them
+# (a kernel shut down without closing the server must not leave models behind).
+_LIVE_GROUPS: dict[int, Path] = {}
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for pgid, tmp in list(_LIVE_GROUPS.items()):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        _remove_tree(tmp)
+
+
+class RunnerError(Exception):
+    """A model process cannot run: setup failed, it would not start, or no coglet."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _materialise_weights(weights: str, directory: Path) -> str:
+    """Turn data-URL weights into a file; pass paths and http(s) URLs through.
+
+    cog hands ``COG_WEIGHTS`` to ``setup(weights)`` as a string; a data URL of a
+    large file would not fit in the environment, and models expect a path.
+    """
+    if not weights.startswith("data:"):
+        return weights
+    header, _, payload = weights.partition(",")
+    mime = header[5:].split(";")[0] or "application/octet-stream"
+    data = (
+        base64.b64decode(payload)
+        if header.endswith(";base64")
+        else urllib.parse.unquote_to_bytes(payload)
+    )
+    path = directory / f"weights{mimetypes.guess_extension(mime) or '.bin'}"
+    path.write_bytes(data)
+    return str(path)
+
+
+class CogletProcess:
+    """One running coglet for one (model version, mode).
+
+    Parameters
+    ----------
+    model
+        The version to serve.
+    mode
+        ``"predict"`` or ``"train"`` (coglet's ``--x-mode``).
+    """
+
+    def __init__(self, model: LocalModel, mode: str) -> None:
+        if not coglet_available():
+            raise RunnerError(PLATFORM_MESSAGE)
+        self.model = model
+        self.mode = mode
+        self.port = _free_port()
+        self._tmp = Path(tempfile.mkdtemp(prefix="rw-coglet-"))
+        self.log_path = self._tmp / "coglet.log"
+        self._popen: subprocess.Popen[bytes] | None = None
+        self.client = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{self.port}",
+            timeout=httpx.Timeout(30.0, read=None),
+            # The process lives on loopback; never route it through a proxy.
+            trust_env=False,
+        )
+
+    # ------------------------------------------------------------- properties
+    @property
+    def pid(self) -> int | None:
+        """The coglet parent's process id (also its process group id)."""
+        return self._popen.pid if self._popen is not None else None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the coglet parent process is still running."""
+        return self._popen is not None and self._popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the parent has exited, else ``None``."""
+        return self._popen.poll() if self._popen is not None else None
+
+    def log_tail(self, lines: int = 25) -> str:
+        """Return the last lines coglet (and setup code) wrote."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    # ------------------------------------------------------------------ start
+    def _environment(self) -> dict[str, str]:
+        shim_dir = self._tmp / "bin"
+        shim_dir.mkdir(exist_ok=True)
+        shim = shim_dir / "python"
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+        shim.chmod(0o755)
+        env = dict(os.environ)
+        env["PATH"] = os.pathsep.join((str(shim_dir), env.get("PATH", "")))
+        env["PORT"] = str(self.port)
+        env["COG_MAX_CONCURRENCY"] = str(self.model.concurrency)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(self.model.directory), env.get("PYTHONPATH", "")) if p
+        )
+        env.pop("COG_WEIGHTS", None)
+        if self.model.weights:
+            env["COG_WEIGHTS"] = _materialise_weights(self.model.weights, self._tmp)
+        ref = self.model.train_ref if self.mode == "train" else self.model.predict_ref
+        if ref is None:
+            raise RunnerError(f"{self.model.full_name} has no {self.mode} function")
+        stub = str(self.model.directory / ref)  # absolute: train runs in .cog/train
+        key = "COG_TRAIN_TYPE_STUB" if self.mode == "train" else "COG_PREDICT_TYPE_STUB"
+        env[key] = stub
+        return env
+
+    async def start(self, timeout: float) -> None:
+        """Spawn coglet and wait until its health check says READY.
+
+        Raises
+        ------
+        RunnerError
+            If setup failed (with coglet's setup logs), the process exited, or
+            it was not ready within ``timeout`` seconds.
+        """
+        cwd = runtime_directory(self.model, self.mode)
+        cmd = [sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"]
+        if self.mode == "train":
+            cmd += ["--x-mode", "train"]
+        with self.log_path.open("ab") as log:
+            self._popen = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=self._environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _LIVE_GROUPS[self._popen.pid] = self._tmp
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if not self.alive:
+                raise RunnerError(
+                    f"coglet for {self.model.full_name} exited during start-up "
+                    f"(status {self._popen.returncode}):\n{self.log_tail()}"
+                )
+            health = await self.health()
+            status = health.get("status")
+            if status == "READY":
+                return
+            if status in ("SETUP_FAILED", "DEFUNCT"):
+                setup_logs = (health.get("setup") or {}).get("logs") or ""
+                await self.stop()
+                raise RunnerError(
+                    f"setup() of {self.model.full_name} failed; fix the model and "
+                    f"run it again.\n{_useful_setup_lines(setup_logs)}\n"
+                    f"{self.log_tail(15)}".rstrip()
+                )
+            if loop.time() > deadline:
+                await self.stop()
+                raise RunnerError(
+                    f"{self.model.full_name} was not ready after {timeout:.0f} s "
+                    f"(last status {status}):\n{self.log_tail()}"
+                )
+            await asyncio.sleep(_POLL)
+
+    async def health(self) -> dict[str, Any]:
+        """Return coglet's ``/health-check`` body, or ``{}`` if it does not answer."""
+        try:
+            response = await self.client.get("/health-check", timeout=2.0)
+            body = response.json()
+        except (httpx.HTTPError, ValueError):
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    # ------------------------------------------------------------------- stop
+    async def stop(self, *, graceful: bool = True) -> None:
+        """Stop coglet: ``POST /shutdown``, then SIGTERM, then SIGKILL the group."""
+        popen = self._popen
+        try:
+            if popen is not None and popen.poll() is None:
+                if graceful:
+                    with contextlib.suppress(httpx.HTTPError):
+                        await self.client.post("/shutdown", timeout=2.0)
+                    await self._wait(popen, 2.0)
+                if popen.poll() is None:
+                    self._signal_group(popen.pid, signal.SIGTERM)
+                    await self._wait(popen, 2.0)
+        finally:
+            # Also when the await above is cancelled: nothing may outlive us, and
+            # a busy worker shares the group and can outlive its parent.
+            if popen is not None:
+                self._signal_group(popen.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    popen.wait(timeout=5)
+                _LIVE_GROUPS.pop(popen.pid, None)
+            _remove_tree(self._tmp)
+            await self.client.aclose()
+
+    @staticmethod
+    def _signal_group(pgid: int, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+
+    @staticmethod
+    async def _wait(popen: subprocess.Popen[bytes], seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while popen.poll() is None and loop.time() < deadline:
+            await asyncio.sleep(_POLL)
+
+
+def _useful_setup_lines(logs: str) -> str:
+    # coglet's setup log starts with its own banner; the user's lines matter.
+    lines = [ln for ln in logs.splitlines() if not ln.startswith("[coglet")]
+    failed = [ln for ln in logs.splitlines() if "failed" in ln.lower()]
+    return "\n".join(lines[-10:] or failed[-3:])
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

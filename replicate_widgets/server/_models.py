@@ -1,0 +1,366 @@
+"""Turn a folder with a Cog ``predict.py`` into a served model version.
+
+A model folder holds ``predict.py`` and optionally ``cog.yaml`` (``predict:``,
+``train:``, ``concurrency: max:``) and a ``model.json`` sidecar (owner, name,
+description, visibility, pinned ``version``, ``cover_image``,
+``default_example``). :func:`load_model` generates the Cog OpenAPI document in a
+short-lived subprocess, writes the files coglet reads, and returns a
+:class:`LocalModel` whose ``version_id`` is a hash of the folder's files and the
+document, so editing ``predict.py`` and loading again gives a new version.
+
+Files written into the folder (coglet reads fixed relative paths)::
+
+    .cog/openapi_schema.json            what the predict-mode coglet reads
+                                        (x-cog-streaming forced on, see below)
+    .cog/openapi_schema.served.json     the faithful document, as Cog writes it
+    .cog/train/.cog/openapi_schema.json what the train-mode coglet reads
+
+``x-cog-streaming`` is forced into the file coglet reads so every model, not just
+``@cog.streaming`` ones, reports live SSE events to the runner. The served
+document (``LocalModel.openapi_schema``) stays faithful to Cog's rules.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from replicate_widgets.server._model_files import (
+    ModelLoadError,
+    default_predictor,
+    force_streaming,
+    hash_folder,
+    read_cog_yaml,
+    read_sidecar,
+    writable_copy,
+    write_json,
+)
+
+__all__ = [
+    "LocalModel",
+    "ModelLoadError",
+    "bundled_models",
+    "load_model",
+    "runtime_directory",
+]
+
+BUNDLED_DIR = Path(__file__).with_name("models")
+# Run by path, not with -m, so the package __init__ (the web server) is not loaded.
+_WORKER = Path(__file__).with_name("_schema_worker.py")
+PLATFORM_MESSAGE = (
+    "the local backend needs coglet, available for Linux x86_64/aarch64 and "
+    "macOS arm64 (pip install 'cog>=0.23,<0.24'); on other platforms use the "
+    "cloud with REPLICATE_API_TOKEN"
+)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_SCHEMA_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """One version of a local Cog model.
+
+    Attributes
+    ----------
+    owner, name
+        ``owner/name`` as served (``local/<folder>`` unless given).
+    directory
+        The model folder (coglet's working directory in predict mode).
+    version_id
+        64 hex digits: sha256 of the folder's files and the schema, or the id
+        pinned in ``model.json``; a trained version hashes in its weights.
+    openapi_schema
+        The Cog-style document served as the version's ``openapi_schema``.
+    has_train
+        Whether the model can be trained (``TrainingInput`` is in the document).
+    description, visibility, cover_image, default_example
+        From ``model.json`` (``visibility`` defaults to ``"public"``).
+    cog_version
+        The installed cog version, e.g. ``"0.23.1"``.
+    concurrency
+        Prediction slots, from ``@cog.concurrent(max=N)`` or ``cog.yaml``.
+    weights
+        Weights for ``setup(weights)`` (path, URL or data URL), set on versions
+        created by a training; coglet passes them as ``COG_WEIGHTS``.
+    predict_ref, train_ref
+        ``"predict.py:Predictor"``-style references, ``None`` when absent.
+    train_runtime_schema
+        The document the train-mode coglet reads (``train()`` under
+        ``/predictions``), ``None`` when not trainable.
+    is_async
+        ``run()`` is ``async``; async generators are not streamed live by coglet.
+    """
+
+    owner: str
+    name: str
+    directory: Path
+    version_id: str
+    openapi_schema: dict[str, Any]
+    has_train: bool
+    description: str | None
+    visibility: str
+    cover_image: Path | None
+    default_example: dict[str, Any] | None
+    cog_version: str
+    concurrency: int
+    weights: str | None = None
+    predict_ref: str | None = "predict.py:Predictor"
+    train_ref: str | None = None
+    train_runtime_schema: dict[str, Any] | None = field(default=None, repr=False)
+    is_async: bool = False
+
+    def __hash__(self) -> int:
+        # The schema dicts are unhashable; the version id identifies a version.
+        return hash((self.owner, self.name, self.version_id))
+
+    @property
+    def full_name(self) -> str:
+        """``owner/name``."""
+        return f"{self.owner}/{self.name}"
+
+    def with_weights(self, weights: str) -> LocalModel:
+        """Return the version of this model that runs ``setup(weights)``.
+
+        Parameters
+        ----------
+        weights
+            A local path, an http(s) URL or a data URL, as a training returned.
+
+        Returns
+        -------
+        LocalModel
+            A copy with ``weights`` set and a version id derived from both.
+        """
+        digest = hashlib.sha256(f"{self.version_id}\0{weights}".encode()).hexdigest()
+        return dataclasses.replace(self, weights=weights, version_id=digest)
+
+
+def cog_version() -> str | None:
+    """Return the installed cog version, or ``None`` when cog is not installed."""
+    try:
+        return importlib.metadata.version("cog")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def coglet_available() -> bool:
+    """Tell whether coglet (cog's native prediction server) can be imported."""
+    return importlib.util.find_spec("coglet") is not None and cog_version() is not None
+
+
+def runtime_directory(model: LocalModel, mode: str) -> Path:
+    """Write the schema coglet reads for ``mode`` and return coglet's cwd.
+
+    Parameters
+    ----------
+    model
+        The version about to be started.
+    mode
+        ``"predict"`` or ``"train"``.
+
+    Returns
+    -------
+    Path
+        The model folder for predictions. For training, ``.cog/train`` inside
+        it: a train-mode coglet runs ``train()`` on ``/predictions`` but
+        validates against ``Input``, so it needs its own document; the folder's
+        entries are linked there so relative paths in ``train()`` still work.
+    """
+    if mode == "train":
+        if model.train_runtime_schema is None:
+            raise ModelLoadError(f"{model.full_name} defines no train()")
+        cwd = model.directory / ".cog" / "train"
+        cwd.mkdir(parents=True, exist_ok=True)
+        for entry in model.directory.iterdir():
+            link = cwd / entry.name
+            if entry.name != ".cog" and not link.exists() and not link.is_symlink():
+                link.symlink_to(entry)
+        write_json(
+            cwd / ".cog" / "openapi_schema.json",
+            force_streaming(model.train_runtime_schema),
+        )
+        return cwd
+    write_json(
+        model.directory / ".cog" / "openapi_schema.json",
+        force_streaming(model.openapi_schema),
+    )
+    return model.directory
+
+
+# ------------------------------------------------------------------- generator
+def _generate(
+    directory: Path, predict: str | None, train: str | None
+) -> dict[str, Any]:
+    """Run ``_schema_worker`` in the folder and return its result."""
+    with tempfile.TemporaryDirectory(prefix="rw-schema-") as tmp:
+        out = Path(tmp, "result.json")
+        cmd = [sys.executable, str(_WORKER), "--output", str(out)]
+        if predict:
+            cmd += ["--predict", predict]
+        if train:
+            cmd += ["--train", train]
+        try:
+            proc = subprocess.run(
+                cmd,
+                cwd=directory,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=_SCHEMA_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ModelLoadError(
+                f"importing the model in {directory} took more than "
+                f"{_SCHEMA_TIMEOUT:.0f} s; move slow work from module level into "
+                "setup()"
+            ) from exc
+        if not out.is_file():
+            raise ModelLoadError(
+                f"the schema generator for {directory} exited with status "
+                f"{proc.returncode} without a result:\n{_tail(proc.stderr)}"
+            )
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    if not result.get("ok"):
+        raise ModelLoadError(
+            f"could not load the Cog model in {directory}: {result.get('error')}\n"
+            "Fix predict.py (see cog's docs for supported inputs and outputs) and "
+            f"load it again.\n\n{_tail(result.get('traceback', ''))}"
+        )
+    return result
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def load_model(
+    directory: Path, *, owner: str = "local", name: str | None = None
+) -> LocalModel:
+    """Load a folder with a Cog ``predict.py`` as one model version.
+
+    Parameters
+    ----------
+    directory
+        The model folder.
+    owner
+        The owner to serve it under.
+    name
+        The model name; defaults to the folder name.
+
+    Returns
+    -------
+    LocalModel
+        The version; loading again after an edit gives a new ``version_id``.
+
+    Raises
+    ------
+    ModelLoadError
+        The folder has no ``predict.py``, the name is not a valid model name,
+        cog is not installed, or importing/describing the predictor failed (the
+        message includes the tail of the traceback).
+
+    Notes
+    -----
+    Blocks for the generator subprocess (about 0.3 s for a small model); call it
+    with ``asyncio.to_thread`` from async code.
+    """
+    directory = Path(directory).resolve()
+    if not directory.is_dir():
+        raise ModelLoadError(f"{directory} is not a folder; pass a model folder")
+    name = name or directory.name
+    if not _NAME.match(name) or not _NAME.match(owner):
+        raise ModelLoadError(
+            f"{owner}/{name} is not a valid model name: use lowercase letters, "
+            "digits, '-', '_' and '.' (pass name=... to choose another name)"
+        )
+    version = cog_version()
+    if version is None or not coglet_available():
+        raise ModelLoadError(f"cannot load {directory}: {PLATFORM_MESSAGE}")
+    config = (
+        read_cog_yaml(directory / "cog.yaml")
+        if (directory / "cog.yaml").is_file()
+        else {}
+    )
+    predict_ref = config.get("predict")
+    if predict_ref is None:
+        if not (directory / "predict.py").is_file():
+            raise ModelLoadError(
+                f"{directory} has no predict.py: a Cog model folder needs a predict.py "
+                "with a Predictor class (or a cog.yaml with predict: 'file.py:Class')"
+            )
+        predict_ref = default_predictor(directory / "predict.py")
+    sidecar = read_sidecar(directory)
+    result = _generate(directory, predict_ref, config.get("train"))
+    served: dict[str, Any] = result["document"]
+    facts = result["facts"]
+    try:
+        concurrency = int(config.get("concurrency") or facts.get("concurrency") or 1)
+    except ValueError as exc:
+        raise ModelLoadError(
+            f"{directory / 'cog.yaml'}: concurrency.max must be a whole number"
+        ) from exc
+    pinned = sidecar.get("version")
+    cover = sidecar.get("cover_image")
+    example = sidecar.get("default_example")
+    model = LocalModel(
+        owner=owner,
+        name=name,
+        directory=directory,
+        version_id=str(pinned) if pinned else hash_folder(directory, served),
+        openapi_schema=served,
+        has_train=result["train"] is not None,
+        description=sidecar.get("description"),
+        visibility=str(sidecar.get("visibility", "public")),
+        cover_image=(directory / cover) if cover else None,
+        default_example=example if isinstance(example, dict) else None,
+        cog_version=version,
+        concurrency=max(1, concurrency),
+        predict_ref=predict_ref,
+        train_ref=result.get("train_ref"),
+        train_runtime_schema=result.get("train_runtime"),
+        is_async=bool(facts.get("is_async")),
+    )
+    write_json(directory / ".cog" / "openapi_schema.served.json", served)
+    runtime_directory(model, "predict")
+    return model
+
+
+def bundled_models() -> list[LocalModel]:
+    """Load the demo models shipped in ``replicate_widgets/server/models/``.
+
+    Returns
+    -------
+    list of LocalModel
+        ``replicate/hello-world`` and the ``demo/*`` models, sorted by name; each
+        folder's ``model.json`` gives its owner and name.
+    """
+
+    def load(directory: Path) -> LocalModel:
+        sidecar = read_sidecar(directory)
+        return load_model(
+            directory,
+            owner=str(sidecar.get("owner", "demo")),
+            name=str(sidecar.get("name", directory.name)),
+        )
+
+    folders = [
+        writable_copy(d)
+        for d in sorted(BUNDLED_DIR.iterdir())
+        if (d / "predict.py").is_file()
+    ]
+    # Each load is a subprocess that mostly waits on imports; overlap them.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        models = list(pool.map(load, folders))
+    return sorted(models, key=lambda m: m.full_name)

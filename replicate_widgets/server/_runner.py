@@ -1,0 +1,387 @@
+"""Run predictions and trainings of local Cog models through coglet.
+
+One :class:`ModelRunner` owns one coglet process for one (model version, mode):
+started on the first run, stopped after ``idle_timeout`` seconds without work,
+restarted after a crash. :meth:`ModelRunner.run` streams coglet's SSE events as
+:class:`RunnerEvent` objects and always ends with exactly one ``completed``.
+
+coglet quirks absorbed here so callers never see them:
+
+- **409 at capacity**, also for a moment after a slot frees: runs wait in a
+  local FIFO (one semaphore slot per coglet slot) and retry 409 with backoff.
+- **no history**: coglet forgets a prediction when it ends, so everything
+  arrives through the SSE stream of ``PUT /predictions/{id}``, which the schema
+  coglet reads always allows (``x-cog-streaming`` is forced on).
+- **explicit nulls are rejected** (``nullable`` is not JSON Schema), so
+  ``None`` inputs are omitted.
+- **crashes**: a dead worker answers ``Worker crashed`` and then 409 forever; a
+  dead parent drops the stream. Either way the run completes as failed with a
+  clear message and the next run starts a fresh process.
+- **doubled error prefixes** (``Prediction failed: Prediction failed: ...``)
+  are stripped.
+- ``/tmp/coglet/predictions/<id>`` directories (hard-coded, never removed by
+  coglet) are removed for our ids.
+
+Sync generators stream live; coglet collects **async generators** and sends
+all their outputs at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import httpx_sse
+
+from replicate_widgets.server._coglet_process import CogletProcess, RunnerError
+from replicate_widgets.server._models import LocalModel
+from replicate_widgets.server._runner_events import (
+    CRASH_MESSAGE,
+    RunnerEvent,
+    completed_event,
+    event_from_sse,
+    response_json,
+    validation_message,
+)
+
+__all__ = ["Mode", "ModelRunner", "RunnerError", "RunnerEvent", "RunnerPool"]
+
+Mode = Literal["predict", "train"]
+COGLET_PREDICTIONS = Path("/tmp/coglet/predictions")  # noqa: S108 - coglet's own path
+_UNHEALTHY = {"UNHEALTHY", "DEFUNCT"}
+
+
+class _Crashed(Exception):
+    """The coglet process died or became unhealthy during a run."""
+
+
+class ModelRunner:
+    """Runs one model version in one mode through its own coglet process.
+
+    Parameters
+    ----------
+    model
+        The version to run (its ``weights`` are passed to ``setup``).
+    mode
+        ``"predict"`` runs ``run()``/``predict()``; ``"train"`` runs ``train()``.
+    idle_timeout
+        Seconds without work after which the process is stopped.
+    setup_timeout
+        Seconds to wait for ``setup()`` before giving up.
+    """
+
+    def __init__(
+        self,
+        model: LocalModel,
+        mode: Mode = "predict",
+        *,
+        idle_timeout: float = 600.0,
+        setup_timeout: float = 300.0,
+    ) -> None:
+        if mode not in ("predict", "train"):
+            raise ValueError(f"mode must be 'predict' or 'train', not {mode!r}")
+        if mode == "train" and not model.has_train:
+            raise RunnerError(
+                f"{model.full_name} cannot be trained: its predict.py defines no "
+                "train() (add one, or name it in cog.yaml as train: 'file.py:train')"
+            )
+        self.model = model
+        self.mode: Mode = mode
+        self.idle_timeout = idle_timeout
+        self.setup_timeout = setup_timeout
+        self._process: CogletProcess | None = None
+        self._start_lock = asyncio.Lock()
+        self._slots = asyncio.Semaphore(model.concurrency)
+        self._busy = 0
+        self._idle_task: asyncio.Task[None] | None = None
+        self._cancelled: dict[str, asyncio.Event] = {}
+        self._closed = False
+        schemas = model.openapi_schema.get("components", {}).get("schemas", {})
+        input_name = "TrainingInput" if mode == "train" else "Input"
+        properties = schemas.get(input_name, {}).get("properties", {})
+        self._secrets = frozenset(
+            name for name, prop in properties.items() if prop.get("x-cog-secret")
+        )
+
+    # ------------------------------------------------------------- properties
+    @property
+    def pid(self) -> int | None:
+        """The coglet parent's pid (its process group id), if running."""
+        return self._process.pid if self._process and self._process.alive else None
+
+    @property
+    def port(self) -> int | None:
+        """The 127.0.0.1 port coglet listens on, if running."""
+        return self._process.port if self._process and self._process.alive else None
+
+    @property
+    def state(self) -> Literal["stopped", "running", "busy", "closed"]:
+        """``stopped`` (no process), ``running`` (idle), ``busy`` or ``closed``."""
+        if self._closed:
+            return "closed"
+        if self._process is None or not self._process.alive:
+            return "stopped"
+        return "busy" if self._busy else "running"
+
+    # ---------------------------------------------------------------- process
+    async def _ensure_started(self) -> CogletProcess:
+        async with self._start_lock:
+            if self._closed:
+                raise RunnerError(f"the runner for {self.model.full_name} is closed")
+            process = self._process
+            if process is not None and process.alive:
+                return process
+            if process is not None:
+                await process.stop(graceful=False)
+                self._process = None
+            process = CogletProcess(self.model, self.mode)
+            try:
+                await process.start(self.setup_timeout)
+            except BaseException:
+                await process.stop(graceful=False)
+                raise
+            self._process = process
+            return process
+
+    async def _restart_after_crash(self, process: CogletProcess) -> None:
+        async with self._start_lock:
+            if self._process is process:
+                self._process = None
+        await process.stop(graceful=False)
+
+    def _touch(self) -> None:
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+            self._idle_task = None
+
+    def _schedule_idle_stop(self) -> None:
+        if self._busy == 0 and not self._closed and self._process is not None:
+            self._idle_task = asyncio.get_running_loop().create_task(self._idle_stop())
+
+    async def _idle_stop(self) -> None:
+        await asyncio.sleep(self.idle_timeout)
+        async with self._start_lock:
+            # Holding the lock: a run arriving now waits, then starts afresh.
+            if self._busy or self._process is None:
+                return
+            await self._process.stop()
+            self._process = None
+
+    # -------------------------------------------------------------------- run
+    async def run(
+        self, prediction_id: str, input: dict[str, Any]
+    ) -> AsyncIterator[RunnerEvent]:
+        """Run one prediction (or training) and yield its events in order.
+
+        Parameters
+        ----------
+        prediction_id
+            A unique id (coglet starts a second prediction for a duplicate id).
+        input
+            The input; ``None`` values are omitted (coglet rejects explicit
+            nulls). Files may be http(s) or data URLs; file outputs come back as
+            data URLs.
+
+        Yields
+        ------
+        RunnerEvent
+            ``start``, ``log``, ``output`` and ``metric`` events, then exactly one
+            ``completed``.
+
+        Raises
+        ------
+        RunnerError
+            Before any event, if the process cannot start (no coglet on this
+            platform, ``setup()`` failed, start-up timed out).
+        """
+        payload = {k: v for k, v in input.items() if v is not None}
+        cancelled = self._cancelled.setdefault(prediction_id, asyncio.Event())
+        self._busy += 1
+        self._touch()
+        try:
+            if not await self._acquire_slot(cancelled):
+                yield completed_event("canceled")
+                return
+            try:
+                async for event in self._run_in_slot(prediction_id, payload, cancelled):
+                    yield event
+            finally:
+                self._slots.release()
+        finally:
+            self._busy -= 1
+            self._cancelled.pop(prediction_id, None)
+            shutil.rmtree(COGLET_PREDICTIONS / prediction_id, ignore_errors=True)
+            self._schedule_idle_stop()
+
+    async def _acquire_slot(self, cancelled: asyncio.Event) -> bool:
+        """Wait for a local slot; return False if cancelled while queued."""
+        acquire = asyncio.ensure_future(self._slots.acquire())
+        cancel = asyncio.ensure_future(cancelled.wait())
+        try:
+            await asyncio.wait({acquire, cancel}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            # The run itself was cancelled: give back a slot acquired meanwhile.
+            if acquire.done() and not acquire.cancelled():
+                self._slots.release()
+            raise
+        finally:
+            cancel.cancel()
+            if not acquire.done():
+                acquire.cancel()
+        if acquire.done() and not acquire.cancelled():
+            if cancelled.is_set():
+                self._slots.release()
+                return False
+            return True
+        return False
+
+    async def _run_in_slot(
+        self, prediction_id: str, payload: dict[str, Any], cancelled: asyncio.Event
+    ) -> AsyncIterator[RunnerEvent]:
+        process = await self._ensure_started()
+        logs: list[str] = []
+        outputs: list[Any] = []
+        try:
+            async for event in self._stream(process, prediction_id, payload, cancelled):
+                if event.kind == "log":
+                    logs.append(str(event.data.get("data", "")))
+                elif event.kind == "output":
+                    outputs.append(event.data.get("chunk"))
+                elif event.kind == "completed" and str(
+                    event.data.get("error") or ""
+                ).startswith("The model's process crashed"):
+                    # Before yielding: the caller may stop iterating after it.
+                    await self._restart_after_crash(process)
+                yield event
+                if event.kind == "completed":
+                    return
+        except (_Crashed, httpx.TransportError, httpx_sse.SSEError) as exc:
+            detail = str(exc) or type(exc).__name__
+            if isinstance(exc, httpx.TransportError) and not process.alive:
+                detail = f"exit status {process.returncode}"
+            await self._restart_after_crash(process)
+            yield completed_event(
+                "failed",
+                output=outputs or None,
+                error=CRASH_MESSAGE.format(detail=detail),
+                logs="".join(logs),
+            )
+
+    async def _stream(
+        self,
+        process: CogletProcess,
+        prediction_id: str,
+        payload: dict[str, Any],
+        cancelled: asyncio.Event,
+    ) -> AsyncIterator[RunnerEvent]:
+        body = {"id": prediction_id, "input": payload}
+        headers = {"Accept": "text/event-stream"}
+        url = f"/predictions/{prediction_id}"
+        delay, waited = 0.005, 0.0
+        while True:
+            if cancelled.is_set():
+                yield completed_event("canceled")
+                return
+            async with httpx_sse.aconnect_sse(
+                process.client, "PUT", url, json=body, headers=headers
+            ) as source:
+                response = source.response
+                if response.status_code == 200:
+                    async for event in self._events(source):
+                        if event.kind == "start" and cancelled.is_set():
+                            # cancel() came before coglet knew the id (404 then).
+                            with contextlib.suppress(httpx.HTTPError):
+                                await process.client.post(f"{url}/cancel")
+                        yield event
+                        if event.kind == "completed":
+                            return
+                    raise _Crashed("the event stream ended without a result")
+                await response.aread()
+            if response.status_code == 409:
+                # The slot frees a moment after the previous completion; an
+                # unhealthy coglet answers 409 forever, so look after a while.
+                waited += delay
+                if (
+                    waited > 2.0
+                    and (await process.health()).get("status") in _UNHEALTHY
+                ):
+                    raise _Crashed("the worker is unhealthy")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                continue
+            if response.status_code == 422:
+                message = validation_message(response_json(response), self._secrets)
+                yield completed_event("failed", error=message)
+                return
+            raise _Crashed(
+                f"coglet answered HTTP {response.status_code}: {response.text[:200]}"
+            )
+
+    async def _events(
+        self, source: httpx_sse.EventSource
+    ) -> AsyncIterator[RunnerEvent]:
+        async for sse in source.aiter_sse():
+            event = event_from_sse(sse)
+            if event is not None:
+                yield event
+
+    # ----------------------------------------------------------------- cancel
+    async def cancel(self, prediction_id: str) -> bool:
+        """Cancel a queued or running prediction.
+
+        Returns
+        -------
+        bool
+            ``True`` if it was queued or running here, ``False`` if unknown.
+        """
+        cancelled = self._cancelled.get(prediction_id)
+        if cancelled is None:
+            return False
+        cancelled.set()
+        process = self._process
+        if process is not None and process.alive:
+            with contextlib.suppress(httpx.HTTPError):
+                await process.client.post(f"/predictions/{prediction_id}/cancel")
+        return True
+
+    async def close(self) -> None:
+        """Stop the process (``/shutdown``, then SIGTERM, then SIGKILL the group)."""
+        self._closed = True
+        self._touch()
+        async with self._start_lock:
+            process, self._process = self._process, None
+        if process is not None:
+            await process.stop()
+
+
+class RunnerPool:
+    """One :class:`ModelRunner` per (version id, mode), created on first use.
+
+    Parameters
+    ----------
+    idle_timeout
+        Passed to each runner.
+    """
+
+    def __init__(self, *, idle_timeout: float = 600.0) -> None:
+        self.idle_timeout = idle_timeout
+        self._runners: dict[tuple[str, str], ModelRunner] = {}
+
+    def get(self, model: LocalModel, mode: Mode = "predict") -> ModelRunner:
+        """Return the runner for ``model`` in ``mode``, creating it if needed."""
+        key = (model.version_id, mode)
+        runner = self._runners.get(key)
+        if runner is None or runner.state == "closed":
+            runner = ModelRunner(model, mode, idle_timeout=self.idle_timeout)
+            self._runners[key] = runner
+        return runner
+
+    async def close(self) -> None:
+        """Close every runner and its process."""
+        runners, self._runners = list(self._runners.values()), {}
+        await asyncio.gather(*(r.close() for r in runners), return_exceptions=True)

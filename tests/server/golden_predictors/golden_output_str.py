@@ -1,0 +1,6 @@
+from cog import BaseRunner, Path, Secret  # noqa: F401
+
+
+class Predictor(BaseRunner):
+    def run(self, x: str) -> str:
+        return x
