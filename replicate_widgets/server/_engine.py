@@ -1,0 +1,397 @@
+"""The prediction engine: creating, reading and recovering predictions.
+
+:class:`Engine` checks a create request (body keys, version, input schema,
+webhook, ``Cancel-After``, rate limit), records the prediction and hands it to
+:class:`~._lifecycle.Lifecycle`, which runs it. Inputs are cleaned for coglet on
+the way: secrets masked in the stored ``input``, explicit nulls of nullable
+inputs dropped, and this server's ``/v1/files`` URLs turned into signed URLs
+coglet can download without a token. Reads merge live state with the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import re
+import time
+import urllib.parse
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from ._clock import iso, now_iso, parse_iso
+from ._files_store import FileStore, absolutize, new_id
+from ._inputs import InputSchema, format_invalid_fields, output_is_iterator
+from ._lifecycle import Lifecycle, Live
+from ._models import LocalModel
+from ._problem import Problem
+from ._registry import Registry
+from ._runner import RunnerPool
+from ._sse import EventLog, replay
+from ._store import Store
+from ._webhooks import WebhookSender, check_filter
+
+log = logging.getLogger(__name__)
+
+PREDICTION_KEYS = frozenset(
+    {"version", "input", "webhook", "webhook_events_filter", "stream"}
+)
+MODEL_PREDICTION_KEYS = PREDICTION_KEYS - {"version"}
+TRAINING_KEYS = frozenset({"destination", "input", "webhook", "webhook_events_filter"})
+PERSIST_INTERVAL = 0.5
+RECENT_LOGS = 512
+_FAILED_PREFIX = "Prediction failed: "
+_FILE_PATH = re.compile(r"^(?:/v1)+/files/([a-z0-9]+)(?:/download)?/?$")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
+STOPPED_REASON = (
+    "The local server stopped while this prediction was running, so "
+    "it could not finish. Run it again."
+)
+
+
+def parse_cancel_after(value: str) -> float:
+    """Parse a ``Cancel-After`` header (``30``, ``30s``, ``5m``, ``1h30m45s``).
+
+    Raises
+    ------
+    Problem
+        400 when the value is malformed or outside 5 s to 24 h.
+    """
+    match = _DURATION.match(value.strip())
+    if not value.strip() or match is None:
+        raise Problem(
+            400,
+            f"Cancel-After {value!r} is not a duration; use seconds "
+            "such as 30 or 30s, or a form like 5m or 1h30m45s.",
+        )
+    hours, minutes, secs = (int(g) if g else 0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + secs
+    if not 5 <= total <= 24 * 3600:
+        raise Problem(400, "Cancel-After must be between 5 seconds and 24 hours.")
+    return float(total)
+
+
+class Engine(Lifecycle):
+    """Owns prediction and training state for the local backend.
+
+    Parameters
+    ----------
+    store, files, registry, pool
+        Persistence, file storage, the model registry and RUNTIME's runners.
+    origin
+        ``http://127.0.0.1:PORT``; the base of every URL in documents.
+    webhook_secret
+        The ``whsec_`` key that signs webhooks.
+    rate_limit
+        Prediction creations allowed per second, or ``None`` for no limit.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        files: FileStore,
+        registry: Registry,
+        pool: RunnerPool,
+        *,
+        origin: str,
+        webhook_secret: str,
+        rate_limit: float | None = None,
+    ) -> None:
+        super().__init__(store, files, registry, pool, origin=origin)
+        self.webhook_secret = webhook_secret
+        self.rate_limit = rate_limit
+        self._creations: collections.deque[float] = collections.deque()
+        self._http = httpx.AsyncClient(follow_redirects=False, timeout=10.0)
+
+    # --------------------------------------------------------------- create
+    def _check_rate(self) -> None:
+        if self.rate_limit is None:
+            return
+        now = time.monotonic()
+        while self._creations and now - self._creations[0] >= 1.0:
+            self._creations.popleft()
+        if len(self._creations) >= self.rate_limit:
+            retry = max(1, int(1.0 - (now - self._creations[0]) + 0.999))
+            raise Problem(
+                429,
+                "Request was throttled. Your rate limit resets in "
+                f"~{retry}s. Wait, then create the prediction again.",
+                headers={"Retry-After": str(retry)},
+                retry_after=retry,
+            )
+        self._creations.append(now)
+
+    def create_prediction(
+        self,
+        body: Any,
+        *,
+        model: tuple[str, str] | None = None,
+        cancel_after: str | None = None,
+    ) -> Live:
+        """Validate a create request, queue the prediction and return it.
+
+        ``model`` is set for ``POST /v1/models/{owner}/{name}/predictions``;
+        otherwise ``body["version"]`` names the version.
+        """
+        self._check_rate()
+        allowed = MODEL_PREDICTION_KEYS if model else PREDICTION_KEYS
+        _check_keys(body, allowed)
+        if model is not None:
+            owner, name = model
+            version_id = self.registry.latest_version_id(owner, name)
+        else:
+            if "version" not in body:
+                raise Problem(
+                    422,
+                    "version is required: a version id, "
+                    "owner/name:version_id or owner/name.",
+                )
+            owner, name, version_id = self.registry.resolve(body["version"])
+        local = self.registry.runnable(version_id)
+        deadline = parse_cancel_after(cancel_after) if cancel_after else None
+        return self._start(
+            "prediction",
+            local,
+            body,
+            "Input",
+            deadline=deadline,
+            version=version_id,
+            model_name=f"{owner}/{name}",
+        )
+
+    def create_training(
+        self, owner: str, name: str, version_id: str, body: Any
+    ) -> Live:
+        """Validate a training request, queue the training and return it."""
+        _check_keys(body, TRAINING_KEYS)
+        self.registry.version_doc(owner, name, version_id)
+        local = self.registry.runnable(version_id)
+        if not local.has_train:
+            raise Problem(
+                422,
+                f"{owner}/{name} does not define train(), so it "
+                "cannot be trained. Add a train function to the model.",
+                title="Model is not trainable",
+            )
+        destination = body.get("destination")
+        if not isinstance(destination, str) or destination.count("/") != 1:
+            raise Problem(
+                422,
+                "destination is required, as owner/name of an "
+                "existing model (create one with POST /v1/models).",
+            )
+        dest_owner, dest_name = destination.split("/")
+        if self.store.get_model(dest_owner, dest_name) is None:
+            raise Problem(404, "The specified training destination does not exist")
+        live = self._start(
+            "training",
+            local,
+            body,
+            "TrainingInput",
+            deadline=None,
+            version=version_id,
+            model_name=f"{owner}/{name}",
+        )
+        live.destination = (dest_owner, dest_name)
+        live.doc["destination"] = destination
+        self.store.put_prediction(live.doc, "training")
+        return live
+
+    def _start(
+        self,
+        kind: str,
+        local: LocalModel,
+        body: dict[str, Any],
+        schema_name: str,
+        *,
+        deadline: float | None,
+        version: str,
+        model_name: str,
+    ) -> Live:
+        if "input" not in body:
+            raise Problem(
+                422,
+                "input is required: a JSON object of the model's "
+                "inputs (may be empty).",
+                title="Input validation failed",
+                invalid_fields=[
+                    {
+                        "type": "required",
+                        "field": "input",
+                        "description": "input is required",
+                    }
+                ],
+            )
+        schema = InputSchema(local.openapi_schema, schema_name)
+        invalid = schema.errors(body["input"])
+        if invalid:
+            raise Problem(
+                422,
+                format_invalid_fields(invalid),
+                title="Input validation failed",
+                invalid_fields=invalid,
+            )
+        webhook = body.get("webhook")
+        events: list[str] | None = None
+        if webhook is not None and (
+            not isinstance(webhook, str)
+            or not webhook.startswith(("http://", "https://"))
+        ):
+            raise Problem(422, "webhook must be an http:// or https:// URL.")
+        if "webhook_events_filter" in body:
+            try:
+                events = check_filter(body["webhook_events_filter"])
+            except ValueError as exc:
+                raise Problem(422, str(exc)) from exc
+        model_input = self._rewrite_local_files(schema.for_model(body["input"]))
+        created = now_iso()
+        doc: dict[str, Any] = {
+            "id": new_id(),
+            "model": model_name,
+            "version": version,
+            "input": schema.masked(body["input"]),
+            "logs": "",
+            "output": None,
+            "data_removed": False,
+            "error": None,
+            "status": "starting",
+            "created_at": created,
+            "started_at": None,
+            "completed_at": None,
+            "source": "api",
+            "metrics": {},
+        }
+        if webhook is not None:
+            doc["webhook"] = webhook
+            doc["webhook_events_filter"] = events or [
+                "start",
+                "output",
+                "logs",
+                "completed",
+            ]
+        iterator = output_is_iterator(local.openapi_schema)
+        live = Live(doc, kind, local, model_input, iterator, EventLog(int(time.time())))
+        if webhook is not None:
+            live.webhook = WebhookSender(
+                self._http,
+                webhook,
+                self.webhook_secret,
+                events,
+                lambda: self.render(live.doc, kind),
+            )
+        self._live[doc["id"]] = live
+        self.store.put_prediction(doc, kind)
+        if deadline is not None:
+            doc["deadline"] = _later(created, deadline)
+            live.deadline = asyncio.create_task(self._expire(live, deadline))
+        live.task = asyncio.create_task(self._run(live))
+        return live
+
+    def _rewrite_local_files(self, value: Any) -> Any:
+        """Point this server's ``/v1/files/{id}`` URLs at signed downloads.
+
+        coglet downloads file inputs itself and has no API token, so it gets a
+        signed URL that works without one.
+        """
+        if isinstance(value, dict):
+            return {k: self._rewrite_local_files(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._rewrite_local_files(v) for v in value]
+        file_id = self._own_file_id(value) if isinstance(value, str) else None
+        if file_id is not None:
+            if self.store.get_file(file_id) is None:
+                raise Problem(
+                    422,
+                    f"Input file {value} does not exist (was it deleted?). "
+                    "Upload it again with POST /v1/files.",
+                    title="Input validation failed",
+                )
+            return (
+                f"{self.origin}/v1/files/{file_id}/download?"
+                f"{self.files.signed_query(file_id)}"
+            )
+        return value
+
+    def _own_file_id(self, value: str) -> str | None:
+        """Return the file id if ``value`` is a Files API URL of this server."""
+        if not value.startswith(("http://", "https://")):
+            return None
+        url = urllib.parse.urlsplit(value)
+        ours = urllib.parse.urlsplit(self.origin)
+        local = {ours.hostname, "127.0.0.1", "localhost", "::1"}
+        if url.hostname not in local or url.port != ours.port:
+            return None
+        match = _FILE_PATH.match(url.path)
+        return match.group(1) if match else None
+
+    # ---------------------------------------------------------------- reads
+    def list(
+        self, kind: str = "prediction", **filters: Any
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Return one page of documents (newest first) and the next cursor."""
+        page = self.store.list_predictions(kind, **filters)
+        items = []
+        for doc in page.items:
+            live = self._live.get(doc["id"])
+            items.append(self.render(live.doc if live else doc, kind))
+        return items, page.next_cursor
+
+    def stream(self, pid: str) -> EventLog:
+        """Return the event log behind ``urls.stream`` (404 for unknown ids)."""
+        live = self._live.get(pid)
+        if live is not None:
+            return live.events
+        if pid in self._recent:
+            return self._recent[pid]
+        for kind in ("prediction", "training"):
+            doc = self.store.get_prediction(pid, kind)
+            if doc is not None:
+                found = self.store.get_version(doc["version"])
+                schema = found[2]["openapi_schema"] if found else {}
+                return replay(
+                    absolutize(doc, self.origin),
+                    kind == "prediction" and output_is_iterator(schema),
+                )
+        raise Problem(404, f"Prediction {pid} does not exist.")
+
+    # ------------------------------------------------------------ lifecycle
+    def recover(self) -> int:
+        """Fail predictions a previous run left unfinished; return how many."""
+        stale = self.store.unfinished_predictions()
+        for kind, doc in stale:
+            doc["status"] = "failed"
+            doc["error"] = STOPPED_REASON
+            doc["completed_at"] = now_iso()
+            self.store.put_prediction(doc, kind)
+        return len(stale)
+
+    async def close(self) -> None:
+        """Stop everything in flight, record it as failed, close runners."""
+        for live in list(self._live.values()):
+            for task in (live.task, live.deadline):
+                if task is not None:
+                    task.cancel()
+            if live.webhook:
+                live.webhook.abort()
+            live.webhook = None
+            await self._finish(live, "failed", error=STOPPED_REASON)
+        await self.pool.close()
+        await self._http.aclose()
+
+
+def _check_keys(body: Any, allowed: frozenset[str]) -> None:
+    if not isinstance(body, dict):
+        raise Problem(400, "The request body must be a JSON object.")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise Problem(
+            422,
+            f"Unknown field(s) in the request body: "
+            f"{', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.",
+        )
+
+
+def _later(created: str, seconds: float) -> str:
+    return iso(parse_iso(created) + timedelta(seconds=seconds))

@@ -1,0 +1,201 @@
+"""Files on disk: uploads (the Files API) and prediction output files.
+
+coglet returns output files as ``data:`` URLs. Replicate clients expect URLs they
+can download, so each one is written under the data dir and served by the
+backend at ``/outputs/<random token>/<name>``; the token makes the URL a
+capability, like Replicate's ``replicate.delivery`` links. Uploads live under
+``files/<id>`` and can be fetched with a token or with a signed download URL,
+which is also how coglet (which has no token) downloads them as inputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import mimetypes
+import secrets
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ._problem import Problem
+
+MAX_FILE_SIZE = 100 * 1024 * 1024
+"""The Files API limit (Replicate documents 100 MB)."""
+
+_COPY_CHUNK = 1 << 20
+
+
+def new_id() -> str:
+    """Return a random id shaped like Replicate's (26 lowercase base32 chars)."""
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+
+
+def parse_data_url(url: str) -> tuple[str, bytes]:
+    """Split a ``data:`` URL into ``(mime type, bytes)``.
+
+    Raises
+    ------
+    ValueError
+        When ``url`` is not a well-formed data URL.
+    """
+    if not url.startswith("data:") or "," not in url:
+        raise ValueError("not a data URL")
+    header, payload = url[5:].split(",", 1)
+    parts = header.split(";")
+    mime = parts[0] or "text/plain"
+    if "base64" in parts[1:]:
+        try:
+            return mime, base64.b64decode(payload, validate=False)
+        except binascii.Error as exc:
+            raise ValueError("bad base64 in data URL") from exc
+    return mime, urllib.parse.unquote_to_bytes(payload)
+
+
+class FileStore:
+    """Upload and output storage under one directory.
+
+    Parameters
+    ----------
+    root
+        Directory that holds ``files/`` and ``outputs/``.
+    secret
+        Key for signing download URLs.
+    """
+
+    def __init__(self, root: Path, secret: bytes) -> None:
+        self.root = root
+        self._secret = secret
+        (root / "files").mkdir(parents=True, exist_ok=True)
+        (root / "outputs").mkdir(parents=True, exist_ok=True)
+
+    # --------------------------------------------------------------- uploads
+    def upload_path(self, file_id: str) -> Path:
+        """Return where the bytes of upload ``file_id`` live."""
+        return self.root / "files" / file_id
+
+    def save_upload(
+        self,
+        source: BinaryIO,
+        *,
+        filename: str,
+        content_type: str,
+        metadata: dict[str, Any],
+        created_at: str,
+    ) -> dict[str, Any]:
+        """Copy an uploaded stream to disk and return its file document.
+
+        Raises
+        ------
+        Problem
+            413 when the content is larger than :data:`MAX_FILE_SIZE`.
+        """
+        file_id = new_id()
+        target = self.upload_path(file_id)
+        digest = hashlib.sha256()
+        size = 0
+        with target.open("wb") as out:
+            while chunk := source.read(_COPY_CHUNK):
+                size += len(chunk)
+                if size > MAX_FILE_SIZE:
+                    out.close()
+                    target.unlink()
+                    raise too_large()
+                digest.update(chunk)
+                out.write(chunk)
+        return {
+            "id": file_id,
+            "name": filename,
+            "content_type": content_type,
+            "size": size,
+            "etag": digest.hexdigest(),
+            "checksums": {"sha256": digest.hexdigest()},
+            "metadata": metadata,
+            "created_at": created_at,
+            "expires_at": None,
+        }
+
+    def delete_upload(self, file_id: str) -> None:
+        """Remove the bytes of an upload (missing is fine)."""
+        self.upload_path(file_id).unlink(missing_ok=True)
+
+    def sign(self, file_id: str, expiry: int) -> str:
+        """Return the signature for a download URL of ``file_id``."""
+        mac = hmac.new(self._secret, f"{file_id}:{expiry}".encode(), hashlib.sha256)
+        return mac.hexdigest()
+
+    def signed_query(self, file_id: str, lifetime: float = 24 * 3600) -> str:
+        """Return ``owner=&expiry=&signature=`` for a download URL."""
+        expiry = int(time.time() + lifetime)
+        return urllib.parse.urlencode(
+            {
+                "owner": "local",
+                "expiry": expiry,
+                "signature": self.sign(file_id, expiry),
+            }
+        )
+
+    def check_signature(self, file_id: str, expiry: str, signature: str) -> bool:
+        """Return whether a signed download URL is genuine and unexpired."""
+        try:
+            when = int(expiry)
+        except ValueError:
+            return False
+        if when < time.time():
+            return False
+        return hmac.compare_digest(self.sign(file_id, when), signature)
+
+    # --------------------------------------------------------------- outputs
+    def save_output(self, data: bytes, mime: str, stem: str) -> str:
+        """Write one output file and return its ``rwlocal:/outputs/...`` URL."""
+        token = new_id()
+        ext = mimetypes.guess_extension(mime.split(";")[0].strip()) or ".bin"
+        name = f"{stem}{ext}"
+        folder = self.root / "outputs" / token
+        folder.mkdir()
+        (folder / name).write_bytes(data)
+        return f"{LOCAL_PREFIX}/outputs/{token}/{name}"
+
+    def output_path(self, token: str, name: str) -> Path | None:
+        """Return the file behind ``/outputs/<token>/<name>``, if it exists."""
+        if not token.isalnum() or "/" in name or name.startswith("."):
+            return None
+        path = self.root / "outputs" / token / name
+        return path if path.is_file() else None
+
+    def local_output(self, url: str) -> Path | None:
+        """Return the file behind a stored ``rwlocal:/outputs/...`` URL."""
+        parts = url.removeprefix(LOCAL_PREFIX).split("/")
+        if len(parts) != 4 or parts[1] != "outputs":
+            return None
+        return self.output_path(parts[2], parts[3])
+
+
+def too_large() -> Problem:
+    """Return the 413 problem for an over-sized upload."""
+    return Problem(
+        413,
+        "Files must be less than 100MB in size. Pass a larger file as an HTTP URL "
+        "in the prediction input instead of uploading it.",
+    )
+
+
+LOCAL_PREFIX = "rwlocal:"
+"""Stored documents keep this server's own URLs as ``rwlocal:/path`` so they
+survive a restart on another port; :func:`absolutize` renders them."""
+
+
+def absolutize(value: Any, origin: str) -> Any:
+    """Return ``value`` with every ``rwlocal:/path`` string made absolute."""
+    if isinstance(value, str):
+        if value.startswith(LOCAL_PREFIX):
+            return origin + value[len(LOCAL_PREFIX) :]
+        return value
+    if isinstance(value, list):
+        return [absolutize(v, origin) for v in value]
+    if isinstance(value, dict):
+        return {k: absolutize(v, origin) for k, v in value.items()}
+    return value

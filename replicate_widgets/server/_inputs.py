@@ -1,0 +1,152 @@
+"""Prediction inputs: validation against a version's schema, and clean-up.
+
+Replicate validates ``input`` before queueing and answers 422 with
+``invalid_fields``; the backend does the same so a bad input never reaches
+coglet. Cog writes OpenAPI 3.0 schemas, so ``nullable`` is turned into a JSON
+Schema ``null`` branch, and ``format: uri`` accepts ``data:`` URIs (Replicate
+takes small files that way).
+"""
+
+from __future__ import annotations
+
+import copy
+import urllib.parse
+from typing import Any
+
+import jsonschema
+
+SECRET_MASK = "**********"  # noqa: S105 (a mask, not a password)
+
+
+def _uri(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if value.startswith("data:"):
+        return "," in value
+    return bool(urllib.parse.urlsplit(value).scheme)
+
+
+_FORMATS = jsonschema.FormatChecker(formats=())
+_FORMATS.checks("uri")(_uri)
+
+
+def _nullable_to_null(node: Any) -> Any:
+    """Return a copy of a schema where ``nullable: true`` admits ``null``."""
+    if isinstance(node, list):
+        return [_nullable_to_null(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _nullable_to_null(value) for key, value in node.items()}
+    if out.pop("nullable", False) is True:
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def input_properties(openapi: dict[str, Any], name: str = "Input") -> dict[str, Any]:
+    """Return the ``properties`` of a version's ``Input`` (or ``name``) schema."""
+    schemas = openapi.get("components", {}).get("schemas", {})
+    props = schemas.get(name, {}).get("properties", {})
+    return props if isinstance(props, dict) else {}
+
+
+def _is_nullable(prop: dict[str, Any]) -> bool:
+    if prop.get("nullable") is True:
+        return True
+    branches = prop.get("anyOf", [])
+    return any(isinstance(b, dict) and b.get("type") == "null" for b in branches)
+
+
+def _is_secret(prop: dict[str, Any]) -> bool:
+    return prop.get("x-cog-secret") is True or (
+        prop.get("format") == "password" and prop.get("writeOnly") is True
+    )
+
+
+class InputSchema:
+    """The checks and rewrites derived from one version's ``openapi_schema``.
+
+    Parameters
+    ----------
+    openapi
+        The version's ``openapi_schema``.
+    name
+        The schema to check against: ``Input``, or ``TrainingInput``.
+    """
+
+    def __init__(self, openapi: dict[str, Any], name: str = "Input") -> None:
+        components = _nullable_to_null(copy.deepcopy(openapi.get("components", {})))
+        root = {
+            "allOf": [{"$ref": f"#/components/schemas/{name}"}],
+            "components": components,
+        }
+        has_input = name in components.get("schemas", {})
+        self._validator = (
+            jsonschema.Draft4Validator(root, format_checker=_FORMATS)
+            if has_input
+            else None
+        )
+        props = input_properties(openapi, name)
+        self._nullable = {k for k, v in props.items() if _is_nullable(v)}
+        self.secrets = frozenset(k for k, v in props.items() if _is_secret(v))
+        self.file_fields = frozenset(
+            k
+            for k, v in props.items()
+            if v.get("format") == "uri" or v.get("items", {}).get("format") == "uri"
+        )
+
+    def errors(self, value: Any) -> list[dict[str, str]]:
+        """Return Replicate-style ``invalid_fields`` for ``value`` (empty if ok)."""
+        if not isinstance(value, dict):
+            return [
+                {
+                    "type": "type",
+                    "field": "input",
+                    "description": "input must be a JSON object of named inputs",
+                }
+            ]
+        if self._validator is None:
+            return []
+        out = []
+        for error in sorted(self._validator.iter_errors(value), key=str):
+            path = ".".join(str(p) for p in error.absolute_path)
+            field = f"input.{path}" if path else "input"
+            description = error.message
+            if error.validator == "required":
+                missing = str(error.message).split("'")[1]
+                description = f"{missing} is required"
+            out.append(
+                {
+                    "type": str(error.validator),
+                    "field": field,
+                    "description": description,
+                }
+            )
+        return out
+
+    def for_model(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Return the input as coglet wants it: explicit nulls omitted.
+
+        coglet rejects ``null`` for an OpenAPI ``nullable`` input, while
+        Replicate accepts it; leaving the key out gives the model its default.
+        """
+        return {
+            k: v for k, v in value.items() if not (v is None and k in self._nullable)
+        }
+
+    def masked(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Return the input with ``x-cog-secret`` values hidden, for storage."""
+        return {
+            k: (SECRET_MASK if k in self.secrets and v is not None else v)
+            for k, v in value.items()
+        }
+
+
+def output_is_iterator(openapi: dict[str, Any]) -> bool:
+    """Return whether the version's output is a list (iterator or list return)."""
+    output = openapi.get("components", {}).get("schemas", {}).get("Output", {})
+    return isinstance(output, dict) and output.get("type") == "array"
+
+
+def format_invalid_fields(fields: list[dict[str, str]]) -> str:
+    """Return the ``detail`` text that lists ``invalid_fields``."""
+    return "".join(f"- {f['field']}: {f['description']}\n" for f in fields)

@@ -1,0 +1,366 @@
+"""Running predictions: the state machine from queued to a terminal status.
+
+:class:`Lifecycle` (the base of :class:`~._engine.Engine`) waits for a slot of
+the model (as many as its concurrency), runs the prediction through RUNTIME's
+:class:`~replicate_widgets.server._runner.ModelRunner`, and folds the runner's
+events into the Replicate-shaped document, which is fanned out to
+``urls.stream`` readers (:mod:`._sse`), to the webhook (:mod:`._webhooks`) and
+to the store. It also cancels, expires (``Cancel-After``) and finishes them.
+coglet's quirks are absorbed here: the doubled ``Prediction failed:`` prefix,
+and ``data:`` URL outputs (stored and served as files, list order kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._clock import now_iso, seconds_between
+from ._files_store import FileStore, absolutize, parse_data_url
+from ._models import LocalModel
+from ._problem import Problem
+from ._registry import Registry
+from ._runner import Mode, RunnerError, RunnerEvent, RunnerPool
+from ._sse import EventLog, output_text
+from ._store import TERMINAL_STATUSES, Store
+from ._webhooks import WebhookSender
+
+log = logging.getLogger(__name__)
+
+PERSIST_INTERVAL = 0.5
+RECENT_LOGS = 512
+_FAILED_PREFIX = "Prediction failed: "
+
+
+def clean_error(error: Any) -> str | None:
+    """Drop coglet's repeated ``Prediction failed:`` prefixes from an error."""
+    if error is None:
+        return None
+    text = str(error)
+    while text.startswith(_FAILED_PREFIX):
+        text = text[len(_FAILED_PREFIX) :]
+    return text
+
+
+@dataclass
+class Live:
+    """A prediction or training that has not finished yet."""
+
+    doc: dict[str, Any]
+    kind: str
+    model: LocalModel
+    model_input: dict[str, Any]
+    iterator: bool
+    events: EventLog
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    dispatched: bool = False
+    started: bool = False
+    task: asyncio.Task[None] | None = None
+    deadline: asyncio.Task[None] | None = None
+    webhook: WebhookSender | None = None
+    destination: tuple[str, str] | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    emitted: int = 0
+    last_persist: float = 0.0
+
+
+class Lifecycle:
+    """Runs, cancels and finishes predictions; the engine adds creation and reads.
+
+    Parameters
+    ----------
+    store, files, registry, pool
+        Persistence, file storage, the model registry and RUNTIME's runners.
+    origin
+        ``http://127.0.0.1:PORT``; the base of every URL in documents.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        files: FileStore,
+        registry: Registry,
+        pool: RunnerPool,
+        *,
+        origin: str,
+    ) -> None:
+        self.store = store
+        self.files = files
+        self.registry = registry
+        self.pool = pool
+        self.origin = origin
+        self._live: dict[str, Live] = {}
+        self._recent: collections.OrderedDict[str, EventLog] = collections.OrderedDict()
+        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+
+    def _slot(self, local: LocalModel, mode: str) -> asyncio.Semaphore:
+        key = (local.version_id, mode)
+        if key not in self._slots:
+            self._slots[key] = asyncio.Semaphore(max(1, local.concurrency))
+        return self._slots[key]
+
+    async def _run(self, live: Live) -> None:
+        mode: Mode = "train" if live.kind == "training" else "predict"
+        try:
+            async with self._slot(live.model, mode):
+                if live.done.is_set():
+                    return
+                runner = self.pool.get(live.model, mode)
+                live.dispatched = True
+                async for event in runner.run(live.doc["id"], live.model_input):
+                    await self._apply(live, event)
+            if not live.done.is_set():
+                await self._finish(
+                    live,
+                    "failed",
+                    error="The model stopped without "
+                    "reporting a result. Check its logs and run it "
+                    "again.",
+                )
+        except RunnerError as exc:
+            await self._finish(live, "failed", error=str(exc) or "The model crashed.")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("prediction %s failed inside the server", live.doc["id"])
+            await self._finish(
+                live,
+                "failed",
+                error="The local server hit an "
+                "internal error while running this prediction; see "
+                "the server log.",
+            )
+
+    async def _apply(self, live: Live, event: RunnerEvent) -> None:
+        doc, data = live.doc, event.data
+        if live.done.is_set():
+            return
+        if event.kind == "start":
+            self._mark_started(live)
+            self._persist(live, force=True)
+            if live.webhook:
+                live.webhook.notify("start")
+        elif event.kind == "log":
+            self._mark_started(live)
+            text = str(data.get("data", ""))
+            doc["logs"] = (doc["logs"] or "") + text
+            await live.events.publish("logs", text.rstrip("\n"))
+            self._persist(live)
+            if live.webhook:
+                live.webhook.notify("logs")
+        elif event.kind == "output":
+            self._mark_started(live)
+            await self._output_chunk(live, data.get("chunk"), int(data.get("index", 0)))
+            self._persist(live)
+            if live.webhook:
+                live.webhook.notify("output")
+        elif event.kind == "metric":
+            _apply_metric(doc["metrics"], data)
+        elif event.kind == "completed":
+            await self._completed(live, data)
+
+    def _mark_started(self, live: Live) -> None:
+        if not live.started:
+            live.started = True
+            live.doc["status"] = "processing"
+            live.doc["started_at"] = now_iso()
+
+    async def _output_chunk(self, live: Live, chunk: Any, index: int) -> None:
+        chunk = self._store_outputs(live, chunk)
+        if live.iterator:
+            output = live.doc["output"] if isinstance(live.doc["output"], list) else []
+            output.extend([None] * (index + 1 - len(output)))
+            output[index] = chunk
+            live.doc["output"] = output
+        items = chunk if isinstance(chunk, list) and not live.iterator else [chunk]
+        for item in items:
+            await live.events.publish(
+                "output", output_text(absolutize(item, self.origin))
+            )
+        live.emitted += 1
+
+    def _store_outputs(self, live: Live, value: Any) -> Any:
+        """Replace ``data:`` URLs in an output with stored files' URLs."""
+        if isinstance(value, list):
+            return [self._store_outputs(live, v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._store_outputs(live, v) for k, v in value.items()}
+        if isinstance(value, str) and value.startswith("data:"):
+            if value not in live.outputs:
+                try:
+                    mime, data = parse_data_url(value)
+                except ValueError:
+                    return value
+                stem = f"out-{len(live.outputs)}"
+                live.outputs[value] = self.files.save_output(data, mime, stem)
+            return live.outputs[value]
+        return value
+
+    async def _completed(self, live: Live, data: dict[str, Any]) -> None:
+        doc = live.doc
+        status = str(data.get("status", "failed"))
+        if status not in TERMINAL_STATUSES:
+            status = "failed"
+        if status != "canceled":
+            self._mark_started(live)  # it ran, even if no start event came
+        output = self._store_outputs(live, data.get("output"))
+        if live.iterator and isinstance(output, list):
+            # The completed snapshot is authoritative; stream any items that
+            # never arrived as output events.
+            for item in output[live.emitted :]:
+                await live.events.publish(
+                    "output", output_text(absolutize(item, self.origin))
+                )
+        elif not live.iterator and live.emitted == 0 and output is not None:
+            await live.events.publish(
+                "output", output_text(absolutize(output, self.origin))
+            )
+        doc["output"] = output
+        if data.get("logs") and len(str(data["logs"])) > len(doc["logs"] or ""):
+            doc["logs"] = str(data["logs"])
+        _merge_metrics(doc["metrics"], data.get("metrics"))
+        error = clean_error(data.get("error"))
+        if status == "failed" and not error:
+            error = "The prediction failed without an error message; see its logs."
+        if live.kind == "training" and status == "succeeded":
+            self._promote_training(live)
+        await self._finish(live, status, error=error)
+
+    def _promote_training(self, live: Live) -> None:
+        """Turn a successful training's output into a new destination version."""
+        assert live.destination is not None  # noqa: S101 (set for every training)
+        output = live.doc["output"]
+        weights_url = output.get("weights") if isinstance(output, dict) else output
+        if not isinstance(weights_url, str):
+            raise RunnerError(
+                "The training succeeded but returned no weights (a "
+                "file, or an object with a 'weights' file), so no "
+                "version could be created."
+            )
+        path = self.files.local_output(weights_url)
+        weights = str(path) if path is not None else weights_url
+        version_id = self.registry.add_trained(live.model, live.destination, weights)
+        extra = output if isinstance(output, dict) else {"weights": output}
+        # Replicate names the new version as owner/name:id (its client parses it).
+        destination = "/".join(live.destination)
+        live.doc["output"] = {**extra, "version": f"{destination}:{version_id}"}
+        live.doc["destination"] = destination
+
+    async def _finish(
+        self, live: Live, status: str, *, error: str | None = None
+    ) -> None:
+        if live.done.is_set():
+            return
+        doc = live.doc
+        doc["status"] = status
+        doc["error"] = error if status == "failed" else None
+        doc["completed_at"] = now_iso()
+        if doc["started_at"] is not None:
+            doc["metrics"].setdefault(
+                "predict_time", seconds_between(doc["started_at"], doc["completed_at"])
+            )
+        doc["metrics"]["total_time"] = seconds_between(
+            doc["created_at"], doc["completed_at"]
+        )
+        live.done.set()
+        self._persist(live, force=True)
+        await live.events.finish(status, doc["error"])
+        self._live.pop(doc["id"], None)
+        self._recent[doc["id"]] = live.events
+        while len(self._recent) > RECENT_LOGS:
+            self._recent.popitem(last=False)
+        if live.deadline is not None and live.deadline is not asyncio.current_task():
+            live.deadline.cancel()
+        if live.webhook:
+            live.webhook.notify("completed")
+
+    def _persist(self, live: Live, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - live.last_persist >= PERSIST_INTERVAL:
+            live.last_persist = now
+            self.store.put_prediction(live.doc, live.kind)
+
+    # -------------------------------------------------------- cancel, expire
+    async def cancel(self, pid: str, kind: str = "prediction") -> dict[str, Any]:
+        """Cancel a prediction; returns its document once it has stopped.
+
+        One that has not started is canceled at once (and withdrawn from
+        coglet if it was already handed over); a running one is stopped
+        through coglet, and the call waits (briefly) for it to end.
+        """
+        live = self._live.get(pid)
+        if live is None or live.kind != kind:
+            return self.get(pid, kind)
+        await self._stop(live, "canceled")
+        return self.render(live.doc, kind)
+
+    async def _stop(self, live: Live, unstarted_status: str) -> None:
+        if live.dispatched:
+            mode: Mode = "train" if live.kind == "training" else "predict"
+            with contextlib.suppress(RunnerError):
+                await self.pool.get(live.model, mode).cancel(live.doc["id"])
+        if not live.started:
+            await self._finish(live, unstarted_status)
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(live.done.wait()), 5.0)
+
+    async def _expire(self, live: Live, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if not live.done.is_set():
+            # Replicate: "aborted" if the deadline hits before the run starts.
+            await self._stop(live, "aborted")
+
+    # --------------------------------------------------------------- reads
+    def get(self, pid: str, kind: str = "prediction") -> dict[str, Any]:
+        """Return a prediction (or training) document, or raise a 404 problem."""
+        live = self._live.get(pid)
+        if live is not None and live.kind == kind:
+            return self.render(live.doc, kind)
+        doc = self.store.get_prediction(pid, kind)
+        if doc is None:
+            raise Problem(
+                404,
+                f"{kind.capitalize()} {pid} does not exist. Check the "
+                f"id, or list them with GET /v1/{kind}s.",
+            )
+        return self.render(doc, kind)
+
+    def render(self, doc: dict[str, Any], kind: str = "prediction") -> dict[str, Any]:
+        """Return the API form of a stored document (absolute URLs, ``urls``)."""
+        out: dict[str, Any] = absolutize(doc, self.origin)
+        pid = doc["id"]
+        base = f"{self.origin}/v1/{kind}s/{pid}"
+        out["urls"] = {
+            "get": base,
+            "cancel": f"{base}/cancel",
+            "stream": f"{self.origin}/v1/streams/{pid}",
+            "web": f"{self.origin}/p/{pid}",
+        }
+        if not out["metrics"]:
+            out.pop("metrics")
+        return out
+
+
+def _apply_metric(metrics: dict[str, Any], data: dict[str, Any]) -> None:
+    name, value, mode = data.get("name"), data.get("value"), data.get("mode")
+    if not isinstance(name, str):
+        return
+    if mode == "incr" and isinstance(metrics.get(name), (int, float)):
+        metrics[name] += value
+    elif mode == "append":
+        metrics.setdefault(name, [])
+        if isinstance(metrics[name], list):
+            metrics[name].append(value)
+    else:
+        metrics[name] = value
+
+
+def _merge_metrics(metrics: dict[str, Any], extra: Any) -> None:
+    if isinstance(extra, dict):
+        metrics.update(extra)

@@ -1,0 +1,136 @@
+"""Routes for models, versions, collections, hardware, account and deployments."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+
+from ._problem import Problem
+from ._registry import HARDWARE
+from ._web import engine_of, json_response, page, read_json, render, render_all
+
+COLLECTION = {
+    "name": "Local models",
+    "slug": "local-models",
+    "description": "Every model served by this local backend.",
+}
+
+
+# ---------------------------------------------------------------------- models
+async def list_models(request: Request) -> Response:
+    models = engine_of(request).registry.list_models()
+    return page(request, render_all(request, models), None)
+
+
+async def search_models(request: Request) -> Response:
+    query = (await request.body()).decode("utf-8", "replace")
+    models = engine_of(request).registry.search(query)
+    return page(request, render_all(request, models), None)
+
+
+async def create_model(request: Request) -> Response:
+    doc = engine_of(request).registry.create_model(await read_json(request))
+    return json_response(render(request, doc), 201)
+
+
+async def get_model(request: Request) -> Response:
+    p = request.path_params
+    return json_response(
+        render(request, engine_of(request).registry.model_doc(p["owner"], p["name"]))
+    )
+
+
+async def delete_model(request: Request) -> Response:
+    p = request.path_params
+    engine_of(request).registry.delete_model(p["owner"], p["name"])
+    return Response(status_code=204)
+
+
+async def model_readme(request: Request) -> Response:
+    p = request.path_params
+    registry = engine_of(request).registry
+    version = registry.latest_version_id(p["owner"], p["name"])
+    readme = registry.runnable(version).directory / "README.md"
+    if not readme.is_file():
+        raise Problem(404, f"{p['owner']}/{p['name']} has no README.md in its folder.")
+    return PlainTextResponse(
+        readme.read_text(encoding="utf-8"), media_type="text/markdown"
+    )
+
+
+async def model_examples(request: Request) -> Response:
+    p = request.path_params
+    doc = engine_of(request).registry.model_doc(p["owner"], p["name"])
+    example = doc.get("default_example")
+    return page(request, [example] if example else [], None)
+
+
+async def list_versions(request: Request) -> Response:
+    p = request.path_params
+    return page(
+        request, engine_of(request).registry.versions(p["owner"], p["name"]), None
+    )
+
+
+async def get_version(request: Request) -> Response:
+    p = request.path_params
+    return json_response(
+        engine_of(request).registry.version_doc(p["owner"], p["name"], p["version"])
+    )
+
+
+async def delete_version(request: Request) -> Response:
+    p = request.path_params
+    engine_of(request).registry.delete_version(p["owner"], p["name"], p["version"])
+    return Response(status_code=202)
+
+
+async def cover(request: Request) -> Response:
+    p = request.path_params
+    path = engine_of(request).registry.covers.get((p["owner"], p["name"]))
+    if path is None or not path.is_file():
+        raise Problem(404, "This model has no cover image.")
+    return FileResponse(path)
+
+
+# ------------------------------------------------------------------- the rest
+async def account(_request: Request) -> Response:
+    return json_response({"type": "user", "username": "local", "name": "Local user"})
+
+
+async def hardware(_request: Request) -> Response:
+    return json_response(HARDWARE)
+
+
+async def webhook_secret(request: Request) -> Response:
+    return json_response({"key": engine_of(request).webhook_secret})
+
+
+async def list_collections(request: Request) -> Response:
+    return page(request, [COLLECTION], None)
+
+
+async def get_collection(request: Request) -> Response:
+    if request.path_params["slug"] != COLLECTION["slug"]:
+        raise Problem(
+            404,
+            f"Collection {request.path_params['slug']!r} does not "
+            f"exist; this server has one: {COLLECTION['slug']}.",
+        )
+    models = render_all(request, engine_of(request).registry.list_models())
+    return json_response(
+        {**COLLECTION, "full_description": COLLECTION["description"], "models": models}
+    )
+
+
+async def list_deployments(request: Request) -> Response:
+    return page(request, [], None)
+
+
+async def no_deployments(_request: Request) -> Response:
+    raise Problem(
+        404,
+        "Deployments do not exist on the local backend. Run a model "
+        "with POST /v1/predictions (version) or POST /v1/models/{owner}/"
+        "{name}/predictions instead.",
+    )

@@ -1,0 +1,114 @@
+"""Helpers shared by the route modules: parsing requests, rendering answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ._clock import iso, parse_iso
+from ._engine import Engine
+from ._files_store import absolutize
+from ._problem import Problem
+
+_PREFER_WAIT = re.compile(r"(?:^|[\s,;])wait(?:\s*=\s*([^\s,;]*))?", re.IGNORECASE)
+
+
+def engine_of(request: Request) -> Engine:
+    """Return the app's :class:`~._engine.Engine`."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """Return a JSON response."""
+    return JSONResponse(data, status_code=status, headers=headers)
+
+
+async def read_json(request: Request) -> Any:
+    """Parse the JSON body (empty means ``{}``); malformed JSON is a 400 problem."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Problem(
+            400,
+            f"The request body is not valid JSON ({exc}). Send a "
+            "JSON object with Content-Type: application/json.",
+        ) from exc
+
+
+def page(request: Request, results: list[Any], cursor: str | None) -> JSONResponse:
+    """Return a paginated list response ``{next, previous, results}``."""
+    next_url = None
+    if cursor is not None:
+        query = dict(request.query_params)
+        query["cursor"] = cursor
+        origin = engine_of(request).origin
+        next_url = f"{origin}{canonical(request.url.path)}?" + urllib.parse.urlencode(
+            query
+        )
+    return json_response({"next": next_url, "previous": None, "results": results})
+
+
+def canonical(path: str) -> str:
+    """Return ``path`` with a doubled ``/v1/v1`` prefix reduced to ``/v1``."""
+    while path.startswith("/v1/v1/"):
+        path = path[3:]
+    return path
+
+
+def prefer_wait(request: Request) -> float | None:
+    """Return the seconds of ``Prefer: wait[=n]``, or ``None``; bad values are a 400."""
+    header = request.headers.get("prefer")
+    if not header:
+        return None
+    match = _PREFER_WAIT.search(header)
+    if match is None:
+        return None
+    if match.group(1) is None:
+        return 60.0
+    try:
+        seconds = int(match.group(1))
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= 60:
+        raise Problem(
+            400,
+            f"Prefer: wait={match.group(1)} is invalid; use "
+            "Prefer: wait (60 s) or wait=n with n from 1 to 60.",
+        )
+    return float(seconds)
+
+
+def timestamp_filter(request: Request, name: str) -> str | None:
+    """Return a query timestamp normalised for the store, or ``None``."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        return iso(parse_iso(value))
+    except ValueError as exc:
+        raise Problem(
+            400,
+            f"{name}={value!r} is not an ISO 8601 timestamp, e.g. "
+            "2024-01-31T12:00:00Z.",
+        ) from exc
+
+
+def render(request: Request, doc: Any) -> Any:
+    """Return a document with its ``rwlocal:`` URLs made absolute."""
+    return absolutize(doc, engine_of(request).origin)
+
+
+def render_all(request: Request, docs: list[Any]) -> list[Any]:
+    """Return documents with their ``rwlocal:`` URLs made absolute."""
+    return [render(request, d) for d in docs]
