@@ -1,12 +1,127 @@
-"""Jupyter widgets for the Replicate HTTP API, with a local Replicate-compatible backend."""
+"""Jupyter widgets for the Replicate HTTP API, and a local Replicate-compatible backend.
+
+Widgets: :class:`Playground` (form + Run/Cancel + live panel), :class:`InputForm`,
+:class:`PredictionPanel`, :func:`login`. Client: :class:`Client` and
+:class:`AsyncClient` cover the whole HTTP API. Local backend: :func:`serve` runs Cog
+models on this machine through coglet, speaking the same API on 127.0.0.1.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from ._async_client import AsyncClient
+from ._client import Client
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    FileTooLargeError,
+    InvalidInputError,
+    MissingTokenError,
+    ModelError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReplicateError,
+    ServerError,
+)
+from ._retry import RetryPolicy
+from ._schema import ModelSchema, parse
+from ._schema_types import SchemaError
+from ._types import (
+    Account,
+    Collection,
+    File,
+    FileContent,
+    Hardware,
+    Model,
+    Page,
+    Prediction,
+    Progress,
+    Status,
+    StreamEvent,
+    Training,
+    Version,
+    WebhookSecret,
+)
+
+if TYPE_CHECKING:
+    from ._form import InputForm
+    from ._login import Login, login
+    from ._panel import PredictionPanel
+    from ._playground import Playground
+    from .server import LocalServer, serve
 
 try:
     __version__ = version("replicate-widgets")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+# Widgets and the server import anywidget, ipywidgets, Starlette and uvicorn; a script
+# that only needs the client should not pay for them, so they load on first use.
+_LAZY = {
+    "InputForm": "._form",
+    "Login": "._login",
+    "LocalServer": ".server",
+    "Playground": "._playground",
+    "PredictionPanel": "._panel",
+    "login": "._login",
+    "serve": ".server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'replicate_widgets' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, __name__), name)
+
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "Account",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "Collection",
+    "File",
+    "FileContent",
+    "FileTooLargeError",
+    "Hardware",
+    "InputForm",
+    "InvalidInputError",
+    "LocalServer",
+    "Login",
+    "MissingTokenError",
+    "Model",
+    "ModelError",
+    "ModelSchema",
+    "NotFoundError",
+    "Page",
+    "PermissionDeniedError",
+    "Playground",
+    "Prediction",
+    "PredictionPanel",
+    "Progress",
+    "RateLimitError",
+    "ReplicateError",
+    "RetryPolicy",
+    "SchemaError",
+    "ServerError",
+    "Status",
+    "StreamEvent",
+    "Training",
+    "Version",
+    "WebhookSecret",
+    "__version__",
+    "login",
+    "parse",
+    "serve",
+]

@@ -1,7 +1,8 @@
 """The ``replicate-widgets`` command.
 
 Subcommands: ``serve`` runs the local Replicate-compatible backend (same
-options as ``python -m replicate_widgets.server``); ``demo`` is reserved.
+options as ``python -m replicate_widgets.server``); ``demo`` starts that backend
+and JupyterLab on the quickstart notebook (what ``make demo`` runs).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``replicate-widgets`` command line; return the exit status."""
+    from ._demo import add_demo_arguments, run_demo
     from .server.__main__ import add_serve_arguments, run_serve
 
     parser = argparse.ArgumentParser(
@@ -28,16 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "with coglet.",
     )
     add_serve_arguments(serve)
-    commands.add_parser("demo", help="(not available yet)")
+    demo = commands.add_parser(
+        "demo",
+        help="start the local backend and JupyterLab on the quickstart notebook",
+    )
+    add_demo_arguments(demo)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return run_serve(args)
     if args.command == "demo":
-        sys.stderr.write(
-            "replicate-widgets demo is not available yet; run "
-            "'replicate-widgets serve' and open a notebook instead.\n"
-        )
-        return 2
+        return run_demo(args)
     parser.print_help()
     return 2
 
