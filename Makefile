@@ -15,8 +15,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip $(QUIET_PIP)
 
+# `npm install` rather than `npm ci`: this npm records no entries for other platforms'
+# optional binaries (esbuild, biome, rollup) in the lock file, and `npm ci` then
+# refuses the lock as out of sync. `npm install` honours the lock and adds nothing.
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json
-	cd js && npm ci --no-audit --no-fund
+	cd js && npm install --no-audit --no-fund
 	@touch $@
 
 replicate_widgets/static/form.js: js/node_modules/.package-lock.json $(wildcard js/src/*.ts js/src/*/*.ts js/src/*.css js/src/*/*.css) js/build.mjs
