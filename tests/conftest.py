@@ -15,7 +15,11 @@ import pytest
 _STATE = Path(tempfile.mkdtemp(prefix="rw-tests-"))
 os.environ["REPLICATE_WIDGETS_DATA_DIR"] = str(_STATE / "backend")
 os.environ["REPLICATE_WIDGETS_OUTPUTS"] = str(_STATE / "outputs")
-for name in ("REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "REPLICATE_WIDGETS_LOCAL_URL"):
+for name in (
+    "REPLICATE_API_TOKEN",
+    "REPLICATE_BASE_URL",
+    "REPLICATE_WIDGETS_LOCAL_URL",
+):
     os.environ.pop(name, None)
 
 

@@ -1,4 +1,4 @@
-"""login(): the token reaches the kernel by message, lives in memory only, is checked."""
+"""login(): the token reaches the kernel by message, lives in memory, is checked."""
 
 from __future__ import annotations
 
@@ -41,7 +41,12 @@ def test_token_message_sets_the_token_without_entering_any_trait():
 
 @pytest.mark.parametrize(
     ("token", "advice"),
-    [("", "empty"), ("r8_abc def", "spaces"), (" r8_abc", "spaces"), ("r8_\u00e9", "characters")],
+    [
+        ("", "empty"),
+        ("r8_abc def", "spaces"),
+        (" r8_abc", "spaces"),
+        ("r8_\u00e9", "characters"),
+    ],
 )
 def test_malformed_tokens_are_refused_with_advice(token, advice):
     widget = rw.login(verify=False)
@@ -55,7 +60,8 @@ def test_forget_clears_the_token():
     widget = rw.login(verify=False)
     widget.submit("r8_x")
     widget._on_message(widget, {"kind": "forget"}, [])
-    assert _auth.get_token() is None and widget.state == "empty"
+    assert _auth.get_token() is None
+    assert widget.state == "empty"
 
 
 def test_token_is_checked_against_the_backend(tmp_path, monkeypatch):

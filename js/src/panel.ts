@@ -1,0 +1,282 @@
+// PredictionPanel view: status timeline, cancel, progress, live logs and outputs.
+// State lives in the model's traits (written by the kernel's background loop);
+// events (cancel, download, full logs) are custom messages with a `kind` field.
+import type { RenderProps } from "@anywidget/types";
+import { LogsView } from "./panel/logs";
+import { GalleryView, Lightbox, type MediaActions, saveBytes, UrlCache } from "./panel/media";
+import css from "./panel/panel.css";
+import { TimelineView } from "./panel/timeline";
+import {
+  type Binary,
+  el,
+  formatSeconds,
+  type MediaEntry,
+  type Model,
+  needsResolving,
+  type PanelModel,
+  resolveMedia,
+  TERMINAL,
+} from "./panel/types";
+import { renderEmbedding, renderValue } from "./panel/value";
+
+const ERROR_LOG_LINES = 20;
+
+export function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => void {
+  const model = anyModel as unknown as Model;
+  const root = el("div", "rw-panel");
+  const style = el("style");
+  style.textContent = css;
+
+  // -- header: model, timeline, cancel ------------------------------------------------
+  const header = el("div", "rw-header");
+  const title = el("span", "rw-title");
+  const timeline = new TimelineView();
+  const cancel = el("button", "rw-cancel", "Cancel");
+  cancel.type = "button";
+  const notice = el("div", "rw-notice");
+  notice.setAttribute("role", "status");
+  notice.setAttribute("aria-live", "polite");
+  header.append(title, timeline.root, cancel);
+
+  const progress = el("div", "rw-progress");
+  const bar = el("div", "rw-progress-bar");
+  const progressLabel = el("span", "rw-progress-label");
+  progress.append(bar, progressLabel);
+
+  const logs = new LogsView(() => model.send({ kind: "full_logs" }));
+  const errorBox = el("div", "rw-error");
+  const problemBox = el("pre", "rw-problem");
+  const text = el("pre", "rw-text");
+  const urls = new UrlCache();
+  const lightbox = new Lightbox((key) => model.send({ kind: "download", key }));
+  const actions: MediaActions = {
+    download: (key) => model.send({ kind: "download", key }),
+    enlarge: (entry, url) => lightbox.open(entry, url),
+  };
+  const gallery = new GalleryView(urls, actions);
+  const valueBox = el("div", "rw-value");
+  const embeddingBox = el("div", "rw-embedding-box");
+  const metrics = el("div", "rw-metrics");
+
+  root.append(
+    style,
+    header,
+    timeline.hint,
+    notice,
+    progress,
+    problemBox,
+    errorBox,
+    text,
+    gallery.root,
+    valueBox,
+    embeddingBox,
+    logs.root,
+    metrics,
+    lightbox.root,
+  );
+  host.append(root);
+
+  // -- cancel: acknowledged here at once, acted on by the kernel when it can ----------------
+  let cancelRequested = false;
+  let followed = "";
+  const onCancel = () => {
+    if (cancelRequested) return;
+    cancelRequested = true;
+    root.dataset.cancel = "requested";
+    showStatus();
+    model.send({ kind: "cancel" });
+  };
+  cancel.addEventListener("click", onCancel);
+
+  const showStatus = () => {
+    const status = model.get("status");
+    const id = model.get("prediction_id");
+    if (id !== followed) {
+      followed = id;
+      cancelRequested = false;
+      delete root.dataset.cancel;
+    }
+    root.dataset.status = status || "idle";
+    title.textContent = [model.get("model"), id].filter(Boolean).join(" · ");
+    const running = status === "starting" || status === "processing";
+    cancel.hidden = !running;
+    cancel.disabled = cancelRequested || !running;
+    const sent = model.get("cancel_state");
+    let message = "";
+    if (status === "canceled") {
+      message =
+        cancelRequested || sent === "sent" ? "Canceled: you stopped this prediction." : "Canceled.";
+    } else if (status === "aborted") {
+      message = "Aborted: the prediction's deadline passed before it started.";
+    } else if (cancelRequested && sent === "failed") {
+      message = "Cancel failed (see below).";
+    } else if (cancelRequested && sent === "sent") {
+      message = "Cancel sent to the backend; waiting for it to stop…";
+    } else if (cancelRequested) {
+      message = "Cancel requested: the kernel will act on it as soon as it is free.";
+    }
+    cancel.textContent = cancelRequested && running ? "Cancel requested…" : "Cancel";
+    notice.textContent = message;
+    notice.hidden = message === "";
+  };
+
+  const showTimeline = () => timeline.update(model.get("timeline"));
+
+  const showProgress = () => {
+    const p = model.get("progress") ?? {};
+    progress.hidden = typeof p.fraction !== "number";
+    if (typeof p.fraction === "number") {
+      const pct = Math.round(p.fraction * 100);
+      bar.style.width = `${pct}%`;
+      progress.dataset.fraction = String(p.fraction);
+      progressLabel.textContent = `${p.current}/${p.total} (${pct}%)`;
+    }
+  };
+
+  const showLogs = () => {
+    logs.update(model.get("logs"), model.get("logs_dropped"));
+    showError();
+  };
+
+  let shownText = "";
+  const showText = () => {
+    const value = model.get("text") ?? "";
+    text.hidden = value === "";
+    // Append only what is new: cheap for long streams, and the selection survives.
+    if (shownText && value.startsWith(shownText)) {
+      text.append(document.createTextNode(value.slice(shownText.length)));
+    } else {
+      text.textContent = value;
+    }
+    shownText = value;
+    text.dataset.length = String(value.length);
+  };
+
+  // Media entries with their bytes resolved from the per-file models.
+  let media: MediaEntry[] = [];
+  let mediaRound = 0;
+  const applyMedia = (entries: MediaEntry[]) => {
+    media = entries;
+    urls.keepOnly(new Set(entries.map((e) => e.key)));
+    gallery.update(entries);
+    showValue();
+  };
+  const showMedia = () => {
+    const entries: MediaEntry[] = model.get("media") ?? [];
+    const round = ++mediaRound;
+    if (!needsResolving(entries)) {
+      applyMedia(entries);
+      return;
+    }
+    resolveMedia(model, entries).then(
+      (resolved) => {
+        if (round === mediaRound) applyMedia(resolved); // a newer list may have won
+      },
+      (err) => console.error("replicate_widgets: could not load output files", err),
+    );
+  };
+
+  const showValue = () => {
+    const value = model.get("value");
+    valueBox.hidden = value === null || value === undefined;
+    valueBox.replaceChildren();
+    const byKey = new Map(media.map((m) => [m.key, m] as const));
+    if (!valueBox.hidden) valueBox.append(renderValue(value, byKey, urls, actions));
+  };
+
+  const showEmbedding = () => {
+    const summary = model.get("embedding") ?? {};
+    embeddingBox.hidden = Object.keys(summary).length === 0;
+    embeddingBox.replaceChildren();
+    if (!embeddingBox.hidden) embeddingBox.append(renderEmbedding(summary));
+  };
+
+  const showError = () => {
+    const error = model.get("error");
+    errorBox.hidden = !error;
+    if (!error) return;
+    const lines = (model.get("logs") ?? "").trimEnd().split("\n").slice(-ERROR_LOG_LINES);
+    const tail = el("pre", "rw-error-logs", lines.join("\n"));
+    errorBox.replaceChildren(
+      el("strong", "", "The model failed: "),
+      el("span", "rw-error-message", error),
+      el("div", "rw-error-hint", `Last ${lines.length} log lines:`),
+      tail,
+    );
+  };
+
+  const showProblem = () => {
+    const problem = model.get("problem");
+    problemBox.hidden = !problem;
+    problemBox.textContent = problem;
+    showStatus();
+  };
+
+  const showMetrics = () => {
+    const m = model.get("metrics") ?? {};
+    const parts = (["predict_time", "total_time"] as const)
+      .filter((k) => typeof m[k] === "number")
+      .map((k) => `${k.replace("_", " ")}: ${formatSeconds(m[k] as number)}`);
+    metrics.hidden = parts.length === 0 || !TERMINAL.has(model.get("status"));
+    metrics.textContent = parts.join(" · ");
+  };
+
+  const onCustom = (content: Record<string, unknown>, buffers: Binary[] = []) => {
+    if (content?.kind === "file" && buffers[0]) {
+      saveBytes(String(content.name), String(content.mime), buffers[0]);
+    } else if (content?.kind === "full_logs" && buffers[0]) {
+      logs.showAll(new TextDecoder().decode(buffers[0] as ArrayBuffer));
+    }
+  };
+
+  const handlers: [string, () => void][] = [
+    [
+      "change:status",
+      () => {
+        showStatus();
+        showProgress();
+        showMetrics();
+      },
+    ],
+    ["change:prediction_id", showStatus],
+    ["change:model", showStatus],
+    ["change:cancel_state", showStatus],
+    ["change:timeline", showTimeline],
+    ["change:progress", showProgress],
+    ["change:logs", showLogs],
+    ["change:logs_dropped", showLogs],
+    ["change:text", showText],
+    ["change:media", showMedia],
+    ["change:value", showValue],
+    ["change:embedding", showEmbedding],
+    ["change:error", showError],
+    ["change:problem", showProblem],
+    ["change:metrics", showMetrics],
+  ];
+  for (const [name, fn] of handlers) model.on(name, fn);
+  model.on("msg:custom", onCustom as never);
+
+  showStatus();
+  showTimeline();
+  showProgress();
+  showLogs();
+  showText();
+  showMedia();
+  showEmbedding();
+  showProblem();
+  showMetrics();
+
+  // Durations and the cold-boot hint tick in the browser, kernel busy or not.
+  const timer = setInterval(() => timeline.tick(), 250);
+
+  return () => {
+    clearInterval(timer);
+    for (const [name, fn] of handlers) model.off(name, fn);
+    model.off("msg:custom", onCustom as never);
+    cancel.removeEventListener("click", onCancel);
+    urls.clear();
+    root.remove();
+  };
+}
+
+export default { render };

@@ -1,0 +1,66 @@
+// Status timeline: one chip per phase with its duration. Open phases are counted here,
+// in the browser, so the clock keeps moving while the kernel is busy with another cell.
+import { el, formatSeconds, type Phase, TERMINAL } from "./types";
+
+/** Seconds a "starting" phase may last before the view explains a cold boot. */
+export const COLD_BOOT_AFTER = 5;
+
+const LABELS: Record<string, string> = {
+  starting: "Starting",
+  processing: "Processing",
+  succeeded: "Succeeded",
+  failed: "Failed",
+  canceled: "Canceled",
+  aborted: "Aborted",
+};
+
+export class TimelineView {
+  readonly root = el("div", "rw-timeline");
+  readonly hint = el("div", "rw-coldboot");
+  private phases: Phase[] = [];
+  private receivedAt = 0;
+  private chips: HTMLElement[] = [];
+
+  constructor(private readonly now: () => number = () => performance.now()) {
+    this.hint.hidden = true;
+    this.hint.textContent =
+      "Cold boot: the model is being loaded onto a machine. On Replicate this can take a few minutes; it is quick once the model is warm.";
+  }
+
+  update(phases: Phase[]): void {
+    this.phases = phases ?? [];
+    this.receivedAt = this.now();
+    this.root.replaceChildren();
+    this.chips = this.phases.map((phase, i) => {
+      const chip = el("span", `rw-phase rw-phase-${phase.status}`);
+      chip.dataset.status = phase.status;
+      if (i > 0) this.root.append(el("span", "rw-arrow", "→"));
+      this.root.append(chip);
+      return chip;
+    });
+    this.tick();
+  }
+
+  /** Refresh the durations; called by the view's timer. */
+  tick(): void {
+    const extra = (this.now() - this.receivedAt) / 1000;
+    this.phases.forEach((phase, i) => {
+      const chip = this.chips[i];
+      const label = LABELS[phase.status] ?? phase.status;
+      if (TERMINAL.has(phase.status)) {
+        chip.textContent = label;
+        return;
+      }
+      const seconds = phase.seconds + (phase.open ? extra : 0);
+      chip.textContent = `${label} ${formatSeconds(seconds)}`;
+      chip.dataset.seconds = seconds.toFixed(1);
+    });
+    const last = this.phases[this.phases.length - 1];
+    this.hint.hidden = !(
+      last &&
+      last.status === "starting" &&
+      last.open &&
+      last.seconds + extra >= COLD_BOOT_AFTER
+    );
+  }
+}

@@ -1,0 +1,111 @@
+// The panel's synced traits, as the kernel writes them (replicate_widgets/_panel.py).
+
+export interface Phase {
+  status: string;
+  /** Seconds the phase lasted, or had lasted when the kernel sent it (open phases). */
+  seconds: number;
+  /** True while the phase is still going: the view keeps counting locally. */
+  open: boolean;
+}
+
+export type Binary = DataView | ArrayBuffer | Uint8Array;
+
+export interface MediaEntry {
+  key: string;
+  kind: "image" | "audio" | "video" | "text" | "file" | "pending" | "missing";
+  mime?: string;
+  name: string;
+  size?: number;
+  /** The bytes, or (from the kernel) "IPY_MODEL_<id>" of the model holding them. */
+  data: Binary | string | null;
+  width?: number;
+  height?: number;
+  original_width?: number;
+  original_height?: number;
+  original_mime?: string;
+  inline?: boolean;
+  reason?: string;
+}
+
+export interface PanelModel {
+  prediction_id: string;
+  model: string;
+  status: string;
+  timeline: Phase[];
+  metrics: Record<string, unknown>;
+  logs: string;
+  logs_dropped: number;
+  progress: { fraction?: number; current?: number; total?: number };
+  output_kind: string;
+  text: string;
+  media: MediaEntry[];
+  value: unknown;
+  embedding: Record<string, unknown>;
+  error: string;
+  problem: string;
+  cancel_state: string;
+}
+
+/** The part of anywidget's model the panel uses (typed loosely for the fake in tests). */
+export interface Model {
+  get<K extends keyof PanelModel>(key: K): PanelModel[K];
+  on(name: string, handler: (...args: never[]) => void): void;
+  off(name: string, handler: (...args: never[]) => void): void;
+  send(content: Record<string, unknown>, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+  widget_manager?: {
+    get_model(id: string): Promise<{ get(key: string): unknown }>;
+  };
+}
+
+const REF = "IPY_MODEL_";
+
+/**
+ * Entries whose bytes live in their own widget model, resolved to the bytes.
+ * Each file's model is sent once; the list that refers to it stays small.
+ */
+export async function resolveMedia(model: Model, entries: MediaEntry[]): Promise<MediaEntry[]> {
+  return Promise.all(
+    entries.map(async (entry) => {
+      if (typeof entry.data !== "string" || !entry.data.startsWith(REF)) return entry;
+      const child = await model.widget_manager?.get_model(entry.data.slice(REF.length));
+      return { ...entry, data: (child?.get("data") as Binary | undefined) ?? null };
+    }),
+  );
+}
+
+export function needsResolving(entries: MediaEntry[]): boolean {
+  return entries.some((e) => typeof e.data === "string");
+}
+
+export const TERMINAL = new Set(["succeeded", "failed", "canceled", "aborted"]);
+
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Bytes from a buffer as anywidget delivers it (a DataView) or as tests build it. */
+export function toBytes(data: Binary | string | null | undefined): Uint8Array {
+  if (!data || typeof data === "string") return new Uint8Array(0);
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m ${Math.round(s - m * 60)}s`;
+}

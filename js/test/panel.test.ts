@@ -1,0 +1,353 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import panel from "../src/panel";
+import { UrlCache } from "../src/panel/media";
+import { COLD_BOOT_AFTER, TimelineView } from "../src/panel/timeline";
+import type { MediaEntry } from "../src/panel/types";
+import { fakeModel } from "./fake-model";
+
+function panelState(extra: Record<string, unknown> = {}) {
+  return {
+    prediction_id: "",
+    model: "",
+    status: "",
+    timeline: [],
+    metrics: {},
+    logs: "",
+    logs_dropped: 0,
+    progress: {},
+    output_kind: "",
+    text: "",
+    media: [],
+    value: null,
+    embedding: {},
+    error: "",
+    problem: "",
+    cancel_state: "",
+    ...extra,
+  };
+}
+
+type Custom = (content: Record<string, unknown>, buffers?: unknown[]) => void;
+
+function mount(extra: Record<string, unknown> = {}) {
+  const model = fakeModel(panelState(extra));
+  const customs: Custom[] = [];
+  const on = model.on.bind(model);
+  model.on = (name: string, h: (...args: unknown[]) => void) => {
+    if (name === "msg:custom") customs.push(h as Custom);
+    on(name, h);
+  };
+  const host = document.createElement("div");
+  document.body.append(host);
+  // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
+  const cleanup = panel.render({ model: model as any, el: host } as any);
+  const q = <T extends Element = HTMLElement>(s: string) => host.querySelector(s) as T;
+  return {
+    model,
+    host,
+    cleanup,
+    q,
+    custom: (c: Record<string, unknown>, b: unknown[] = []) => {
+      for (const h of customs) h(c, b);
+    },
+  };
+}
+
+function png(n = 4): DataView {
+  const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, ...new Array(n).fill(n)]);
+  return new DataView(bytes.buffer);
+}
+
+afterEach(() => {
+  document.body.replaceChildren();
+  vi.restoreAllMocks();
+});
+
+describe("panel view", () => {
+  it("streams text by appending, and never turns model text into HTML", () => {
+    const { model, q } = mount({ status: "processing" });
+    model.kernelSet("text", "<script>window.pwned=1</script> **bold**");
+    model.kernelSet(
+      "text",
+      "<script>window.pwned=1</script> **bold** <img src=x onerror=alert(1)>",
+    );
+    const text = q(".rw-text");
+    expect(text.textContent).toBe(
+      "<script>window.pwned=1</script> **bold** <img src=x onerror=alert(1)>",
+    );
+    expect(text.querySelector("script, img")).toBeNull();
+    expect(text.childNodes.length).toBe(2); // the second update appended a text node
+  });
+
+  it("acknowledges Cancel at once, sends one message, then reports the outcome", () => {
+    const { model, q, host } = mount({ status: "processing", prediction_id: "p1" });
+    const cancel = q<HTMLButtonElement>(".rw-cancel");
+    expect(cancel.hidden).toBe(false);
+    cancel.click();
+    cancel.click();
+    expect(model.sent.map((s) => s.content)).toEqual([{ kind: "cancel" }]);
+    expect(cancel.disabled).toBe(true);
+    expect(q(".rw-notice").textContent).toMatch(/Cancel requested/);
+    expect((host.querySelector(".rw-panel") as HTMLElement).dataset.cancel).toBe("requested");
+    model.kernelSet("cancel_state", "sent");
+    expect(q(".rw-notice").textContent).toMatch(/Cancel sent/);
+    model.kernelSet("status", "canceled");
+    expect(q(".rw-notice").textContent).toMatch(/Canceled: you stopped/);
+    expect(cancel.hidden).toBe(true);
+  });
+
+  it("a new prediction forgets the previous cancel request", () => {
+    const { model, q } = mount({ status: "processing", prediction_id: "p1" });
+    q<HTMLButtonElement>(".rw-cancel").click();
+    model.kernelSet("prediction_id", "p2");
+    expect(q<HTMLButtonElement>(".rw-cancel").disabled).toBe(false);
+    expect(q(".rw-notice").hidden).toBe(true);
+  });
+
+  it("renders ANSI colours in logs, escapes HTML, and fetches everything on request", () => {
+    const { model, q, custom } = mount({ status: "processing" });
+    model.kernelSet("logs", "\x1b[31mred\x1b[0m <b>not bold</b>\n");
+    const pre = q(".rw-logs");
+    expect(pre.querySelector("span[style*='color']")?.textContent).toBe("red");
+    expect(pre.querySelector("b")).toBeNull();
+    expect(pre.textContent).toContain("<b>not bold</b>");
+    model.kernelSet("logs", "\x1b[31mred\x1b[0m <b>not bold</b>\nmore\n");
+    expect(pre.textContent).toContain("more");
+    const more = q<HTMLButtonElement>(".rw-logs-more");
+    expect(more.hidden).toBe(true);
+    model.kernelSet("logs_dropped", 2048);
+    expect(more.hidden).toBe(false);
+    expect(more.textContent).toMatch(/2\.0 KB/);
+    more.click();
+    expect(model.sent.at(-1)?.content).toEqual({ kind: "full_logs" });
+    custom({ kind: "full_logs" }, [new TextEncoder().encode("first line\nall of it\n").buffer]);
+    expect(pre.textContent).toBe("first line\nall of it\n");
+    expect(pre.dataset.full).toBe("true");
+  });
+
+  it("turns tqdm carriage returns into lines", () => {
+    const { model, q } = mount();
+    model.kernelSet("logs", " 10%|#  | 1/10\r 20%|## | 2/10\r");
+    expect(q(".rw-logs").textContent).toBe(" 10%|#  | 1/10\n 20%|## | 2/10\n");
+  });
+
+  it("shows a progress bar from the progress trait", () => {
+    const { model, q } = mount({ status: "processing" });
+    expect(q(".rw-progress").hidden).toBe(true);
+    model.kernelSet("progress", { fraction: 0.38, current: 19, total: 50 });
+    expect(q(".rw-progress").hidden).toBe(false);
+    expect(q(".rw-progress-label").textContent).toBe("19/50 (38%)");
+    expect(q(".rw-progress-bar").style.width).toBe("38%");
+  });
+
+  it("shows images from binary buffers and revokes object URLs when replaced", () => {
+    let n = 0;
+    const created: string[] = [];
+    vi.spyOn(URL, "createObjectURL").mockImplementation(() => {
+      created.push(`blob:${++n}`);
+      return created.at(-1)!;
+    });
+    const revoke = vi.spyOn(URL, "revokeObjectURL").mockImplementation(() => {});
+    const { model, q, host, cleanup } = mount({ status: "processing" });
+    const first: MediaEntry = {
+      key: "m0",
+      kind: "image",
+      mime: "image/png",
+      name: "a.png",
+      size: 9,
+      data: png(),
+    };
+    model.kernelSet("media", [first]);
+    expect(q<HTMLImageElement>(".rw-gallery img").src).toBe("blob:1");
+    const second: MediaEntry = {
+      key: "m1",
+      kind: "image",
+      mime: "image/png",
+      name: "b.png",
+      size: 9,
+      data: png(5),
+    };
+    model.kernelSet("media", [first, second]); // same first entry: its URL is reused
+    expect(created).toEqual(["blob:1", "blob:2"]);
+    expect(host.querySelectorAll(".rw-gallery img").length).toBe(2);
+    model.kernelSet("media", [{ ...first, data: png(6) }]); // replaced bytes, m1 gone
+    expect(revoke.mock.calls.map((c) => c[0]).sort()).toEqual(["blob:1", "blob:2"]);
+    cleanup();
+    expect(revoke).toHaveBeenCalledWith("blob:3");
+  });
+
+  it("loads each file's bytes from its own widget model, referenced by id", async () => {
+    vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:ref");
+    const { model, host } = mount();
+    const bytes = png(7);
+    const asked: string[] = [];
+    (model as unknown as Record<string, unknown>).widget_manager = {
+      get_model: async (id: string) => {
+        asked.push(id);
+        return { get: (key: string) => (key === "data" ? bytes : undefined) };
+      },
+    };
+    model.kernelSet("media", [
+      {
+        key: "m0",
+        kind: "image",
+        mime: "image/jpeg",
+        name: "a.png",
+        size: 9,
+        data: "IPY_MODEL_abc",
+      },
+    ]);
+    await vi.waitFor(() => expect(host.querySelector(".rw-gallery img")).not.toBeNull());
+    expect(asked).toEqual(["abc"]);
+    expect(host.querySelector<HTMLImageElement>(".rw-gallery img")!.src).toBe("blob:ref");
+  });
+
+  it("enlarges an image on click and asks the kernel for the original on download", () => {
+    vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:x");
+    const { model, q } = mount();
+    model.kernelSet("media", [
+      { key: "m0", kind: "image", mime: "image/jpeg", name: "a.png", size: 9, data: png() },
+    ]);
+    q<HTMLImageElement>(".rw-gallery img").click();
+    expect(q(".rw-lightbox").hidden).toBe(false);
+    q<HTMLButtonElement>(".rw-lightbox .rw-download").click();
+    expect(model.sent.at(-1)?.content).toEqual({ kind: "download", key: "m0" });
+    q(".rw-lightbox").click();
+    expect(q(".rw-lightbox").hidden).toBe(true);
+  });
+
+  it("plays audio and video, links other files, marks pending ones", () => {
+    vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:x");
+    const { model, host } = mount();
+    model.kernelSet("media", [
+      {
+        key: "a",
+        kind: "audio",
+        mime: "audio/wav",
+        name: "a.wav",
+        size: 3,
+        data: new Uint8Array([1, 2, 3]),
+      },
+      {
+        key: "v",
+        kind: "video",
+        mime: "video/mp4",
+        name: "v.mp4",
+        size: 3,
+        data: new Uint8Array([1, 2, 3]),
+      },
+      {
+        key: "f",
+        kind: "file",
+        mime: "application/zip",
+        name: "w.zip",
+        size: 3_000_000,
+        data: new Uint8Array(),
+      },
+      { key: "p", kind: "pending", name: "", data: new Uint8Array() },
+    ]);
+    expect(host.querySelector("audio")?.getAttribute("src")).toBe("blob:x");
+    expect(host.querySelector("video")?.controls).toBe(true);
+    expect(host.querySelector(".rw-media-file .rw-download")?.textContent).toContain("w.zip");
+    expect(host.querySelector(".rw-media-file .rw-meta")?.textContent).toBe("2.9 MB");
+    expect(host.querySelector(".rw-media-pending")).not.toBeNull();
+  });
+
+  it("draws objects as a tree with files inside as media", () => {
+    vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:x");
+    const { model, host } = mount();
+    const entry = {
+      key: "m0",
+      kind: "image",
+      mime: "image/png",
+      name: "mask.png",
+      size: 9,
+      data: png(),
+      inline: true,
+    };
+    model.kernelSet("media", [entry]);
+    model.kernelSet("value", {
+      caption: "<i>a cat</i>",
+      mask: { __media__: "m0" },
+      scores: [1, 2],
+    });
+    const tree = host.querySelector(".rw-value") as HTMLElement;
+    expect(tree.querySelector(".rw-scalar-string")?.textContent).toBe("<i>a cat</i>");
+    expect(tree.querySelector("i")).toBeNull();
+    expect(tree.querySelector("img")?.getAttribute("src")).toBe("blob:x");
+    expect(host.querySelector(".rw-gallery")?.querySelector("img")).toBeNull(); // not twice
+  });
+
+  it("summarises embeddings and shows the model's error with the end of the logs", () => {
+    const { model, q } = mount();
+    model.kernelSet("embedding", {
+      shape: [1, 768],
+      min: -1,
+      max: 1,
+      mean: 0,
+      norm: 1,
+      preview: [0.1, 0.2],
+    });
+    expect(q(".rw-embedding").textContent).toContain("1 × 768");
+    const logs = Array.from({ length: 30 }, (_, i) => `line ${i}`).join("\n");
+    model.kernelSet("logs", logs);
+    model.kernelSet("error", "CUDA out of memory");
+    expect(q(".rw-error-message").textContent).toBe("CUDA out of memory");
+    const tail = q(".rw-error-logs").textContent!.split("\n");
+    expect(tail.length).toBe(20);
+    expect(tail.at(-1)).toBe("line 29");
+  });
+
+  it("shows kernel-side problems and final metrics", () => {
+    const { model, q } = mount();
+    model.kernelSet("problem", "Could not follow the prediction: 404");
+    expect(q(".rw-problem").textContent).toContain("404");
+    model.kernelSet("metrics", { predict_time: 1.5, total_time: 2.25 });
+    expect(q(".rw-metrics").hidden).toBe(true); // not until it ended
+    model.kernelSet("status", "succeeded");
+    expect(q(".rw-metrics").textContent).toBe("predict time: 1.5s · total time: 2.3s");
+  });
+});
+
+describe("timeline", () => {
+  it("counts open phases locally and hints at a cold boot", () => {
+    let now = 0;
+    const view = new TimelineView(() => now);
+    view.update([{ status: "starting", seconds: 1, open: true }]);
+    expect(view.root.textContent).toBe("Starting 1.0s");
+    expect(view.hint.hidden).toBe(true);
+    now = (COLD_BOOT_AFTER + 1) * 1000;
+    view.tick();
+    expect(view.root.textContent).toBe("Starting 7.0s");
+    expect(view.hint.hidden).toBe(false);
+    view.update([
+      { status: "starting", seconds: 7.2, open: false },
+      { status: "processing", seconds: 2, open: false },
+      { status: "succeeded", seconds: 0, open: false },
+    ]);
+    now += 5000;
+    view.tick();
+    expect(view.root.textContent).toBe("Starting 7.2s→Processing 2.0s→Succeeded");
+    expect(view.hint.hidden).toBe(true);
+  });
+});
+
+describe("UrlCache", () => {
+  it("creates one URL per entry and revokes replaced and removed ones", () => {
+    let n = 0;
+    const revoked: string[] = [];
+    const cache = new UrlCache(
+      () => `u${++n}`,
+      (u) => revoked.push(u),
+    );
+    const a: MediaEntry = { key: "a", kind: "image", name: "", data: png() };
+    expect(cache.url(a)).toBe("u1");
+    expect(cache.url(a)).toBe("u1");
+    expect(cache.url({ ...a, data: png(9) })).toBe("u2");
+    expect(revoked).toEqual(["u1"]);
+    expect(cache.url({ ...a, key: "empty", data: new Uint8Array() })).toBeNull();
+    cache.keepOnly(new Set());
+    expect(revoked).toEqual(["u1", "u2"]);
+    expect(cache.size).toBe(0);
+  });
+});

@@ -1,0 +1,331 @@
+"""Output files for display: sniff the type from the bytes, downscale images.
+
+Files are fetched in the kernel (the browser never sees the token) and travel to the
+browser as binary buffers. Servers often label outputs ``application/octet-stream``
+(``data:`` URIs included), so the declared type is only a fallback: the bytes decide.
+Images larger than the display edge are downscaled for the browser; the original bytes
+stay in the kernel for downloads and for :attr:`PredictionPanel.files`.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import posixpath
+import urllib.parse
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from PIL import Image, UnidentifiedImageError
+
+__all__ = [
+    "DisplayImage",
+    "MediaItem",
+    "MediaKind",
+    "build_media",
+    "file_name",
+    "media_kind",
+    "prepare_image",
+    "sniff_mime",
+]
+
+MediaKind = Literal["image", "audio", "video", "text", "file"]
+
+# Formats every current browser draws natively; anything else is re-encoded.
+_BROWSER_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
+_BROWSER_IMAGES["WEBP"] = "image/webp"
+
+# (offset, magic, mime) for the non-image types models return. Images are left to
+# Pillow, which knows far more formats than a table would.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"%PDF-", "application/pdf"),
+    (0, b"ID3", "audio/mpeg"),
+    (0, b"OggS", "audio/ogg"),
+    (0, b"fLaC", "audio/flac"),
+    (0, b"\x1a\x45\xdf\xa3", "video/webm"),
+    (0, b"PK\x03\x04", "application/zip"),
+    (0, b"\x1f\x8b", "application/gzip"),
+    (0, b"glTF", "model/gltf-binary"),
+)
+
+
+# mimetypes misses some of the types sniff_mime returns, depending on the system.
+_EXTENSIONS = {
+    "audio/wav": ".wav",
+    "audio/mpeg": ".mp3",
+    "audio/ogg": ".ogg",
+    "audio/flac": ".flac",
+    "audio/mp4": ".m4a",
+    "image/webp": ".webp",
+    "video/webm": ".webm",
+    "text/plain": ".txt",
+}
+
+
+def sniff_mime(data: bytes, declared: str | None = None, url: str | None = None) -> str:
+    """Return the MIME type of ``data``, judged from its bytes first.
+
+    Parameters
+    ----------
+    data
+        The file's content.
+    declared
+        The type the server sent (``Content-Type`` or the ``data:`` URI's type),
+        used when the bytes are not recognised.
+    url
+        The file's URL, whose extension is the last resort.
+
+    Returns
+    -------
+    str
+        A MIME type; ``application/octet-stream`` when nothing is known.
+    """
+    image = _pillow_mime(data)
+    if image is not None:
+        return image
+    head = data[:64]
+    for offset, magic, mime in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand.startswith(b"M4A"):
+            return "audio/mp4"
+        return "video/quicktime" if brand == b"qt  " else "video/mp4"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "audio/mpeg"  # an MPEG audio frame without an ID3 tag
+    generic = {None, "", "application/octet-stream", "binary/octet-stream"}
+    if declared is not None and declared.split(";")[0].strip() not in generic:
+        return declared.split(";")[0].strip()
+    if url:
+        guessed, _ = mimetypes.guess_type(urllib.parse.urlsplit(url).path)
+        if guessed:
+            return guessed
+    if _looks_like_text(data):
+        return "text/plain"
+    return "application/octet-stream"
+
+
+def _pillow_mime(data: bytes) -> str | None:
+    try:
+        with warnings.catch_warnings():
+            # A huge image is still an image; size limits are applied when decoding.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                fmt = im.format
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    if fmt is None:
+        return None
+    return Image.MIME.get(fmt, f"image/{fmt.lower()}")
+
+
+def _looks_like_text(data: bytes) -> bool:
+    sample = data[:4096]
+    if b"\x00" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the sample's end is still text.
+        return exc.start >= len(sample) - 3
+    return True
+
+
+def media_kind(mime: str) -> MediaKind:
+    """Return how the panel shows a file of type ``mime``."""
+    major = mime.split("/", 1)[0]
+    if major in ("image", "audio", "video"):
+        return major  # type: ignore[return-value]
+    if major == "text" or mime in ("application/json", "application/x-ndjson"):
+        return "text"
+    return "file"
+
+
+def file_name(url: str, mime: str, index: int = 0) -> str:
+    """Return a file name for a download of ``url``.
+
+    ``data:`` URIs have no name, so one is made from the type and ``index``.
+    """
+    if not url.startswith("data:"):
+        name = posixpath.basename(urllib.parse.urlsplit(url).path)
+        name = urllib.parse.unquote(name)
+        if name:
+            return name
+    extension = _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or ".bin"
+    return f"output-{index}{extension}"
+
+
+@dataclass(frozen=True)
+class DisplayImage:
+    """An image made ready for the browser."""
+
+    data: bytes = field(repr=False)
+    """Bytes to send: the original when it already fits, else a downscaled copy."""
+    mime: str
+    """Type of :attr:`data`."""
+    width: int
+    """Width of :attr:`data` in pixels."""
+    height: int
+    """Height of :attr:`data` in pixels."""
+    original_width: int
+    """Width of the original."""
+    original_height: int
+    """Height of the original."""
+
+    @property
+    def scaled(self) -> bool:
+        """True when :attr:`data` is a smaller copy of the original."""
+        return (self.width, self.height) != (self.original_width, self.original_height)
+
+
+def prepare_image(data: bytes, max_edge: int = 1024) -> DisplayImage:
+    """Fit an image inside ``max_edge`` pixels for display, keeping its aspect ratio.
+
+    Parameters
+    ----------
+    data
+        The encoded image, in any format Pillow reads.
+    max_edge
+        Longest side of the display copy, in pixels.
+
+    Returns
+    -------
+    DisplayImage
+        The original bytes when the image already fits and browsers draw its format;
+        otherwise a re-encoded copy: PNG when it has transparency, else JPEG.
+
+    Raises
+    ------
+    ValueError
+        When ``max_edge`` is not positive or the bytes are not an image.
+    """
+    if max_edge <= 0:
+        raise ValueError(
+            f"max_edge must be a positive number of pixels, got {max_edge}"
+        )
+    try:
+        im = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"not an image Pillow can read: {exc}") from exc
+    with im:
+        width, height = im.size
+        fmt = im.format or ""
+        if max(width, height) <= max_edge and fmt in _BROWSER_IMAGES:
+            return DisplayImage(
+                data, _BROWSER_IMAGES[fmt], width, height, width, height
+            )
+        # draft() lets the JPEG decoder skip to a smaller scale: much less work.
+        im.draft("RGB", (max_edge, max_edge))
+        frame = im.copy()
+    frame.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    alpha = frame.mode in ("RGBA", "LA", "PA") or (
+        frame.mode == "P" and "transparency" in frame.info
+    )
+    out = io.BytesIO()
+    if alpha:
+        frame.convert("RGBA").save(out, format="PNG")
+        mime = "image/png"
+    else:
+        frame.convert("RGB").save(out, format="JPEG", quality=88)
+        mime = "image/jpeg"
+    return DisplayImage(out.getvalue(), mime, frame.width, frame.height, width, height)
+
+
+@dataclass
+class MediaItem:
+    """One output file: the original, kept in the kernel, and what the browser shows."""
+
+    key: str
+    """Stable id within the panel (``m0``, ``m1`` ...), used by download requests."""
+    url: str = field(repr=False)
+    """Where the file came from (an ``https:`` or ``data:`` URL)."""
+    data: bytes = field(repr=False)
+    """The original bytes, unchanged."""
+    mime: str
+    """The sniffed type."""
+    kind: MediaKind
+    """How it is shown: image, audio, video, text or file."""
+    name: str
+    """File name for downloads."""
+    display: DisplayImage | None = field(default=None, repr=False)
+    """For images: the copy sized for display."""
+
+    def to_trait(self, inline_limit: int) -> dict[str, Any]:
+        """Return the dict synced to the browser; bytes go in binary buffers.
+
+        Parameters
+        ----------
+        inline_limit
+            Audio, video and text larger than this many bytes are offered as a
+            download instead of being sent up front.
+        """
+        entry: dict[str, Any] = {
+            "key": self.key,
+            "kind": self.kind,
+            "mime": self.mime,
+            "name": self.name,
+            "size": len(self.data),
+            "data": b"",
+        }
+        if self.display is not None:
+            entry.update(
+                data=self.display.data,
+                mime=self.display.mime,
+                width=self.display.width,
+                height=self.display.height,
+                original_width=self.display.original_width,
+                original_height=self.display.original_height,
+                original_mime=self.mime,
+            )
+        elif self.kind in ("audio", "video", "text") and len(self.data) <= inline_limit:
+            entry["data"] = self.data
+        elif self.kind != "file":
+            entry["kind"] = "file"  # too big to send up front: a download link
+        return entry
+
+
+def build_media(
+    key: str,
+    url: str,
+    data: bytes,
+    declared: str | None = None,
+    *,
+    max_edge: int = 1024,
+    index: int = 0,
+) -> MediaItem:
+    """Sniff ``data`` and prepare it for display.
+
+    Parameters
+    ----------
+    key
+        The item's id within the panel.
+    url
+        Where the bytes came from.
+    data
+        The file's bytes.
+    declared
+        The type the server declared, if any.
+    max_edge
+        Longest side of image display copies.
+    index
+        Position among the outputs, for naming ``data:`` URI files.
+
+    Returns
+    -------
+    MediaItem
+        Images that Pillow cannot decode fully fall back to a download link.
+    """
+    mime = sniff_mime(data, declared, url)
+    kind = media_kind(mime)
+    display = None
+    if kind == "image":
+        try:
+            display = prepare_image(data, max_edge)
+        except (ValueError, OSError, Image.DecompressionBombError):
+            kind = "file"  # an SVG, a truncated file or a bomb: offer the original
+    name = file_name(url, mime, index)
+    return MediaItem(key, url, data, mime, kind, name, display)

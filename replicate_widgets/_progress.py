@@ -1,0 +1,125 @@
+"""Progress from tqdm-style log lines, and a bounded log buffer.
+
+Models report progress by logging tqdm bars (``" 38%|###8  | 19/50 [00:01<00:01]"``).
+Replicate's own clients take the last line that looks like one; so do we, reading only
+the tail of the logs so the cost does not grow with a long run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["LogBuffer", "Progress", "parse_progress"]
+
+# The convention of replicate-python's Prediction.Progress: percent, bar, current/total.
+_BAR = re.compile(r"^\s*(\d+)%\s*\|.*?\|\s*(\d+)/(\d+)")
+# Colour codes would otherwise break the "^\s*NN%" anchor of a coloured bar.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A tqdm line is short; the tail we scan holds the last several of them.
+_TAIL = 4096
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a model says it is, from its last tqdm-style log line."""
+
+    percentage: float
+    """Fraction done, 0.0 to 1.0 (``current / total``)."""
+    current: int
+    """Steps done."""
+    total: int
+    """Steps in all."""
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Return the JSON form the panel syncs to the browser."""
+        return {
+            "fraction": self.percentage,
+            "current": self.current,
+            "total": self.total,
+        }
+
+
+def parse_progress(logs: str) -> Progress | None:
+    r"""Return the progress of the last tqdm-style line in ``logs``, if any.
+
+    Parameters
+    ----------
+    logs
+        Log text; lines may end with ``\n``, ``\r\n`` or tqdm's bare ``\r``.
+
+    Returns
+    -------
+    Progress or None
+        None when no line looks like a progress bar.
+    """
+    tail = _ANSI.sub("", logs[-_TAIL:])
+    for line in reversed(_LINE_BREAK.split(tail)):
+        match = _BAR.match(line)
+        if match is None:
+            continue
+        current, total = int(match.group(2)), int(match.group(3))
+        if total <= 0:
+            continue
+        return Progress(min(current / total, 1.0), current, total)
+    return None
+
+
+class LogBuffer:
+    """Logs kept in full, with a bounded tail for display.
+
+    Parameters
+    ----------
+    limit
+        Most characters shown in the browser; the rest is counted in
+        :attr:`dropped` and available through :attr:`full`.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        if limit <= 0:
+            raise ValueError(f"limit must be positive, got {limit!r}")
+        self._limit = limit
+        self._parts: list[str] = []
+        self._size = 0
+
+    def append(self, chunk: str) -> None:
+        """Add ``chunk`` to the end of the logs."""
+        if chunk:
+            self._parts.append(chunk)
+            self._size += len(chunk)
+
+    def replace(self, text: str) -> None:
+        """Set the whole log text (e.g. from a polled prediction)."""
+        self._parts = [text] if text else []
+        self._size = len(text)
+
+    @property
+    def full(self) -> str:
+        """Every character logged so far."""
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @property
+    def size(self) -> int:
+        """Length of :attr:`full`."""
+        return self._size
+
+    @property
+    def dropped(self) -> int:
+        """Characters left out of :attr:`tail`."""
+        return self._size - len(self.tail)
+
+    @property
+    def tail(self) -> str:
+        """The last ``limit`` characters, cut at a line start when one is near."""
+        text = self.full
+        if len(text) <= self._limit:
+            return text
+        cut = text[-self._limit :]
+        newline = cut.find("\n")
+        # Start on a whole line unless that would throw away most of the window.
+        if 0 <= newline < self._limit // 10:
+            cut = cut[newline + 1 :]
+        return cut
