@@ -1,0 +1,126 @@
+"""Playground against the real local backend: load, run, stream, fail, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from PIL import Image
+
+import replicate_widgets as rw
+from replicate_widgets import ModelError, SchemaError
+
+HELLO_VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
+
+
+@pytest.fixture
+def url(local_backend) -> str:
+    return local_backend.url
+
+
+def test_hello_world_runs_and_the_form_shows_the_inputs(url):
+    pg = rw.Playground("replicate/hello-world", backend=url)
+    assert pg.error is None
+    assert [f.name for f in pg.schema.inputs] == ["text"]
+    prediction = pg.run(text="Alice")
+    assert prediction.status == "succeeded"
+    assert pg.output == "hello Alice"
+    assert pg.prediction.id == prediction.id
+    assert pg.form.values["text"] == "Alice"
+    assert pg.panel.status == "succeeded"
+    assert "local backend" in pg._header.value
+
+
+def test_pinned_version_reference_and_version_object(url):
+    pg = rw.Playground(f"replicate/hello-world:{HELLO_VERSION}", backend=url)
+    assert pg.run(text="Bob").output == "hello Bob"
+    with rw.Client(base_url=url) as client:
+        version = client.versions.get("replicate/hello-world", HELLO_VERSION)
+    by_object = rw.Playground(version, backend=url)
+    assert by_object.run(text="Cy").output == "hello Cy"
+    by_json = rw.Playground(version.raw, backend=url)
+    assert by_json.run(text="Di").output == "hello Di"
+
+
+def test_streamed_text_equals_the_predictions_output(url):
+    pg = rw.Playground("demo/text-stream", backend=url)
+    assert pg.schema.output.kind == "text-stream"
+    prediction = pg.run(prompt="Alice was", max_tokens=30, seed=5)
+    assert isinstance(prediction.output, list)
+    assert len(prediction.output) > 1
+    assert pg.output == "".join(prediction.output)
+    assert pg.panel.text == pg.output
+
+
+def test_iterator_images_become_pil_images(url):
+    pg = rw.Playground("demo/fractal", backend=url)
+    pg.run(steps=3, width=256, height=256)
+    images = pg.output
+    assert len(images) == len(pg.prediction.output) >= 2
+    assert all(isinstance(im, Image.Image) for im in images)
+    assert images[-1].size == (256, 256)
+    assert pg.panel.progress.get("fraction") == pytest.approx(1.0)
+
+
+def test_a_failing_model_raises_model_error_with_its_logs(url):
+    pg = rw.Playground("demo/echo", backend=url)
+    with pytest.raises(ModelError) as info:
+        pg.run(text="x", fail=True)
+    assert info.value.prediction.status == "failed"
+    assert "failed on purpose" in (info.value.prediction.error or "")
+    assert "failing on purpose" in pg.panel.full_logs
+    assert "failed on purpose" in pg.panel.error
+
+
+def test_invalid_input_is_refused_before_any_request(url):
+    pg = rw.Playground("demo/echo", backend=url)
+    before = [p.id for p in pg.client.predictions.list().results]
+    with pytest.raises(SchemaError, match="delay"):
+        pg.run(delay=1000)
+    assert [p.id for p in pg.client.predictions.list().results] == before
+    assert "delay" in pg.form.errors
+
+
+def test_unknown_model_lists_the_local_ones_and_how_to_use_the_cloud(url):
+    pg = rw.Playground("stability-ai/sdxl", backend=url)
+    assert pg.form is None
+    assert "replicate/hello-world" in pg.error
+    assert "REPLICATE_API_TOKEN" in pg.error
+    with pytest.raises(RuntimeError, match="not on the local backend"):
+        pg.run(prompt="x")
+
+
+@pytest.mark.parametrize("ref", ["", "hello-world", "a/b/c", "owner/name:notahash"])
+def test_malformed_references_say_what_a_reference_looks_like(url, ref):
+    pg = rw.Playground(ref, backend=url)
+    assert pg.error is not None
+    assert "owner/name" in pg.error
+
+
+def test_unreachable_backend_is_explained_in_the_widget():
+    pg = rw.Playground("replicate/hello-world", backend="http://127.0.0.1:9/v1")
+    assert pg.form is None
+    assert "127.0.0.1:9" in pg.error
+
+
+def test_arun_and_cancel_stop_the_running_prediction(url):
+    pg = rw.Playground("demo/echo", backend=url)
+
+    async def scenario() -> ModelError:
+        task = asyncio.ensure_future(pg.arun(text="slow", delay=30))
+        deadline = time.monotonic() + 30
+        while (pg.prediction is None or pg.prediction.status != "processing") and (
+            time.monotonic() < deadline
+        ):
+            await asyncio.sleep(0.05)
+        pg.cancel()
+        with pytest.raises(ModelError) as info:
+            await task
+        return info.value
+
+    error = asyncio.run(scenario())
+    assert error.prediction.status == "canceled"
+    assert pg.panel.status == "canceled"
+    # The model's slot is free again: the next run does not wait for the old one.
+    assert pg.run(text="next", delay=0).output == "next"
