@@ -49,10 +49,13 @@ from ._types import (
 )
 
 if TYPE_CHECKING:
+    from ._browser import ModelBrowser
+    from ._create_model import CreateModel
     from ._form import InputForm
     from ._login import Login, login
     from ._panel import PredictionPanel
     from ._playground import Playground
+    from ._trainer import Trainer
     from .server import LocalServer, serve
 
 try:
@@ -63,6 +66,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 # Widgets and the server import anywidget, ipywidgets, Starlette and uvicorn; a script
 # that only needs the client should not pay for them, so they load on first use.
 _LAZY = {
+    "CreateModel": "._create_model",
+    "ModelBrowser": "._browser",
+    "Trainer": "._trainer",
     "InputForm": "._form",
     "Login": "._login",
     "LocalServer": ".server",
@@ -91,6 +97,7 @@ __all__ = [
     "AuthenticationError",
     "Client",
     "Collection",
+    "CreateModel",
     "File",
     "FileContent",
     "FileTooLargeError",
@@ -101,6 +108,7 @@ __all__ = [
     "Login",
     "MissingTokenError",
     "Model",
+    "ModelBrowser",
     "ModelError",
     "ModelSchema",
     "NotFoundError",
@@ -117,6 +125,7 @@ __all__ = [
     "ServerError",
     "Status",
     "StreamEvent",
+    "Trainer",
     "Training",
     "Version",
     "WebhookSecret",

@@ -1,0 +1,481 @@
+"""``CreateModel``: the create-a-model form, checked before the request is sent.
+
+Replicate's OpenAPI document only says a model's ``name`` must be unique for its
+owner; the name rules enforced by the service (and by the local backend) are:
+lowercase letters, digits, ``-``, ``_`` and ``.``, starting and ending with a letter
+or a digit. They are checked here first so a person sees what to change instead of a
+422 after a round trip. URLs must be ``http(s)``.
+
+Network work (hardware list, account, create) runs on the widgets' background loop
+(:mod:`replicate_widgets._loop`); the result and any error are shown in the widget.
+This module also holds the small HTML helpers the other catalogue widgets share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import html
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import ipywidgets
+
+from ._backend import resolve_client
+from ._errors import APIError, AuthenticationError, NotFoundError, ReplicateError
+from ._loop import submit
+from ._types import Model
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["CreateModel", "check_model_name", "check_url", "suggest_name"]
+
+_BUNDLED = Path(__file__).parent / "server" / "models"
+_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
+URL_FIELDS = ("github_url", "paper_url", "license_url", "cover_image_url")
+_LABELS = {
+    "owner": "Owner",
+    "name": "Name",
+    "description": "Description",
+    "visibility": "Visibility",
+    "hardware": "Hardware",
+    "github_url": "GitHub URL",
+    "paper_url": "Paper URL",
+    "license_url": "Licence URL",
+    "cover_image_url": "Cover image URL",
+}
+
+CreatedCallback = Callable[[Model], object]
+
+
+# -- checks (pure) ---------------------------------------------------------------------
+
+
+def suggest_name(text: str) -> str:
+    """Turn free text into a valid name (``"My Model!"`` -> ``my-model``).
+
+    Parameters
+    ----------
+    text
+        What the person typed.
+
+    Returns
+    -------
+    str
+        Lowercase, runs of other characters replaced by ``-``, trimmed so it starts
+        and ends with a letter or digit; ``""`` when nothing usable is left.
+    """
+    slug = re.sub(r"[^a-z0-9._-]+", "-", text.strip().lower())
+    return re.sub(r"^[._-]+|[._-]+$", "", slug)
+
+
+def check_model_name(value: str, what: str = "name") -> str | None:
+    """Check an owner or model name against Replicate's rules.
+
+    Parameters
+    ----------
+    value
+        The name to check.
+    what
+        ``"name"`` or ``"owner"``, used in the message.
+
+    Returns
+    -------
+    str or None
+        ``None`` when the name is fine, else a message saying what to change.
+    """
+    if not value:
+        return f"The {what} is required."
+    if _NAME.match(value):
+        return None
+    hint = suggest_name(value)
+    tip = f" Try {hint!r}." if hint and _NAME.match(hint) else ""
+    if value != value.lower():
+        return f"The {what} must be lowercase.{tip}"
+    if not value[0].isalnum() or not value[-1].isalnum():
+        return f"The {what} must start and end with a letter or a digit.{tip}"
+    bad = sorted({c for c in value if not (c.isalnum() or c in "-_.")})
+    shown = " ".join(repr(c) for c in bad)
+    return (
+        f"The {what} may only use lowercase letters, digits, '-', '_' and '.'; "
+        f"remove {shown}.{tip}"
+    )
+
+
+def check_url(value: str, label: str = "URL") -> str | None:
+    """Check an optional link: empty, or an ``http(s)`` URL with a host.
+
+    Returns
+    -------
+    str or None
+        ``None`` when fine, else what to change.
+    """
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https"):
+        return f"{label} must start with https:// (or http://), e.g. https://github.com/you/model."
+    if not parts.netloc:
+        return f"{label} has no host name after {parts.scheme}://."
+    return None
+
+
+# -- shared HTML helpers -------------------------------------------------------------
+
+
+def notice_html(text: str, kind: str = "error") -> str:
+    """Return a boxed, escaped message (``kind``: ``error``, ``info`` or ``ok``)."""
+    if not text:
+        return ""
+    colour = {
+        "error": "var(--jp-error-color1,#c62828)",
+        "ok": "var(--jp-success-color1,#2e7d32)",
+    }.get(kind, "var(--jp-brand-color1,#1976d2)")
+    role = ' role="alert"' if kind == "error" else ""
+    return (
+        f'<div class="rw-notice rw-notice-{kind}"{role} style="padding:6px 10px;'
+        f"border-left:4px solid {colour};background:var(--jp-layout-color2,#f6f6f6);"
+        f'color:var(--jp-ui-font-color1,#222);white-space:pre-wrap">'
+        f"{html.escape(text)}</div>"
+    )
+
+
+def link_html(url: str | None, label: str) -> str:
+    """Return an escaped link for an http(s) URL, else ``""`` (no ``javascript:``)."""
+    if not url or check_url(url) is not None:
+        return ""
+    return (
+        f'<a href="{html.escape(url, quote=True)}" target="_blank" '
+        'rel="noopener noreferrer" style="color:var(--jp-content-link-color,#1976d2);'
+        f'text-decoration:underline">{html.escape(label)}</a>'
+    )
+
+
+def model_summary_html(model: Model) -> str:
+    """Return an escaped summary of a model: name, visibility, description, links."""
+    links = [
+        link_html(model.url if model.url else None, "page"),
+        link_html(model.github_url, "GitHub"),
+        link_html(model.paper_url, "paper"),
+        link_html(model.license_url, "licence"),
+    ]
+    shown = " · ".join(link for link in links if link)
+    runs = "" if model.run_count is None else f" · {model.run_count:,} runs"
+    return (
+        '<div class="rw-model-summary">'
+        f'<b class="rw-model-ref">{html.escape(model.ref)}</b>'
+        f' <span class="rw-visibility">({html.escape(model.visibility or "?")})</span>'
+        f"{html.escape(runs)}"
+        f"<div>{html.escape(model.description or '')}</div>"
+        f"<div>{shown}</div></div>"
+    )
+
+
+def bundled_model_names() -> list[str]:
+    """Return ``owner/name`` of the demo models the local backend ships with.
+
+    Read from each folder's ``model.json``, so nothing is started or imported.
+    """
+    names = []
+    for sidecar in sorted(_BUNDLED.glob("*/model.json")):
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        names.append(
+            f"{meta.get('owner', 'demo')}/{meta.get('name', sidecar.parent.name)}"
+        )
+    return sorted(names)
+
+
+def explain_error(exc: BaseException, client: Client | None = None) -> str:
+    """Turn an exception from background work into a message that says what to do.
+
+    Call it off the kernel's main thread: for a model missing on the local backend
+    it lists the backend's models.
+    """
+    if isinstance(exc, AuthenticationError):
+        local = ", ".join(bundled_model_names()) or "its bundled demo models"
+        return (
+            f"{exc}\nNo valid token: models on api.replicate.com need one. Call "
+            "replicate_widgets.login(), or pass backend='local' to use the local "
+            f"backend, which has these models: {local}."
+        )
+    if isinstance(exc, NotFoundError) and client is not None and client.is_local:
+        # Called from background work, so one more request to list them is fine.
+        try:
+            names = ", ".join(sorted(m.ref for m in client.models.list())) or "none"
+        except ReplicateError:
+            names = "(could not be listed)"
+        return (
+            f"{exc}\nThis is the local backend ({client.base_url}); its models: "
+            f"{names}. For Replicate's cloud models, call replicate_widgets.login() "
+            "and pass backend='cloud'."
+        )
+    if isinstance(exc, ReplicateError | ValueError | TypeError | RuntimeError):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+# -- the widget ----------------------------------------------------------------------
+
+
+class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
+    """A form that creates a model (``POST /v1/models``) and shows the result.
+
+    Parameters
+    ----------
+    client
+        The client to use; default: chosen by ``backend`` / the environment.
+    backend
+        ``"local"``, ``"cloud"`` or a base URL, when ``client`` is not given.
+    owner
+        Initial owner; default: the token's account, once it has been read.
+    **values
+        Initial values of the other fields (``name``, ``visibility`` ...).
+
+    Examples
+    --------
+    >>> form = CreateModel(name="hot-dog-detector")  # doctest: +SKIP
+    >>> form.create(visibility="private").ref  # doctest: +SKIP
+    'alice/hot-dog-detector'
+    """
+
+    def __init__(
+        self,
+        *,
+        client: Client | None = None,
+        backend: str | None = None,
+        owner: str | None = None,
+        **values: str,
+    ) -> None:
+        style = {"description_width": "120px"}
+        layout = ipywidgets.Layout(width="520px")
+        self._inputs: dict[str, Any] = {
+            "owner": ipywidgets.Text(placeholder="your username", style=style),
+            "name": ipywidgets.Text(placeholder="e.g. hot-dog-detector", style=style),
+            "description": ipywidgets.Textarea(
+                placeholder="One line about what it does", style=style
+            ),
+            "visibility": ipywidgets.ToggleButtons(
+                options=["private", "public"], value="private", style=style
+            ),
+            "hardware": ipywidgets.Dropdown(options=[], style=style),
+        }
+        for key in URL_FIELDS:
+            self._inputs[key] = ipywidgets.Text(placeholder="https://...", style=style)
+        self._notes: dict[str, ipywidgets.HTML] = {}
+        rows = []
+        for key, widget in self._inputs.items():
+            widget.description = _LABELS[key]
+            widget.layout = layout
+            widget.add_class(f"rw-create-{key.replace('_', '-')}")
+            note = ipywidgets.HTML(layout={"margin": "0 0 0 128px"})
+            note.add_class("rw-field-error")
+            self._notes[key] = note
+            rows.append(ipywidgets.VBox([widget, note]))
+        self._button = ipywidgets.Button(
+            description="Create model", button_style="primary", icon="plus"
+        )
+        self._button.add_class("rw-create-button")
+        self._message = ipywidgets.HTML()
+        self._message.add_class("rw-create-message")
+        self._result = ipywidgets.HTML()
+        self._result.add_class("rw-create-result")
+        super().__init__(children=[*rows, self._button, self._message, self._result])
+        self.add_class("rw-create-model")
+        self.model: Model | None = None
+        """The model created last, once the backend confirmed it."""
+        self.hardware: list[str] = []
+        """Hardware SKUs the backend offers (filled in by :attr:`ready`)."""
+        self._callbacks: list[CreatedCallback] = []
+        self._touched: set[str] = set()
+        self._job: concurrent.futures.Future[Model] | None = None
+        self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        """Done once the hardware list (and the default owner) has been read."""
+        self.set(owner=owner or "", **values)
+        self._touched.clear()
+        for key, widget in self._inputs.items():
+            widget.observe(lambda _c, k=key: self._changed(k), names="value")
+        self._button.on_click(lambda _b: self.submit())
+        try:
+            self.client = client if client is not None else resolve_client(backend)
+        except (ReplicateError, ValueError, RuntimeError, OSError) as exc:
+            self._message.value = notice_html(explain_error(exc))
+            self._button.disabled = True
+            self.ready.set_result(None)
+            return
+        self.ready = submit(self._load(owner is None))
+
+    # -- values -----------------------------------------------------------------------
+
+    @property
+    def values(self) -> dict[str, str]:
+        """The form's current values by field name (empty strings for blanks)."""
+        return {key: str(w.value or "") for key, w in self._inputs.items()}
+
+    def set(self, **values: str) -> None:
+        """Set fields by name (``name=``, ``visibility=`` ...); unknown names raise."""
+        for key, value in values.items():
+            if key not in self._inputs:
+                raise TypeError(
+                    f"CreateModel has no field {key!r}; fields: "
+                    f"{', '.join(self._inputs)}."
+                )
+            widget = self._inputs[key]
+            if key == "hardware" and value not in widget.options:
+                # The list may still be loading; keep the choice so it can be applied.
+                widget.options = [*widget.options, value]
+            if key == "visibility" and value not in ("public", "private"):
+                raise ValueError("visibility must be 'public' or 'private'.")
+            widget.value = value
+            self._touched.add(key)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """What is wrong with the current values, by field name (empty when valid)."""
+        v = self.values
+        found: dict[str, str] = {}
+        for key in ("owner", "name"):
+            problem = check_model_name(v[key].strip(), key)
+            if problem:
+                found[key] = problem
+        if not v["hardware"]:
+            found["hardware"] = (
+                "Pick the hardware the model runs on (the list comes from GET "
+                "/v1/hardware; wait for it to load)."
+            )
+        elif self.hardware and v["hardware"] not in self.hardware:
+            found["hardware"] = (
+                f"{v['hardware']!r} is not offered by this backend; choose one of "
+                f"{', '.join(self.hardware)}."
+            )
+        for key in URL_FIELDS:
+            problem = check_url(v[key].strip(), _LABELS[key])
+            if problem:
+                found[key] = problem
+        return found
+
+    def on_created(self, callback: CreatedCallback, remove: bool = False) -> None:
+        """Call ``callback(model)`` after each successful create (on the io thread)."""
+        if remove:
+            self._callbacks.remove(callback)
+        else:
+            self._callbacks.append(callback)
+
+    # -- creating ---------------------------------------------------------------------
+
+    def submit(self) -> concurrent.futures.Future[Model]:
+        """Validate and, when valid, create the model in the background.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            Resolves to the created :class:`Model`; fails with ``ValueError`` (invalid
+            form, shown beside the fields) or the API's error (shown below).
+        """
+        self._touched.update(self._inputs)
+        errors = self._show_errors()
+        if errors:
+            failed: concurrent.futures.Future[Model] = concurrent.futures.Future()
+            self._message.value = notice_html("Fix the fields marked above first.")
+            failed.set_exception(ValueError("; ".join(errors.values())))
+            return failed
+        self._button.disabled = True
+        self._message.value = notice_html("Creating ...", "info")
+        self._job = submit(self._create(self.values))
+        return self._job
+
+    def create(self, **values: str) -> Model:
+        """Set ``values``, create the model and return it (blocks until done)."""
+        self.set(**values)
+        return self.submit().result()
+
+    async def _create(self, v: dict[str, str]) -> Model:
+        optional = {k: (v[k].strip() or None) for k in ("description", *URL_FIELDS)}
+        try:
+            model = await asyncio.to_thread(
+                self.client.models.create,
+                v["owner"].strip(),
+                v["name"].strip(),
+                visibility=v["visibility"],
+                hardware=v["hardware"],
+                **optional,
+            )
+        except Exception as exc:
+            self._message.value = notice_html(self._advice(exc, v))
+            raise
+        finally:
+            self._button.disabled = False
+        self.model = model
+        self._message.value = notice_html(f"Created {model.ref}.", "ok")
+        self._result.value = model_summary_html(model)
+        for callback in list(self._callbacks):
+            callback(model)
+        return model
+
+    def _advice(self, exc: BaseException, v: dict[str, str]) -> str:
+        text = explain_error(exc, self.client)
+        status = exc.status if isinstance(exc, APIError) else None
+        if status == 409:
+            text += (
+                "\nPick another name, or use the existing model "
+                f"{v['owner']}/{v['name']}."
+            )
+        elif status == 403 or (status == 422 and "owner" in str(exc)):
+            text += (
+                "\nThe owner must be your own username or an organization you "
+                "belong to."
+            )
+        return text
+
+    async def _load(self, want_owner: bool) -> None:
+        try:
+            skus = [h.sku for h in await asyncio.to_thread(self.client.hardware.list)]
+        except Exception as exc:
+            self._message.value = notice_html(
+                "Could not read the hardware list: " + explain_error(exc, self.client)
+            )
+            return
+        self.hardware = skus
+        widget = self._inputs["hardware"]
+        chosen = widget.value
+        if chosen and chosen not in skus:
+            # Asked for by name before the list arrived: keep it, so the field can
+            # say it is not offered instead of silently switching hardware.
+            widget.options = [*skus, chosen]
+        else:
+            widget.options = skus
+            if chosen not in skus:
+                chosen = "cpu" if "cpu" in skus else (skus[0] if skus else None)
+        widget.value = chosen
+        if want_owner and not self._inputs["owner"].value:
+            try:
+                account = await asyncio.to_thread(self.client.account.get)
+            except ReplicateError:
+                return  # the person types it; the field says it is required
+            if not self._inputs["owner"].value:
+                self._inputs["owner"].value = account.username
+
+    # -- display ----------------------------------------------------------------------
+
+    def _changed(self, key: str) -> None:
+        self._touched.add(key)
+        self._show_errors()
+
+    def _show_errors(self) -> dict[str, str]:
+        errors = self.errors
+        for key, note in self._notes.items():
+            text = errors.get(key, "") if key in self._touched else ""
+            note.value = (
+                '<span style="color:var(--jp-error-color1,#c62828)">'
+                f"{html.escape(text)}</span>"
+                if text
+                else ""
+            )
+        return errors

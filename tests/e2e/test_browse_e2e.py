@@ -1,0 +1,170 @@
+"""ModelBrowser and CreateModel in JupyterLab, in headless Chromium (local backend).
+
+Proved here in the browser: the model grid renders with cover images that arrived as
+bytes (``blob:`` URLs, never the backend's URL); searching, opening a model card and
+pressing "Open in Playground" gives a working Playground whose Run produces output;
+the create-a-model form flags a bad name before sending and shows the created model.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from labharness import ARTIFACTS, REPO
+from nbformat.v4 import new_code_cell, new_notebook
+from playwright.sync_api import expect
+
+from replicate_widgets._client import Client
+from replicate_widgets.server import LocalServer, serve
+
+BUNDLED = REPO / "replicate_widgets" / "server" / "models"
+
+KERNEL_IDLE = """() => {
+  const k = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+}"""
+
+SETUP = """\
+from replicate_widgets._client import Client
+client = Client(base_url={url!r})"""
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    models = [BUNDLED / "hello-world", BUNDLED / "fractal", BUNDLED / "text-stream"]
+    data = tmp_path_factory.mktemp("browse-backend")
+    with serve(port=0, models=models, bundled=False, data_dir=data) as server:
+        yield server
+
+
+def write_notebook(root: Path, name: str, cells: list[str]) -> str:
+    nb = new_notebook(
+        cells=[new_code_cell(c) for c in cells],
+        metadata={
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+            },
+            "language_info": {"name": "python"},
+        },
+    )
+    nbformat.write(nb, root / name)
+    return name
+
+
+def open_and_run(page: Any, lab: Any, nb: str) -> None:
+    page.goto(lab.page_url(f"lab/workspaces/{uuid.uuid4().hex}/tree/{nb}"))
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    assert page.evaluate("jupyterapp.shell.currentWidget.context.path") == nb
+    page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def test_browse_to_a_model_and_run_it_in_its_playground(
+    page: Any, lab: Any, backend: LocalServer
+) -> None:
+    cells = [
+        SETUP.format(url=backend.url),
+        "from replicate_widgets._browser import ModelBrowser\n"
+        "browser = ModelBrowser(client=client)\nbrowser",
+    ]
+    open_and_run(page, lab, write_notebook(lab.root, "browse.ipynb", cells))
+    tiles = page.locator(".rw-browser-tile")
+    expect(tiles).to_have_count(3, timeout=60_000)
+    expect(page.locator(".rw-browser-status")).to_contain_text(
+        "Models on the local backend: 3 models."
+    )
+    # The fractal's cover arrived as bytes from the kernel, not as a backend URL.
+    cover = tiles.filter(has_text="demo/fractal").locator("img.rw-cover")
+    expect(cover).to_have_count(1, timeout=30_000)
+    page.wait_for_function(
+        "[...document.querySelectorAll('.rw-browser-tile img.rw-cover')]"
+        ".every(i => i.complete && i.naturalWidth > 0)",
+        polling=100,
+    )
+    assert cover.get_attribute("src").startswith("blob:")
+    expect(page.locator(".rw-browser-collection select")).to_contain_text(
+        "Local models"
+    )
+    page.screenshot(path=str(ARTIFACTS / "browse-grid.png"), full_page=True)
+
+    query = page.locator(".rw-browser-query input")
+    query.fill("hello")
+    query.press("Enter")
+    expect(tiles).to_have_count(1, timeout=30_000)
+    tiles.first.locator("button.rw-tile-open").click()
+    card = page.locator(".rw-browser-card")
+    expect(card.locator(".rw-card-title")).to_have_text(
+        "replicate/hello-world", timeout=30_000
+    )
+    expect(card).to_contain_text("Default example")
+    expect(card.locator(".rw-browser-version select")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "browse-card.png"), full_page=True)
+
+    card.locator("button.rw-browser-open").click()
+    playground = page.locator(".rw-browser-playground .rw-playground")
+    expect(playground).to_have_count(1, timeout=60_000)
+    field = playground.locator('[data-field="text"] .rw-form-input')
+    field.fill("Browser")
+    playground.locator(".rw-form-run").click()
+    panel = playground.locator(".rw-panel")
+    expect(panel).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    expect(panel).to_contain_text("hello Browser")
+    page.screenshot(path=str(ARTIFACTS / "browse-playground.png"), full_page=True)
+    assert page.js_errors == []
+    assert page.external_requests == []
+
+
+def test_create_a_model_with_name_checks(
+    page: Any, lab: Any, backend: LocalServer
+) -> None:
+    name = f"e2e-{uuid.uuid4().hex[:6]}"
+    cells = [
+        SETUP.format(url=backend.url),
+        "from replicate_widgets._create_model import CreateModel\n"
+        "form = CreateModel(client=client)\nform",
+    ]
+    open_and_run(page, lab, write_notebook(lab.root, "create.ipynb", cells))
+    form = page.locator(".rw-create-model")
+    expect(form.locator(".rw-create-owner input")).to_have_value(
+        "local", timeout=60_000
+    )
+    expect(form.locator(".rw-create-hardware select")).to_have_value("cpu")
+
+    name_box = form.locator(".rw-create-name input")
+    name_box.fill("My Model")
+    name_box.press("Tab")
+    note = form.locator(".rw-field-error").nth(1)
+    expect(note).to_contain_text("must be lowercase. Try 'my-model'")
+    paper = form.locator(".rw-create-paper-url input")
+    paper.fill("arxiv.org/abs/1234")
+    paper.press("Tab")
+    expect(form).to_contain_text("Paper URL must start with https://")
+    page.screenshot(path=str(ARTIFACTS / "create-model-errors.png"), full_page=True)
+    form.locator("button.rw-create-button").click()
+    expect(form.locator(".rw-create-message")).to_contain_text("Fix the fields")
+
+    name_box.fill(name)
+    name_box.press("Tab")
+    paper.fill("https://arxiv.org/abs/1234")
+    paper.press("Tab")
+    form.locator(".rw-create-description textarea").fill("Made in a browser test")
+    form.locator(".rw-create-visibility button", has_text="public").click()
+    form.locator("button.rw-create-button").click()
+    result = form.locator(".rw-create-result")
+    expect(result).to_contain_text(f"local/{name}", timeout=30_000)
+    expect(form.locator(".rw-create-message")).to_contain_text(
+        re.compile(f"Created local/{name}")
+    )
+    page.screenshot(path=str(ARTIFACTS / "create-model-done.png"), full_page=True)
+    with Client(base_url=backend.url) as client:
+        made = client.models.get(f"local/{name}")
+    assert made.visibility == "public"
+    assert made.paper_url == "https://arxiv.org/abs/1234"
+    assert made.description == "Made in a browser test"
+    assert page.js_errors == []

@@ -1,0 +1,227 @@
+"""Trainer driven through its Python API against the real local backend.
+
+The bundled ``demo/text-stream`` trains a Markov chain in a moment; a slow trainer
+written below (an ordinary Cog predictor with ``train()``) gives cancel something to
+cancel.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from replicate_widgets._client import Client
+from replicate_widgets._create_model import CreateModel
+from replicate_widgets._schema import SchemaError
+from replicate_widgets._trainer import Trainer, TrainingSource
+from replicate_widgets.server import LocalServer, serve
+
+BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"
+TEXT = (
+    "the cat sat on the mat and the dog sat on the log and the cat saw the dog "
+    "and the dog saw the cat on the mat by the log "
+) * 10
+
+SLOW = """
+import time
+from cog import BasePredictor, Input, Path
+
+class Predictor(BasePredictor):
+    def predict(self, text: str = Input(default="x")) -> str:
+        return text
+
+    def train(self, steps: int = Input(default=300, ge=1)) -> Path:
+        for i in range(steps):
+            print(f"step {i}", flush=True)
+            time.sleep(0.1)
+        out = Path("/tmp/never-used-weights.txt")
+        out.write_text("w")
+        return out
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    data = tmp_path_factory.mktemp("trainer")
+    slow = tmp_path_factory.mktemp("slow-trainer")
+    (slow / "predict.py").write_text(textwrap.dedent(SLOW))
+    (slow / "model.json").write_text('{"owner": "test", "name": "slow-trainer"}')
+    models = [BUNDLED / "hello-world", BUNDLED / "text-stream", slow]
+    with serve(port=0, models=models, bundled=False, data_dir=data) as s:
+        yield s
+
+
+@pytest.fixture
+def client(server: LocalServer) -> Iterator[Client]:
+    with Client(base_url=server.url) as c:
+        yield c
+
+
+def new_model(client: Client) -> str:
+    name = f"chain-{uuid.uuid4().hex[:8]}"
+    client.models.create("local", name, visibility="private", hardware="cpu")
+    return f"local/{name}"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_builds_the_training_form_from_training_input(client: Client) -> None:
+    trainer = Trainer("demo/text-stream", client=client)
+    trainer.ready.result(60)
+    assert trainer.error is None
+    assert trainer.form is not None
+    assert [f["name"] for f in trainer.form.fields] == ["training_text", "order"]
+    assert trainer.form.submit_label == "Train"
+    assert trainer.version_ref
+    assert trainer.version_ref.startswith("demo/text-stream:")
+
+
+def test_offers_the_models_you_own_as_destinations(client: Client) -> None:
+    dest = new_model(client)
+    trainer = Trainer("demo/text-stream", client=client)
+    trainer.ready.result(60)
+    assert dest in trainer._destination.options
+    assert "demo/text-stream" not in trainer._destination.options  # not yours
+
+
+def test_trains_a_new_version_and_opens_it_in_a_playground(client: Client) -> None:
+    dest = new_model(client)
+    trainer = Trainer("demo/text-stream", client=client, destination=dest)
+    trainer.ready.result(60)
+    training = trainer.train(training_text=TEXT, order=1)
+    assert training.status == "succeeded", training.error
+    version = trainer.result_version
+    assert version
+    assert version.startswith(f"{dest}:")
+    assert trainer.panel.status == "succeeded"
+    assert "learned" in trainer.panel.full_logs
+    assert version in trainer._result.value
+    assert trainer._open.layout.display == ""
+    assert training.id in [t.id for t in trainer.trainings]
+    assert client.models.get(dest).latest_version["id"] == version.split(":")[1]
+
+    playground = trainer.open_playground().result(120)
+    assert trainer._stage.children == (playground,)
+    result = playground.run(prompt="the", max_tokens=8, seed=3, delay=0)
+    words = set(TEXT.split())
+    assert set(playground.output.split()) <= words, playground.output
+    assert result.status == "succeeded"
+
+
+def test_destination_is_checked_before_any_request(client: Client) -> None:
+    trainer = Trainer("demo/text-stream", client=client)
+    trainer.ready.result(60)
+    before = len(client.trainings.list().results)
+    with pytest.raises(ValueError, match="Choose a destination"):
+        trainer.start(training_text=TEXT).result(10)
+    trainer.destination = "local/Bad Name"
+    with pytest.raises(ValueError, match="lowercase"):
+        trainer.start(training_text=TEXT).result(10)
+    assert "lowercase" in trainer._message.value
+    assert len(client.trainings.list().results) == before
+
+
+def test_a_missing_destination_says_create_it(client: Client) -> None:
+    trainer = Trainer("demo/text-stream", client=client, destination="local/not-made")
+    trainer.ready.result(60)
+    with pytest.raises(ValueError, match="must exist before training"):
+        trainer.start(training_text=TEXT).result(60)
+    assert "New model" in trainer._message.value
+    assert not trainer.form.busy
+
+
+def test_invalid_training_input_is_refused_by_the_form(client: Client) -> None:
+    trainer = Trainer("demo/text-stream", client=client, destination=new_model(client))
+    trainer.ready.result(60)
+    with pytest.raises(SchemaError):
+        trainer.start(order=9)  # training_text missing, order above 4
+
+
+def test_a_model_without_train_is_explained(client: Client) -> None:
+    trainer = Trainer("replicate/hello-world", client=client)
+    trainer.ready.result(60)
+    assert trainer.form is None
+    assert "cannot be trained" in (trainer.error or "")
+    assert "demo/text-stream is trainable" in trainer._message.value
+
+
+def test_bad_references_are_explained(client: Client) -> None:
+    for ref, needle in [("not a ref", "not a model reference"), ("x/y", "x/y")]:
+        trainer = Trainer(ref, client=client)
+        trainer.ready.result(60)
+        assert needle in (trainer.error or ""), trainer.error
+
+
+def test_cancel_stops_a_running_training_and_logs_stream(client: Client) -> None:
+    dest = new_model(client)
+    trainer = Trainer("test/slow-trainer", client=client, destination=dest)
+    trainer.ready.result(60)
+    job = trainer.start(steps=300)
+    wait_for(lambda: "step 3" in trainer.panel.full_logs)  # logs arrive while running
+    assert not trainer._cancel.disabled
+    trainer.cancel().result(30)
+    final = job.result(60)
+    assert final.status == "canceled"
+    assert trainer.result_version is None
+    assert "canceled" in trainer._result.value
+    assert trainer._cancel.disabled
+
+
+def test_follows_a_training_picked_from_the_list(client: Client) -> None:
+    dest = new_model(client)
+    version = client.models.get("demo/text-stream").latest_version["id"]
+    made = client.trainings.create(
+        f"demo/text-stream:{version}", destination=dest, input={"training_text": TEXT}
+    )
+    trainer = Trainer("demo/text-stream", client=client)
+    trainer.ready.result(60)
+    trainings = trainer.refresh_trainings().result(30)
+    assert made.id in [t.id for t in trainings]
+    final = trainer.follow(made.id).result(60)
+    assert final.status == "succeeded"
+    assert trainer.result_version
+    assert trainer.result_version.startswith(dest)
+
+
+def test_new_model_button_creates_the_destination(client: Client) -> None:
+    trainer = Trainer("demo/text-stream", client=client)
+    trainer.ready.result(60)
+    trainer._new_model.click()
+    (form,) = trainer._create_box.children
+    assert isinstance(form, CreateModel)
+    form.ready.result(30)
+    name = f"made-{uuid.uuid4().hex[:6]}"
+    form.create(name=name)
+    assert trainer.destination == f"local/{name}"
+    assert f"local/{name}" in trainer._destination.options
+    assert trainer._create_box.children == ()  # the form folds away once done
+    assert f"Created local/{name}" in trainer._message.value
+
+
+def test_training_source_never_downloads_weights(client: Client) -> None:
+    source = TrainingSource(client)
+    with pytest.raises(RuntimeError, match="not downloaded"):
+        source.read("http://127.0.0.1:1/weights.tar")
+
+
+def test_accepts_a_model_object_and_a_pinned_version(client: Client) -> None:
+    model = client.models.get("demo/text-stream")
+    by_model = Trainer(model, client=client)
+    by_model.ready.result(60)
+    assert by_model.form is not None
+    pinned = f"demo/text-stream:{model.latest_version['id']}"
+    by_ref = Trainer(pinned, client=client)
+    by_ref.ready.result(60)
+    assert by_ref.version_ref == pinned
