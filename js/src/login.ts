@@ -55,6 +55,13 @@ function render({ model, el }: RenderProps<LoginModel>): () => void {
     input.value = "";
     (model as unknown as AnyModel).send({ kind: "token", token });
   };
+  // JupyterLab's notebook shortcuts listen on the document and would take Enter
+  // (and other keys typed into the box) for themselves, cancelling the form's own
+  // submission; keep keys inside the widget, as ipywidgets' text boxes do.
+  const onKey = (event: KeyboardEvent) => {
+    if (event.key === "Enter") onSubmit(event);
+    if (event.key !== "Escape") event.stopPropagation();
+  };
   const onForget = () => {
     input.value = "";
     (model as unknown as AnyModel).send({ kind: "forget" });
@@ -64,12 +71,14 @@ function render({ model, el }: RenderProps<LoginModel>): () => void {
     root.dataset.state = model.get("state");
   };
   form.addEventListener("submit", onSubmit);
+  input.addEventListener("keydown", onKey);
   forget.addEventListener("click", onForget);
   model.on("change:status", update);
   model.on("change:state", update);
   update();
   return () => {
     form.removeEventListener("submit", onSubmit);
+    input.removeEventListener("keydown", onKey);
     forget.removeEventListener("click", onForget);
     model.off("change:status", update);
     model.off("change:state", update);

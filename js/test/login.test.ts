@@ -40,6 +40,20 @@ describe("login view", () => {
     expect(JSON.stringify(model.state)).not.toContain("r8_secret");
   });
 
+  it("sends on Enter itself and keeps the key from JupyterLab's shortcuts", () => {
+    const model = fakeModel({ status: "", state: "empty" });
+    const el = document.createElement("div");
+    // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
+    login.render({ model: model as any, el } as any);
+    const seen: string[] = [];
+    el.addEventListener("keydown", () => seen.push("bubbled"));
+    const input = el.querySelector("input") as HTMLInputElement;
+    input.value = "r8_enter";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.sent).toEqual([{ kind: "token", token: "r8_enter" }]);
+    expect(seen).toEqual([]);
+  });
+
   it("shows the kernel's status and state", () => {
     const model = fakeModel({ status: "", state: "empty" });
     const el = document.createElement("div");

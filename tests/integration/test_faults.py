@@ -189,7 +189,7 @@ def test_killed_server_keeps_history_and_fails_running_ones(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["demo"], "not available yet"),
+        (["demo", "--notebooks", "/nonexistent"], "No 01-quickstart.ipynb"),
         (["serve", "--host", "0.0.0.0"], "without a token"),
         (["serve", "--no-bundled", "--model", "/nonexistent/model"], "not a folder"),
     ],

@@ -1,0 +1,88 @@
+"""Driving notebooks in JupyterLab from Playwright: write, open, run, wait.
+
+Shared by the browser tests (no ``test_`` prefix, so pytest does not collect it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+# True once the notebook's kernel is connected and idle (the app is exposed by the
+# harness). The status-bar indicator reads "idle" before a kernel exists.
+KERNEL_IDLE = """() => {
+  const k = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+}"""
+
+# Every code cell has an execution count: all cells ran.
+ALL_CELLS_RAN = """() => {
+  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+  return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]:/.test(p.textContent));
+}"""
+
+KERNELSPEC = {
+    "kernelspec": {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    },
+    "language_info": {"name": "python"},
+}
+
+
+def write_notebook(root: Path, name: str, cells: list[str]) -> str:
+    """Write a notebook of code ``cells`` into ``root``; return its name."""
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells], metadata=KERNELSPEC)
+    nbformat.write(nb, root / name)
+    return name
+
+
+def open_notebook(page: Any, lab: Any, nb: str) -> None:
+    """Open ``nb`` in a fresh workspace and wait for its kernel to be idle.
+
+    A fresh workspace each time: JupyterLab would otherwise restore notebooks that
+    earlier tests opened, and "run all" could land in one of them.
+    """
+    page.goto(lab.page_url(f"lab/workspaces/{uuid.uuid4().hex}/tree/{nb}"))
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    current = page.evaluate("jupyterapp.shell.currentWidget.context.path")
+    assert current == nb, f"JupyterLab shows {current}, not {nb}"
+
+
+def run_all(page: Any) -> None:
+    """Start running every cell (returns at once; see :func:`wait_until_all_ran`)."""
+    # Not awaited: the command's promise settles only when every cell has run.
+    page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def wait_until_all_ran(page: Any, timeout_ms: int = 180_000) -> None:
+    """Wait until every code cell has run and the kernel is idle again."""
+    page.wait_for_function(ALL_CELLS_RAN, timeout=timeout_ms, polling=200)
+    page.wait_for_function(KERNEL_IDLE, timeout=timeout_ms, polling=200)
+
+
+def read_json(path: Path, timeout: float = 120) -> dict[str, Any]:
+    """Wait for the kernel to write ``path`` and return its JSON."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            try:
+                return json.loads(path.read_text())
+            except ValueError:  # caught mid-write
+                pass
+        time.sleep(0.1)
+    raise AssertionError(f"{path.name} was never written by the kernel")
+
+
+def cell_errors(page: Any) -> list[str]:
+    """Text of every error (traceback) output shown in the notebook."""
+    return page.locator(
+        "[data-mime-type='application/vnd.jupyter.error']"
+    ).all_inner_texts()

@@ -1,0 +1,167 @@
+"""The quickstart in JupyterLab, driven through the UI: Run, watch, Cancel.
+
+Runs notebooks/01-quickstart.ipynb as a person would (embedded local backend, no
+token), then presses Run in each Playground and checks that streamed tokens,
+progress and intermediate images reach the page *before* the prediction ends.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from labharness import ARTIFACTS, REPO
+from nbdriver import (
+    cell_errors,
+    open_notebook,
+    run_all,
+    wait_until_all_ran,
+    write_notebook,
+)
+from playwright.sync_api import expect
+
+# Samples one panel every 25 ms: (status, text length, images shown, progress), so
+# the test can tell what reached the page during the run from what came at the end.
+OBSERVE = """(index) => {
+  clearInterval(window.__sampler);
+  window.__seen = [];
+  window.__sampler = setInterval(() => {
+    const playgrounds = document.querySelectorAll('.rw-playground');
+    const panel = playgrounds[index].querySelector('.rw-panel');
+    const text = panel.querySelector('.rw-text');
+    const bar = panel.querySelector('.rw-progress');
+    window.__seen.push({
+      status: panel.dataset.status,
+      length: Number(text?.dataset.length || 0),
+      images: panel.querySelectorAll('img.rw-image').length,
+      fraction: bar?.dataset.fraction ? Number(bar.dataset.fraction) : null,
+    });
+  }, 25);
+}"""
+
+
+@pytest.fixture
+def quickstart(page, lab):
+    shutil.copy(REPO / "notebooks" / "01-quickstart.ipynb", lab.root)
+    open_notebook(page, lab, "01-quickstart.ipynb")
+    run_all(page)
+    wait_until_all_ran(page)
+    return page
+
+
+def playground(page, index):
+    return page.locator(".rw-playground").nth(index)
+
+
+def test_quickstart_runs_and_each_playground_works_from_the_ui(quickstart):
+    page = quickstart
+    assert cell_errors(page) == []
+    expect(page.locator(".rw-playground")).to_have_count(3)
+    hello, fractal, writer = (playground(page, i) for i in range(3))
+    expect(hello.locator(".rw-badge")).to_have_text("local backend")
+    # The cell's hello.run(text="Alice") shows in the widget too.
+    expect(hello.locator(".rw-text")).to_have_text("hello Alice")
+
+    # hello-world: type a name, press Run.
+    box = hello.locator(".rw-form input[type=text], .rw-form textarea").first
+    box.fill("Browser")
+    hello.locator(".rw-form-run").click()
+    expect(hello.locator(".rw-text")).to_have_text("hello Browser", timeout=60_000)
+    expect(hello.locator(".rw-panel")).to_have_attribute("data-status", "succeeded")
+
+    # text-stream: tokens appear one by one while the prediction is processing.
+    page.evaluate(OBSERVE, 2)
+    writer.locator(".rw-form-run").click()
+    expect(writer.locator(".rw-panel")).to_have_attribute(
+        "data-status", "succeeded", timeout=90_000
+    )
+    seen = page.evaluate("window.__seen")
+    growing = {s["length"] for s in seen if s["status"] == "processing"}
+    assert len(growing - {0}) >= 3, seen[-20:]
+
+    # fractal: intermediate images and the progress bar, before the end.
+    page.evaluate(OBSERVE, 1)
+    fractal.locator(".rw-form-run").click()
+    expect(fractal.locator(".rw-panel")).to_have_attribute(
+        "data-status", "succeeded", timeout=90_000
+    )
+    seen = page.evaluate("window.__seen")
+    early = [s for s in seen if s["status"] == "processing"]
+    assert any(s["images"] >= 1 for s in early), seen[-20:]
+    assert any(s["fraction"] is not None and 0 < s["fraction"] < 1 for s in early)
+    expect(fractal.locator(".rw-progress-label")).to_have_text(re.compile(r"100%"))
+    expect(fractal.locator(".rw-logs")).to_contain_text("%|")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    fractal.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "quickstart.png"), full_page=True)
+    fractal.screenshot(path=str(ARTIFACTS / "quickstart-fractal.png"))
+    assert page.js_errors == []
+    assert page.external_requests == []
+
+
+def test_cancel_from_the_playground_stops_the_prediction(page, lab):
+    nb = write_notebook(
+        lab.root,
+        "cancel-playground.ipynb",
+        [
+            "import replicate_widgets as rw\n"
+            "w = rw.Playground('demo/text-stream')\n"
+            "w.form.set(max_tokens=500, delay=0.1)\n"
+            "w",
+        ],
+    )
+    open_notebook(page, lab, nb)
+    run_all(page)
+    wait_until_all_ran(page)
+    pg = playground(page, 0)
+    pg.locator(".rw-form-run").click()
+    page.wait_for_function(
+        "Number(document.querySelector('.rw-text')?.dataset.length || 0) > 10",
+        polling=50,
+        timeout=60_000,
+    )
+    pg.locator(".rw-cancel").click()
+    expect(pg.locator(".rw-panel")).to_have_attribute(
+        "data-status", "canceled", timeout=30_000
+    )
+    expect(pg.locator(".rw-notice")).to_contain_text("Canceled")
+    # The form is usable again for the next run.
+    expect(pg.locator(".rw-form-run")).to_be_enabled()
+    page.screenshot(path=str(ARTIFACTS / "playground-canceled.png"), full_page=True)
+    assert page.js_errors == []
+
+
+def test_login_token_is_not_saved_with_the_notebook(page, lab):
+    token = "r8_e2eSecretToken0123456789"
+    nb = write_notebook(
+        lab.root,
+        "login.ipynb",
+        [
+            "import replicate_widgets as rw\nrw.login(verify=False)",
+            # An async cell lets the kernel handle the widget's message meanwhile.
+            "import asyncio, pathlib\n"
+            "from replicate_widgets import _auth\n"
+            "while _auth.get_token() is None:\n"
+            "    await asyncio.sleep(0.1)\n"
+            "pathlib.Path('token-length.txt').write_text(str(len(_auth.get_token())))",
+        ],
+    )
+    open_notebook(page, lab, nb)
+    run_all(page)
+    box = page.locator(".rw-login-input")
+    box.fill(token)
+    box.press("Enter")
+    expect(page.locator(".rw-login-status")).to_contain_text("Token set")
+    expect(box).to_have_value("")
+    wait_until_all_ran(page)
+    assert (lab.root / "token-length.txt").read_text() == str(len(token))
+    page.evaluate("jupyterapp.commands.execute('docmanager:save')")
+    saved = lab.root / nb
+    page.wait_for_function(
+        "() => !jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000
+    )
+    text = saved.read_text()
+    assert "application/vnd.jupyter.widget-state+json" in text  # state was saved
+    assert token not in text
+    assert token[3:] not in text
