@@ -55,8 +55,12 @@ typecheck: install
 js-test: js-install
 	cd js && npm test
 
+# The browser tests run in their own session: Playwright's sync API keeps an
+# asyncio loop running on the main thread for as long as the browser is open,
+# and every later asyncio.run() in the same process would then fail.
 pytest: install chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 test: lint typecheck js-test pytest
 
