@@ -1,4 +1,4 @@
-"""The schema generator against Cog's own golden schemas (shared/fixtures/cog-golden).
+"""The schema generator against Cog's own golden schemas (tests/fixtures/cog-golden).
 
 Each golden file came from a tiny predictor in Cog's test suite; we wrote the
 matching predictor (``golden_predictors/``) and compare the parts Cog's rules
@@ -17,9 +17,7 @@ pytest.importorskip("coglet")
 
 from replicate_widgets.server import _cogschema
 
-GOLDEN = Path(__file__).parents[3] / "shared" / "fixtures" / "cog-golden"
-if not GOLDEN.is_dir():
-    GOLDEN = Path("/work/shared/fixtures/cog-golden")
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "cog-golden"
 PREDICTORS = Path(__file__).parent / "golden_predictors"
 ENVELOPE = {
     "Input",

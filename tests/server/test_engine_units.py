@@ -21,7 +21,7 @@ from replicate_widgets.server._problem import Problem
 from replicate_widgets.server._sse import EventLog, parse_last_event_id, replay
 from replicate_widgets.server._webhooks import check_filter, sign, verify
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 # ------------------------------------------------------------------ webhooks
