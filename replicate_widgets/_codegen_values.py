@@ -1,0 +1,320 @@
+"""The values half of copy-as-code: form values to markers, markers to literals.
+
+`Converter` turns a prediction's input into JSON values plus two markers, `EnvRef`
+(a secret, read from an environment variable) and `FileRef` (a file, referenced by
+its local path). `render` writes the result as a Python or JavaScript literal that
+evaluates back to exactly the same values. :mod:`._codegen` assembles the snippets.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import posixpath
+import re
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._files import decode_data_uri, is_file_input
+from ._media import file_name, sniff_mime
+from ._schema_types import Field
+
+__all__ = [
+    "MAX_SAFE_JS_INT",
+    "Converter",
+    "EnvRef",
+    "FileRef",
+    "Lang",
+    "comments",
+    "contains",
+    "env_var_for",
+    "has_big_int",
+    "quote",
+    "render",
+]
+
+Lang = Literal["python", "javascript"]
+
+# Longer data: URIs are files in disguise; pasting them would bury the snippet.
+_MAX_INLINE_DATA_URI = 1024
+_WIDTH = 80
+MAX_SAFE_JS_INT = 2**53 - 1
+"""Largest integer a JavaScript number holds exactly."""
+# Environment variables a secret named after them would silently read instead.
+_RESERVED_ENV = frozenset(
+    {"PATH", "HOME", "USER", "SHELL", "PWD", "LANG", "TERM", "TMPDIR", "HOSTNAME"}
+)
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """A secret, read from an environment variable when the snippet runs."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file input, referenced by its local path."""
+
+    path: str
+
+
+def env_var_for(field_name: str) -> str:
+    """Return the environment variable a snippet reads a secret input from.
+
+    Parameters
+    ----------
+    field_name : str
+        The input's name, e.g. ``signing_key``.
+
+    Returns
+    -------
+    str
+        The name upper-cased with every other character turned into ``_``
+        (``SIGNING_KEY``); ``_SECRET`` is appended where the result would shadow a
+        system variable such as ``PATH``.
+    """
+    name = re.sub(r"[^A-Za-z0-9]+", "_", field_name).strip("_").upper() or "SECRET"
+    if name[0].isdigit():
+        name = "INPUT_" + name
+    if name in _RESERVED_ENV:
+        name += "_SECRET"
+    return name
+
+
+def _is_secret(f: Field | None) -> bool:
+    return f is not None and (
+        f.kind == "secret" or (f.items is not None and f.items.kind == "secret")
+    )
+
+
+def _is_file(f: Field | None) -> bool:
+    return f is not None and (
+        f.kind == "file" or (f.items is not None and f.items.kind == "file")
+    )
+
+
+class Converter:
+    """Turns input values into JSON plus `EnvRef`/`FileRef` markers.
+
+    What it had to change is kept in `notes` (for comments in the snippet) and the
+    environment variables it chose in `secrets` (variable name to input name).
+    """
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.secrets: dict[str, str] = {}
+
+    def env(self, base: str, source: str) -> EnvRef:
+        name, n = base, 2
+        while self.secrets.get(name, source) != source:  # "api-key" and "api_key"
+            name, n = f"{base}_{n}", n + 1
+        self.secrets[name] = source
+        return EnvRef(name)
+
+    def secret(self, f: Field, value: Any) -> Any:
+        base = env_var_for(f.name)
+        if isinstance(value, (list, tuple)):  # a list of secrets: one variable each
+            return [
+                self.env(f"{base}_{i}", f"{f.name}[{i - 1}]")
+                for i in range(1, len(value) + 1)
+            ]
+        return self.env(base, f.name)
+
+    def placeholder(
+        self, where: str, data: bytes, declared: str | None, upload: str | None = None
+    ) -> FileRef:
+        mime = sniff_mime(data, declared, upload)
+        given = re.sub(r"[^\w. -]+", "_", posixpath.basename(upload or "")).strip(" .")
+        if given:
+            name, how = given, f"uploaded as {given!r}"
+        else:
+            stem = re.sub(r"[^A-Za-z0-9_-]+", "_", where).strip("_") or "input"
+            name = stem + posixpath.splitext(file_name("data:", mime))[1]
+            how = "given"
+        self.notes.append(
+            f"{where!r} was {how} ({len(data):,} bytes, {mime}), not a local file: "
+            f"save it as {name} next to this code, or change the path."
+        )
+        return FileRef(name)
+
+    def convert(self, value: Any, where: str, f: Field | None = None) -> Any:
+        if _is_secret(f) and f is not None:
+            return self.secret(f, value)
+        if value is None or isinstance(value, (bool, int, str)):
+            if isinstance(value, str):
+                return self.text(value, where, f)
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"input {where!r} is {value}, which JSON cannot carry; "
+                    "give a finite number"
+                )
+            return value
+        if is_file_input(value):
+            return self.file(value, where)
+        item = f.items if f is not None else None
+        if isinstance(value, (list, tuple)):
+            return [self.convert(v, f"{where}[{i}]", item) for i, v in enumerate(value)]
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for key, v in value.items():
+                if not isinstance(key, str):
+                    raise TypeError(
+                        f"input {where!r} has the key {key!r}; JSON objects need "
+                        "string keys, so use str(key)"
+                    )
+                out[key] = self.convert(v, f"{where}.{key}")
+            return out
+        raise TypeError(
+            f"input {where!r} is a {type(value).__name__}, which cannot be written "
+            "as JSON; pass text, a number, a bool, a list, a dict, or a file path"
+        )
+
+    def text(self, value: str, where: str, f: Field | None) -> Any:
+        if value.startswith("data:") and len(value) > _MAX_INLINE_DATA_URI:
+            try:
+                data, declared = decode_data_uri(value)
+            except ValueError:
+                return value
+            return self.placeholder(where, data, declared)
+        if _is_file(f) and not re.match(r"^[a-z][a-z0-9+.-]*:", value, re.I):
+            return FileRef(value)  # a local path typed as text
+        return value
+
+    def file(self, value: Any, where: str) -> Any:
+        if isinstance(value, os.PathLike):
+            return FileRef(os.fspath(value))
+        name = getattr(value, "name", None)
+        name = name if isinstance(name, str) and not name.startswith("<") else None
+        getvalue = getattr(value, "getvalue", None)
+        if callable(getvalue):
+            # in memory (a browser upload is an io.BytesIO named after the file):
+            # peek without consuming it, and suggest the upload's name
+            return self.placeholder(where, bytes(getvalue()), None, name)
+        if name:
+            return FileRef(name)  # an open file: the path it was opened from
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return self.placeholder(where, bytes(value), None)
+        return self.placeholder(where, b"", None)
+
+
+# -- literals -----------------------------------------------------------------------
+
+
+def quote(text: str, lang: Lang) -> str:
+    """Quote ``text`` as a double-quoted Python or JavaScript string literal."""
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) <= 0xFFFF:
+            # invisible and control characters stay visible and exact as escapes
+            out.append(f"\\u{ord(ch):04x}")
+        elif lang == "python":
+            out.append(f"\\U{ord(ch):08x}")
+        else:
+            out.append(f"\\u{{{ord(ch):x}}}")
+    out.append('"')
+    return "".join(out)
+
+
+def _scalar(value: Any, lang: Lang) -> str:
+    if isinstance(value, EnvRef):
+        if lang == "python":
+            return f"os.environ[{quote(value.name, lang)}]"
+        return f"process.env.{value.name}"
+    if isinstance(value, FileRef):
+        if lang == "python":
+            return f"Path({quote(value.path, lang)})"
+        return f"await readFile({quote(value.path, lang)})"
+    if value is None:
+        return "None" if lang == "python" else "null"
+    if isinstance(value, bool):
+        text = str(value)
+        return text if lang == "python" else text.lower()
+    if isinstance(value, (int, float)):
+        return repr(value)  # repr keeps 7.0 a float and every digit of a float
+    return quote(str(value), lang)
+
+
+def _key(key: str, lang: Lang) -> str:
+    if lang == "javascript" and re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", key):
+        return key
+    return quote(key, lang)
+
+
+def render(value: Any, lang: Lang, indent: int) -> str:
+    """Render ``value`` inline when it fits in the line, else one item per line."""
+    if isinstance(value, dict):
+        parts = [
+            f"{_key(k, lang)}: {render(v, lang, indent + 1)}" for k, v in value.items()
+        ]
+        opener, closer = "{", "}"
+    elif isinstance(value, list):
+        parts = [render(v, lang, indent + 1) for v in value]
+        opener, closer = "[", "]"
+    else:
+        return _scalar(value, lang)
+    unit = "    " if lang == "python" else "  "
+    inline = opener + ", ".join(parts) + closer
+    if not parts or (len(inline) + len(unit) * indent <= _WIDTH and "\n" not in inline):
+        return inline
+    pad = unit * (indent + 1)
+    if isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value):
+        # a long list of numbers or words reads better filled than one per line
+        lines = textwrap.wrap(
+            ", ".join(p.replace(" ", "\x00") for p in parts) + ",",
+            _WIDTH - len(pad),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        body = "".join(f"{pad}{line}\n".replace("\x00", " ") for line in lines)
+        return f"{opener}\n{body}{unit * indent}{closer}"
+    body = "".join(f"{pad}{p},\n" for p in parts)
+    return f"{opener}\n{body}{unit * indent}{closer}"
+
+
+def comments(notes: list[str], prefix: str) -> str:
+    """Write ``notes`` as comment lines (``#`` or ``//``) wrapped at 79 columns."""
+    return "".join(
+        textwrap.fill(
+            n, 79, initial_indent=f"{prefix} ", subsequent_indent=f"{prefix} "
+        )
+        + "\n"
+        for n in notes
+    )
+
+
+def contains(value: Any, cls: type) -> bool:
+    """Tell whether ``value`` holds an instance of ``cls`` at any depth."""
+    if isinstance(value, cls):
+        return True
+    if isinstance(value, dict):
+        return any(contains(v, cls) for v in value.values())
+    if isinstance(value, list):
+        return any(contains(v, cls) for v in value)
+    return False
+
+
+def has_big_int(value: Any) -> bool:
+    """Tell whether ``value`` holds an integer JavaScript would round."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) > MAX_SAFE_JS_INT
+    if isinstance(value, dict):
+        return any(has_big_int(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_big_int(v) for v in value)
+    return False

@@ -1,0 +1,261 @@
+"""The file half of keeping outputs: find, fetch, name and write a prediction's files.
+
+`Keeper` (in :mod:`._keep`) decides what to keep; `FileSaver` here writes each output
+file (and each large ``data:`` input) once, under a name whose extension matches its
+sniffed type, atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import posixpath
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._files import decode_data_uri
+from ._media import file_name, sniff_mime
+from ._schema import ModelSchema
+from ._schema_types import SECRET_MASK
+
+__all__ = [
+    "RECORD",
+    "FileSaver",
+    "Reader",
+    "as_bytes_and_mime",
+    "is_output_url",
+    "mask_secrets",
+    "replace_urls",
+    "shorten_data_uris",
+    "write_atomic",
+]
+
+RECORD = "record.json"
+"""The name of a kept prediction's description."""
+
+Reader = Callable[[str], Any]
+"""Reads a URL: returns ``(bytes, mime)`` or an object with ``data`` and
+``content_type`` (what ``Client.read`` returns)."""
+
+# Without a schema, inputs whose names say they are secret are masked anyway.
+# ("hf_token" is masked, "max_tokens" is not.)
+_SECRET_NAME = re.compile(
+    r"(?:^|[_-])(?:token|secret|password|passwd|api[_-]?key)(?:$|[_-])", re.I
+)
+# Data URIs in inputs above this size are saved as files rather than into the record.
+_INLINE_INPUT = 1024
+
+
+def is_output_url(value: Any) -> bool:
+    """Tell whether an output value is a file to download (an http(s) or data: URL)."""
+    return (
+        isinstance(value, str)
+        and value.startswith(("https://", "http://", "data:"))
+        and not any(c.isspace() for c in value[:2048])
+    )
+
+
+def _urls(value: Any) -> Iterator[str]:
+    if is_output_url(value):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _urls(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _urls(v)
+
+
+def replace_urls(value: Any, names: Mapping[str, str]) -> Any:
+    """Return ``value`` with every string that is a key of ``names`` replaced."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [replace_urls(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: replace_urls(v, names) for k, v in value.items()}
+    return value
+
+
+def shorten_data_uris(value: Any) -> Any:
+    """Return ``value`` with every long data: URI cut to a note (records stay small)."""
+    if isinstance(value, str) and value.startswith("data:") and len(value) > 256:
+        return f"{value.split(',', 1)[0]},… ({len(value):,} characters, not kept here)"
+    if isinstance(value, list):
+        return [shorten_data_uris(v) for v in value]
+    if isinstance(value, dict):
+        return {k: shorten_data_uris(v) for k, v in value.items()}
+    return value
+
+
+def as_bytes_and_mime(got: Any, url: str) -> tuple[bytes, str]:
+    """Return ``(bytes, mime)`` from what a caller holds for ``url``.
+
+    Accepts ``(bytes, mime)``, a ``FileContent`` (``data``, ``content_type``) and the
+    panel's ``MediaItem`` (``data``, ``mime``).
+    """
+    if isinstance(got, tuple) and len(got) == 2:
+        data, mime = got
+    else:
+        data = getattr(got, "data", None)
+        mime = getattr(got, "content_type", None) or getattr(got, "mime", None)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"the file for {url[:60]!r} must be (bytes, mime), a FileContent or a "
+            f"MediaItem, not {type(got).__name__}"
+        )
+    return bytes(data), mime if isinstance(mime, str) else ""
+
+
+def _safe_name(name: str, mime: str, index: int, prefix: str = "") -> str:
+    """Make a file name safe on every platform, its extension matching the bytes."""
+    stem, ext = posixpath.splitext(name)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or f"output-{index}"
+    ext = re.sub(r"[^A-Za-z0-9.]+", "", ext).lower()
+    wanted = posixpath.splitext(file_name("data:", mime))[1]
+    # the sniffed type wins over a missing or wrong extension (.jpeg for a JPEG stays)
+    same = bool(ext) and mimetypes.guess_type("x" + ext)[0] == mime
+    if not same and (wanted != ".bin" or not ext):
+        ext = wanted
+    name = f"{prefix}{stem[:100]}{ext}"
+    return "record_.json" if name == RECORD else name
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write atomically: a reader sees the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def mask_secrets(
+    values: Mapping[str, Any], schema: ModelSchema | None
+) -> dict[str, Any]:
+    secret: set[str] = set()
+    if schema is not None:
+        for f in schema.inputs:
+            if f.kind == "secret" or (f.items is not None and f.items.kind == "secret"):
+                secret.add(f.name)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        hidden = name in secret or (schema is None and _SECRET_NAME.search(name))
+        out[name] = SECRET_MASK if hidden and value is not None else value
+    return out
+
+
+class FileSaver:
+    """Writes a prediction's files into its folder, naming each once.
+
+    Parameters
+    ----------
+    folder : Path
+        The prediction's folder (it exists).
+    given : Mapping
+        URL to ``(bytes, mime)`` or ``FileContent`` already in memory.
+    read : callable or None
+        Fetches other URLs; failures are noted in `missing`, never raised.
+    kept : Mapping
+        URL to ``(path, mime)`` of files a previous save wrote.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        given: Mapping[str, Any],
+        read: Reader | None,
+        kept: Mapping[str, tuple[Path, str]],
+    ) -> None:
+        self.folder = folder
+        self.given = given
+        self.read = read
+        # url -> (path, mime) of files an earlier save wrote: never fetched twice
+        self.kept = {u: v for u, v in kept.items() if v[0].is_file()}
+        self.entries: list[dict[str, Any]] = []
+        self.missing: list[dict[str, Any]] = []
+        self.used: set[str] = set()
+
+    def outputs(self, output: Any) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for index, url in enumerate(dict.fromkeys(_urls(output))):
+            name = self.one(url, index)
+            if name is not None:
+                names[url] = name
+        return names
+
+    def inputs(self, values: dict[str, Any]) -> dict[str, Any]:
+        out = dict(values)
+        for index, (key, value) in enumerate(values.items()):
+            big = isinstance(value, str) and len(value) > _INLINE_INPUT
+            if big and value.startswith("data:"):
+                name = self.one(value, index, role="input", stem=key)
+                out[key] = name if name is not None else shorten_data_uris(value)
+        return out
+
+    def one(
+        self, url: str, index: int, role: str = "output", stem: str | None = None
+    ) -> str | None:
+        data_mime = self.fetch(url)
+        if data_mime is None:
+            return None
+        data, declared = data_mime
+        mime = sniff_mime(data, declared, None if url.startswith("data:") else url)
+        digest = hashlib.sha256(data).hexdigest()
+        base = file_name(url, mime, index) if stem is None else f"{stem}.bin"
+        name = _safe_name(base, mime, index, "input-" if role == "input" else "")
+        stem_, ext = posixpath.splitext(name)
+        n = 1
+        while name in self.used:
+            name, n = f"{stem_}-{n}{ext}", n + 1
+        self.used.add(name)
+        target = self.folder / name
+        if not (target.is_file() and _sha256(target) == digest):
+            write_atomic(target, data)
+        self.entries.append(
+            {
+                "name": name,
+                "mime": mime,
+                "size": len(data),
+                "sha256": digest,
+                "url": shorten_data_uris(url),
+                "role": role,
+            }
+        )
+        return name
+
+    def note(self, url: str, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        self.missing.append({"url": shorten_data_uris(url), "reason": reason})
+
+    def fetch(self, url: str) -> tuple[bytes, str] | None:
+        if url in self.given:
+            return as_bytes_and_mime(self.given[url], url)
+        if url in self.kept:  # saved before: no second download
+            path, mime = self.kept[url]
+            return path.read_bytes(), mime
+        if url.startswith("data:"):
+            try:
+                return decode_data_uri(url)
+            except ValueError as exc:
+                self.note(url, exc)
+                return None
+        if self.read is None:
+            self.missing.append({"url": url, "reason": "not downloaded: no reader"})
+            return None
+        try:
+            return as_bytes_and_mime(self.read(url), url)
+        except Exception as exc:  # one expired URL must not lose the rest
+            self.note(url, exc)
+            return None
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
