@@ -52,9 +52,11 @@ if TYPE_CHECKING:
     from ._browser import ModelBrowser
     from ._create_model import CreateModel
     from ._form import InputForm
+    from ._keep import Keeper
     from ._login import Login, login
     from ._panel import PredictionPanel
     from ._playground import Playground
+    from ._share import SharedRun
     from ._trainer import Trainer
     from .server import LocalServer, serve
 
@@ -70,10 +72,12 @@ _LAZY = {
     "ModelBrowser": "._browser",
     "Trainer": "._trainer",
     "InputForm": "._form",
+    "Keeper": "._keep",
     "Login": "._login",
     "LocalServer": ".server",
     "Playground": "._playground",
     "PredictionPanel": "._panel",
+    "SharedRun": "._share",
     "login": "._login",
     "serve": ".server",
 }
@@ -104,6 +108,7 @@ __all__ = [
     "Hardware",
     "InputForm",
     "InvalidInputError",
+    "Keeper",
     "LocalServer",
     "Login",
     "MissingTokenError",
@@ -123,6 +128,7 @@ __all__ = [
     "RetryPolicy",
     "SchemaError",
     "ServerError",
+    "SharedRun",
     "Status",
     "StreamEvent",
     "Trainer",

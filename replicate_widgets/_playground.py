@@ -5,30 +5,32 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import html
-import io
-import re
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
 from ._backend import describe_backend, resolve_client
-from ._errors import ModelError, NotFoundError, ReplicateError
+from ._codegen import insert_next_cell, snippets
+from ._codeview import CodeView
+from ._errors import ModelError, ReplicateError
 from ._form import InputForm
+from ._keep import Keeper
 from ._loop import submit
 from ._panel import PredictionPanel
+from ._playground_load import explain, pythonic, resolve
 from ._schema import ModelSchema, SchemaError, parse
 from ._types import Model, Prediction, Version
 
 if TYPE_CHECKING:
     from ._client import Client
-    from ._media import MediaItem
+    from ._share import SharedRun
 
 __all__ = ["Playground"]
 
 _LOCAL_BG = "var(--jp-warn-color3,#fff3cd)"
 _CLOUD_BG = "var(--jp-layout-color2,#eee)"
-_REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
 
 
 class Playground(ipywidgets.VBox):  # type: ignore[misc]
@@ -44,6 +46,11 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         (a token means api.replicate.com, no token means the local backend).
     backend
         ``"local"``, ``"cloud"`` or a base URL, when ``client`` is not given.
+    keep
+        Where finished predictions are saved (inputs, downloaded outputs, logs and
+        metrics), because Replicate deletes them after an hour: ``True`` for
+        ``replicate-outputs/`` (or ``REPLICATE_WIDGETS_OUTPUTS``), a folder, a
+        :class:`~replicate_widgets._keep.Keeper`, or ``False`` to keep nothing.
 
     Examples
     --------
@@ -58,11 +65,23 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         *,
         client: Client | None = None,
         backend: str | None = None,
+        keep: bool | str | os.PathLike[str] | Keeper = True,
         **kwargs: Any,
     ) -> None:
         self._header = ipywidgets.HTML()
         self._message = ipywidgets.HTML()
         self._message.add_class("rw-playground-message")
+        self._note = ipywidgets.HTML()
+        self._note.add_class("rw-playground-note")
+        self._code_toggle = ipywidgets.ToggleButton(
+            description="Code",
+            tooltip="Show this run as Python, JavaScript or curl code",
+            icon="code",
+            layout=ipywidgets.Layout(width="auto"),
+        )
+        self._code_toggle.observe(self._refresh_code, names="value")
+        self.code_view = CodeView(layout=ipywidgets.Layout(display="none"))
+        """The "copy as code" panel, shown by the Code button."""
         super().__init__(children=[self._header, self._message], **kwargs)
         self.add_class("rw-playground")
         self.form: InputForm | None = None
@@ -76,10 +95,12 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         self._ref: str | None = None
         self._title = ""
         self._job: concurrent.futures.Future[Prediction] | None = None
+        self.keeper = _keeper(keep)
+        """Saves finished predictions (``None`` when ``keep=False``)."""
         try:
             self.client = client if client is not None else resolve_client(backend)
         except (ReplicateError, ValueError, RuntimeError, OSError) as exc:
-            self._fail(_explain(exc, model, None))
+            self._fail(explain(exc, model, None))
             return
         self._load(model)
 
@@ -87,59 +108,28 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
 
     def _load(self, model: str | Version | Model | Mapping[str, Any]) -> None:
         try:
-            doc, self._ref, self._title = self._resolve(model)
+            doc, self._ref, self._title = resolve(self.client, model)
             self.schema = parse(doc)
         except (ReplicateError, SchemaError, ValueError, TypeError) as exc:
-            self._fail(_explain(exc, model, self.client))
+            self._fail(explain(exc, model, self.client))
             return
         self.form = InputForm(self.schema)
         self.form.on_submit(self._on_submit)
+        self.form.observe(self._refresh_code, names="values")
         self.panel = PredictionPanel(output=self.schema.output, client=self.client)
         self._show_header()
-        self.children = [self._header, self._message, self.form, self.panel]
-
-    def _resolve(
-        self, model: str | Version | Model | Mapping[str, Any]
-    ) -> tuple[Mapping[str, Any], str | None, str]:
-        if isinstance(model, str):
-            match = _REF.match(model.strip())
-            if not match:
-                raise ValueError(
-                    f"{model!r} is not a model reference. Use 'owner/name' or "
-                    "'owner/name:<64-character version id>', e.g. "
-                    "'replicate/hello-world'."
-                )
-            owner, name, version_id = match.groups()
-            if version_id:
-                version = self.client.versions.get(f"{owner}/{name}", version_id)
-                return _schema_of(version), f"{owner}/{name}:{version_id}", model
-            found = self.client.models.get(f"{owner}/{name}")
-            latest = found.latest_version or {}
-            if not latest.get("id") and not found.is_official:
-                raise ValueError(
-                    f"{owner}/{name} has no versions yet, so there is nothing to run. "
-                    "Push a version (or run a training) first."
-                )
-            ref = (
-                f"{owner}/{name}"
-                if found.is_official or not latest.get("id")
-                else f"{owner}/{name}:{latest['id']}"
-            )
-            return _schema_of(latest), ref, f"{owner}/{name}"
-        if isinstance(model, Model):
-            return self._resolve(f"{model.owner}/{model.name}")
-        if isinstance(model, Version):
-            return _schema_of(model), model.id, f"version {model.id[:12]}"
-        if isinstance(model, Mapping):
-            if "owner" in model and "name" in model and "latest_version" in model:
-                return self._resolve(f"{model['owner']}/{model['name']}")
-            vid = model.get("id")
-            version_ref = vid if isinstance(vid, str) and vid else None
-            return _schema_of(model), version_ref, f"version {str(vid)[:12]}"
-        raise TypeError(
-            "Playground() takes 'owner/name', 'owner/name:version', a Version, a Model "
-            f"or their JSON, not {type(model).__name__}."
+        top = ipywidgets.HBox(
+            [self._header, self._code_toggle],
+            layout=ipywidgets.Layout(justify_content="space-between"),
         )
+        self.children = [
+            top,
+            self.code_view,
+            self._message,
+            self.form,
+            self.panel,
+            self._note,
+        ]
 
     def _show_header(self) -> None:
         badge = describe_backend(self.client.base_url)
@@ -189,12 +179,95 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
                 self.client.predictions.create, ref, inputs
             )
             followed = self.panel.follow(prediction, self.client)
-            return await asyncio.wrap_future(followed)
+            final = await asyncio.wrap_future(followed)
+            await self._after(final)
+            return final
         except Exception as exc:
-            self._fail(_explain(exc, self._ref or "", self.client))
+            self._fail(explain(exc, self._ref or "", self.client))
             raise
         finally:
             form.busy = False
+
+    async def _after(self, prediction: Prediction) -> None:
+        """Keep the finished prediction; a failure to save never fails the run."""
+        if self.keeper is None or not self.keeper.enabled:
+            return
+        files = {item.url: item for item in self.panel.files}
+        try:
+            path = await asyncio.to_thread(
+                self.keeper.save,
+                prediction,
+                files,
+                self.client.read,
+                schema=self.schema,
+            )
+        except Exception as exc:  # disk full, permissions: say so, keep the result
+            self._note.value = _note(
+                f"Could not keep this run ({type(exc).__name__}: {exc}); "
+                "its outputs stay on the backend for now."
+            )
+        else:
+            if path is not None:
+                self._note.value = _note(f"Kept in {path}")
+
+    # -- copy as code, share ---------------------------------------------------------
+
+    def code(self, language: str = "python") -> str:
+        """Return the exact call for the form's current values.
+
+        Parameters
+        ----------
+        language
+            ``"python"`` (this package), ``"replicate"`` (the official Python
+            client), ``"javascript"`` or ``"curl"``. Secrets and the token are
+            read from environment variables in every snippet, never written.
+        """
+        form = self._require_form()
+        if self._ref is None:
+            raise RuntimeError("This schema has no version id to call.")
+        all_code = snippets(
+            self._ref, form.to_input(), self.schema, base_url=self.client.base_url
+        )
+        if language not in all_code:
+            raise ValueError(
+                f"language={language!r} is not one of {', '.join(all_code)}."
+            )
+        return all_code[language]
+
+    def code_cell(self, language: str = "python") -> bool:
+        """Put :meth:`code` into a new cell below the one running this call."""
+        return insert_next_cell(self.code(language))
+
+    def share(self) -> SharedRun:
+        """Return the latest run as static HTML (images embedded).
+
+        Show it as a cell's result: it stays in the saved notebook and in
+        nbconvert/Voila exports, with no kernel and after Replicate deleted the
+        outputs.
+        """
+        from ._share import SharedRun
+
+        prediction = self.prediction
+        if prediction is None or not prediction.is_terminal:
+            raise RuntimeError("Nothing to share yet: run the model and let it finish.")
+        files = {item.url: item for item in self.panel.files}
+        return SharedRun(prediction, files, schema=self.schema, title=self._title)
+
+    def _refresh_code(self, _change: object = None) -> None:
+        form = self.form if self._code_toggle.value else None
+        self.code_view.layout.display = "none" if form is None else ""
+        if form is None:
+            return
+        try:
+            self.code_view.snippets = snippets(
+                self._ref or "",
+                form.to_input(),
+                self.schema,
+                base_url=self.client.base_url,
+            )
+        except (SchemaError, ValueError, TypeError) as exc:
+            message = f"# Fix the form first: {exc}"
+            self.code_view.snippets = {"python": message}
 
     def run(self, **inputs: Any) -> Prediction:
         """Run the model with the form's values updated by ``inputs``; block until done.
@@ -245,7 +318,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         value = prediction.output
         if kind == "text-stream" and isinstance(value, list):
             return "".join(str(v) for v in value)
-        return _pythonic(value, files, self.client)
+        return pythonic(value, files, self.client)
 
     def _prepare(self, inputs: dict[str, Any]) -> dict[str, Any]:
         form = self._require_form()
@@ -264,59 +337,17 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         return self.form
 
 
-def _schema_of(version: Version | Mapping[str, Any]) -> Mapping[str, Any]:
-    doc = (
-        version.openapi_schema
-        if isinstance(version, Version)
-        else version.get("openapi_schema", version)
-    )
-    if not doc:
-        raise ValueError(
-            "This version has no openapi_schema, so no form can be built for it. "
-            "Pick another version, or run it with client.run(...) and raw input."
-        )
-    return doc
+def _keeper(keep: bool | str | os.PathLike[str] | Keeper) -> Keeper | None:
+    if isinstance(keep, Keeper):
+        return keep
+    if keep is False:
+        return None
+    return Keeper(None if keep is True else os.fspath(keep))
 
 
-def _pythonic(value: Any, files: Mapping[str, MediaItem], client: Client) -> Any:
-    if isinstance(value, str) and (value.startswith(("http://", "https://", "data:"))):
-        item = files.get(value)
-        data, kind = (item.data, item.kind) if item else _read(client, value)
-        if kind == "image":
-            from PIL import Image
-
-            return Image.open(io.BytesIO(data))
-        return data
-    if isinstance(value, list):
-        return [_pythonic(v, files, client) for v in value]
-    if isinstance(value, dict):
-        return {k: _pythonic(v, files, client) for k, v in value.items()}
-    return value
-
-
-def _read(client: Client, url: str) -> tuple[bytes, str]:
-    from ._media import media_kind, sniff_mime
-
-    content = client.read(url)
-    return content.data, media_kind(sniff_mime(content.data, content.content_type, url))
-
-
-def _explain(exc: BaseException, model: object, client: Client | None) -> str:
-    if isinstance(exc, NotFoundError) and client is not None and client.is_local:
-        return _not_found_locally(model, client)
-    return str(exc) or type(exc).__name__
-
-
-def _not_found_locally(model: object, client: Client) -> str:
-    try:
-        names = sorted(f"{m.owner}/{m.name}" for m in client.models.list())
-    except ReplicateError:
-        names = []
-    listing = "\n".join(f"  - {n}" for n in names) or "  (none)"
+def _note(text: str) -> str:
     return (
-        f"{model} is not on the local backend ({client.base_url}).\n"
-        f"Models you can run locally:\n{listing}\n"
-        "To use Replicate's cloud models, call replicate_widgets.login() or set "
-        "REPLICATE_API_TOKEN, then create the Playground again (or pass "
-        'backend="cloud").'
+        '<div style="color:var(--jp-ui-font-color2,#666);'
+        'font-size:var(--jp-ui-font-size0,11px)">'
+        f"{html.escape(text)}</div>"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -124,3 +125,59 @@ def test_arun_and_cancel_stop_the_running_prediction(url):
     assert pg.panel.status == "canceled"
     # The model's slot is free again: the next run does not wait for the old one.
     assert pg.run(text="next", delay=0).output == "next"
+
+
+def test_finished_runs_are_kept_with_their_files(url, tmp_path):
+    pg = rw.Playground("demo/fractal", backend=url, keep=tmp_path / "kept")
+    prediction = pg.run(steps=2, width=256, height=256)
+    folder = tmp_path / "kept" / prediction.id
+    record = json.loads((folder / "record.json").read_text())
+    assert record["id"] == prediction.id
+    assert record["status"] == "succeeded"
+    images = [f for f in record["files"] if f["mime"] == "image/png"]
+    assert len(images) == len(prediction.output)
+    assert all((folder / f["name"]).is_file() for f in images)
+    assert str(folder) in pg._note.value
+
+
+def test_keep_false_saves_nothing(url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pg = rw.Playground("replicate/hello-world", backend=url, keep=False)
+    pg.run(text="nothing kept")
+    assert pg.keeper is None
+    assert not (tmp_path / "replicate-outputs").exists()
+
+
+def test_copied_python_code_runs_and_gives_the_same_output(url):
+    pg = rw.Playground("replicate/hello-world", backend=url, keep=False)
+    pg.form.set(text='quotes " and \\ and\nnewlines')
+    code = pg.code("python")
+    assert url in code
+    scope: dict[str, object] = {}
+    exec(compile(code, "<copied>", "exec"), scope)  # noqa: S102 - the feature under test
+    assert scope["output"] == 'hello quotes " and \\ and\nnewlines'
+    pg._code_toggle.value = True
+    assert set(pg.code_view.snippets) == {"python", "replicate", "javascript", "curl"}
+    assert pg.code_view.layout.display == ""
+    with pytest.raises(ValueError, match="not one of"):
+        pg.code("cobol")
+
+
+def test_secrets_never_appear_in_copied_code(url):
+    pg = rw.Playground("demo/text-stats", backend=url, keep=False)
+    secret = next(f.name for f in pg.schema.inputs if f.kind == "secret")
+    pg.form.set(text="count these words", **{secret: "very-secret-value"})
+    pg._code_toggle.value = True
+    for snippet in pg.code_view.snippets.values():
+        assert "very-secret-value" not in snippet
+        assert secret.upper() in snippet
+
+
+def test_share_embeds_the_finished_run(url):
+    pg = rw.Playground("replicate/hello-world", backend=url, keep=False)
+    with pytest.raises(RuntimeError, match="Nothing to share"):
+        pg.share()
+    pg.run(text="<script>alert(1)</script>")
+    html = pg.share()._repr_html_()
+    assert "hello &lt;script&gt;" in html
+    assert "<script>" not in html

@@ -1,0 +1,22 @@
+"""CodeView: the "copy as code" panel of a Playground (tabs, text, a Copy button)."""
+
+from __future__ import annotations
+
+import pathlib
+
+import anywidget
+import traitlets
+
+_STATIC = pathlib.Path(__file__).parent / "static"
+
+
+class CodeView(anywidget.AnyWidget):
+    """Shows code snippets in tabs, one per language, with a Copy button."""
+
+    _esm = _STATIC / "code.js"
+
+    snippets = traitlets.Dict().tag(sync=True)
+    """Language name to snippet text (made by ``_codegen.snippets``)."""
+
+    language = traitlets.Unicode("python").tag(sync=True)
+    """The tab shown."""

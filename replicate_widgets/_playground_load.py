@@ -1,0 +1,120 @@
+"""How a Playground finds its model, and turns outputs into Python values."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._errors import NotFoundError, ReplicateError
+from ._types import Model, Version
+
+if TYPE_CHECKING:
+    from ._client import Client
+    from ._media import MediaItem
+
+_REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
+
+
+def resolve(
+    client: Client, model: str | Version | Model | Mapping[str, Any]
+) -> tuple[Mapping[str, Any], str | None, str]:
+    """Return ``(schema document, reference to run, title)`` for ``model``."""
+    if isinstance(model, str):
+        match = _REF.match(model.strip())
+        if not match:
+            raise ValueError(
+                f"{model!r} is not a model reference. Use 'owner/name' or "
+                "'owner/name:<64-character version id>', e.g. "
+                "'replicate/hello-world'."
+            )
+        owner, name, version_id = match.groups()
+        if version_id:
+            version = client.versions.get(f"{owner}/{name}", version_id)
+            return _schema_of(version), f"{owner}/{name}:{version_id}", model
+        found = client.models.get(f"{owner}/{name}")
+        latest = found.latest_version or {}
+        if not latest.get("id") and not found.is_official:
+            raise ValueError(
+                f"{owner}/{name} has no versions yet, so there is nothing to run. "
+                "Push a version (or run a training) first."
+            )
+        ref = (
+            f"{owner}/{name}"
+            if found.is_official or not latest.get("id")
+            else f"{owner}/{name}:{latest['id']}"
+        )
+        return _schema_of(latest), ref, f"{owner}/{name}"
+    if isinstance(model, Model):
+        return resolve(client, f"{model.owner}/{model.name}")
+    if isinstance(model, Version):
+        return _schema_of(model), model.id, f"version {model.id[:12]}"
+    if isinstance(model, Mapping):
+        if "owner" in model and "name" in model and "latest_version" in model:
+            return resolve(client, f"{model['owner']}/{model['name']}")
+        vid = model.get("id")
+        version_ref = vid if isinstance(vid, str) and vid else None
+        return _schema_of(model), version_ref, f"version {str(vid)[:12]}"
+    raise TypeError(
+        "Playground() takes 'owner/name', 'owner/name:version', a Version, a Model "
+        f"or their JSON, not {type(model).__name__}."
+    )
+
+
+def _schema_of(version: Version | Mapping[str, Any]) -> Mapping[str, Any]:
+    doc = (
+        version.openapi_schema
+        if isinstance(version, Version)
+        else version.get("openapi_schema", version)
+    )
+    if not doc:
+        raise ValueError(
+            "This version has no openapi_schema, so no form can be built for it. "
+            "Pick another version, or run it with client.run(...) and raw input."
+        )
+    return doc
+
+
+def pythonic(value: Any, files: Mapping[str, MediaItem], client: Client) -> Any:
+    if isinstance(value, str) and (value.startswith(("http://", "https://", "data:"))):
+        item = files.get(value)
+        data, kind = (item.data, item.kind) if item else _read(client, value)
+        if kind == "image":
+            from PIL import Image
+
+            return Image.open(io.BytesIO(data))
+        return data
+    if isinstance(value, list):
+        return [pythonic(v, files, client) for v in value]
+    if isinstance(value, dict):
+        return {k: pythonic(v, files, client) for k, v in value.items()}
+    return value
+
+
+def _read(client: Client, url: str) -> tuple[bytes, str]:
+    from ._media import media_kind, sniff_mime
+
+    content = client.read(url)
+    return content.data, media_kind(sniff_mime(content.data, content.content_type, url))
+
+
+def explain(exc: BaseException, model: object, client: Client | None) -> str:
+    if isinstance(exc, NotFoundError) and client is not None and client.is_local:
+        return _not_found_locally(model, client)
+    return str(exc) or type(exc).__name__
+
+
+def _not_found_locally(model: object, client: Client) -> str:
+    try:
+        names = sorted(f"{m.owner}/{m.name}" for m in client.models.list())
+    except ReplicateError:
+        names = []
+    listing = "\n".join(f"  - {n}" for n in names) or "  (none)"
+    return (
+        f"{model} is not on the local backend ({client.base_url}).\n"
+        f"Models you can run locally:\n{listing}\n"
+        "To use Replicate's cloud models, call replicate_widgets.login() or set "
+        "REPLICATE_API_TOKEN, then create the Playground again (or pass "
+        'backend="cloud").'
+    )
