@@ -50,8 +50,10 @@ from ._types import (
 
 if TYPE_CHECKING:
     from ._browser import ModelBrowser
+    from ._compare import Compare, Sweep
     from ._create_model import CreateModel
     from ._form import InputForm
+    from ._history import History
     from ._keep import Keeper
     from ._login import Login, login
     from ._panel import PredictionPanel
@@ -68,6 +70,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 # Widgets and the server import anywidget, ipywidgets, Starlette and uvicorn; a script
 # that only needs the client should not pay for them, so they load on first use.
 _LAZY = {
+    "Compare": "._compare",
+    "History": "._history",
+    "Sweep": "._compare",
     "CreateModel": "._create_model",
     "ModelBrowser": "._browser",
     "Trainer": "._trainer",
@@ -101,11 +106,13 @@ __all__ = [
     "AuthenticationError",
     "Client",
     "Collection",
+    "Compare",
     "CreateModel",
     "File",
     "FileContent",
     "FileTooLargeError",
     "Hardware",
+    "History",
     "InputForm",
     "InvalidInputError",
     "Keeper",
@@ -131,6 +138,7 @@ __all__ = [
     "SharedRun",
     "Status",
     "StreamEvent",
+    "Sweep",
     "Trainer",
     "Training",
     "Version",

@@ -16,6 +16,7 @@ from ._codegen import insert_next_cell, snippets
 from ._codeview import CodeView
 from ._errors import ModelError, ReplicateError
 from ._form import InputForm
+from ._history import record
 from ._keep import Keeper
 from ._loop import submit
 from ._panel import PredictionPanel
@@ -178,8 +179,10 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
             prediction = await asyncio.to_thread(
                 self.client.predictions.create, ref, inputs
             )
+            record(prediction, self.client)
             followed = self.panel.follow(prediction, self.client)
             final = await asyncio.wrap_future(followed)
+            record(final, self.client)
             await self._after(final)
             return final
         except Exception as exc:

@@ -1,0 +1,530 @@
+"""``Compare`` and ``Sweep``: many predictions side by side, as a grid of live panels.
+
+``Compare`` runs the same inputs on several models or versions; ``Sweep`` runs one
+model over a grid of values of one or two inputs (e.g. seeds x steps). Every cell's
+inputs are checked against its model's schema when the widget is built, so a typo
+in the grid stops everything before a single prediction is created.
+
+Runs happen on the background loop of :mod:`._loop`: at most ``max_concurrency``
+predictions are in flight, and a 429 (rate limit) makes every cell wait for the
+``Retry-After`` the server asked for before creating again. Throttled creations are
+safe to repeat (the API creates nothing when it throttles), so none is lost. Each
+prediction is handed to :func:`._history.record`, so it shows in every History.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import html
+import itertools
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets
+
+from ._errors import NotFoundError, RateLimitError
+from ._history import record
+from ._loop import io_loop, on_io_thread, submit
+from ._panel import PredictionPanel
+from ._schema import ModelSchema, SchemaError, parse
+from ._types import Prediction
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["Compare", "Sweep"]
+
+_REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
+_THROTTLE_WAIT = 1.0  # seconds, when a 429 does not say how long to wait
+_MAX_THROTTLES = 50  # per cell; a limit that never lifts is a problem to report
+_MAX_CREATE_THREADS = 16
+
+
+@dataclass
+class Cell:
+    """One prediction of the grid: what it runs and how it went."""
+
+    label: str
+    """What varies in this cell, e.g. ``seed=1 · steps=3``."""
+    ref: str
+    """The model reference the prediction is created with."""
+    input: dict[str, Any]
+    """The prediction's input."""
+    schema: ModelSchema = field(repr=False)
+    """The model's schema (for the panel's output kind)."""
+    prediction: Prediction | None = None
+    """The prediction, once created (its final state once it ends)."""
+    error: str = ""
+    """Why the cell has no result, when it has none."""
+
+
+def resolve_model(client: Client, ref: str) -> tuple[str, ModelSchema]:
+    """Return the reference to run and the parsed schema for ``owner/name[:version]``.
+
+    Raises
+    ------
+    ValueError
+        For a malformed reference, a model without versions or without a schema, or
+        a model the backend does not have (the message names the backend).
+    """
+    match = _REF.match(ref.strip()) if isinstance(ref, str) else None
+    if match is None:
+        raise ValueError(
+            f"{ref!r} is not a model reference. Use 'owner/name' or "
+            "'owner/name:<64-character version id>', e.g. 'replicate/hello-world'."
+        )
+    owner, name, version_id = match.groups()
+    try:
+        if version_id:
+            version = client.versions.get(f"{owner}/{name}", version_id)
+            doc, run_ref = version.openapi_schema, ref.strip()
+        else:
+            model = client.models.get(f"{owner}/{name}")
+            latest = model.latest_version or {}
+            doc = latest.get("openapi_schema")
+            run_ref = (
+                f"{owner}/{name}"
+                if model.is_official or not latest.get("id")
+                else f"{owner}/{name}:{latest['id']}"
+            )
+    except NotFoundError:
+        raise ValueError(
+            f"{ref} is not on the backend at {client.base_url}: check the spelling, "
+            "or pass client=/backend= for the backend that has it."
+        ) from None
+    if not doc:
+        raise ValueError(
+            f"{ref} has no version with an openapi_schema, so its inputs cannot be "
+            "checked. Push a version first, or name one with 'owner/name:<id>'."
+        )
+    return run_ref, parse(doc)
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check(schema: ModelSchema, values: Mapping[str, Any], where: str) -> list[str]:
+    return [f"{where}: {k}: {v}" for k, v in schema.validate(values).items()]
+
+
+class _Batch(ipywidgets.VBox):  # type: ignore[misc]
+    """A grid of cells run with bounded concurrency; see Compare and Sweep."""
+
+    def __init__(
+        self,
+        cells: list[Cell],
+        client: Client,
+        *,
+        columns: int,
+        max_concurrency: int,
+        title: str,
+        **kwargs: Any,
+    ) -> None:
+        self.client = client
+        """The client every prediction is created with."""
+        self.cells = cells
+        """The cells in grid order (row by row)."""
+        self.max_concurrency = max_concurrency
+        """Most predictions in flight at once."""
+        self._job: concurrent.futures.Future[list[Prediction | None]] | None = None
+        self._cancelled = False
+        self._active = False  # written on the io loop only
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._resume_at = 0.0
+        self._headers = [ipywidgets.HTML(self._header(c)) for c in cells]
+        self.panels = [
+            PredictionPanel(output=c.schema.output, client=client) for c in cells
+        ]
+        """One live panel per cell, in grid order."""
+        boxes = []
+        for head, panel in zip(self._headers, self.panels, strict=True):
+            box = ipywidgets.VBox([head, panel])
+            box.add_class("rw-grid-cell")
+            boxes.append(box)
+        grid = ipywidgets.GridBox(
+            boxes,
+            layout=ipywidgets.Layout(
+                grid_template_columns=f"repeat({columns}, minmax(0, 1fr))",
+                grid_gap="8px",
+            ),
+        )
+        grid.add_class("rw-grid")
+        self._title = ipywidgets.HTML(f"<b>{html.escape(title)}</b>")
+        self._run_btn = ipywidgets.Button(description="Run all", icon="play")
+        self._run_btn.add_class("rw-grid-run")
+        self._cancel_btn = ipywidgets.Button(description="Cancel all", icon="stop")
+        self._cancel_btn.add_class("rw-grid-cancel")
+        self._run_btn.on_click(lambda _b: self._start_from_button())
+        self._cancel_btn.on_click(lambda _b: self.cancel_all())
+        self._message = ipywidgets.HTML()
+        self._message.add_class("rw-grid-message")
+        bar = ipywidgets.HBox([self._title, self._run_btn, self._cancel_btn])
+        super().__init__(children=[bar, self._message, grid], **kwargs)
+        self.add_class("rw-compare")
+
+    # -- public API --------------------------------------------------------------------
+
+    @property
+    def results(self) -> list[Prediction | None]:
+        """Each cell's prediction in grid order (final once it ended), or ``None``."""
+        return [c.prediction for c in self.cells]
+
+    @property
+    def running(self) -> bool:
+        """True while a run is under way."""
+        return self._job is not None and not self._job.done()
+
+    def start(self) -> concurrent.futures.Future[list[Prediction | None]]:
+        """Start every cell (at most ``max_concurrency`` at once) and return at once.
+
+        Raises
+        ------
+        RuntimeError
+            When a run is already under way.
+        """
+        if self.running:
+            raise RuntimeError(
+                "This grid is already running; wait for it or call cancel_all()."
+            )
+        self._cancelled = False
+        for cell in self.cells:
+            cell.prediction, cell.error = None, ""
+        self._job = submit(self._run_all())
+        return self._job
+
+    def run(self, timeout: float | None = None) -> list[Prediction | None]:
+        """Run every cell and block until all have ended; return :attr:`results`.
+
+        Failed and canceled predictions are returned too (see their ``status``);
+        a cell whose prediction could not be created is ``None``, with the reason in
+        its header and in ``cells[i].error``.
+        """
+        if on_io_thread():
+            raise RuntimeError("run() would block the widgets' own loop; use arun().")
+        return self.start().result(timeout)
+
+    async def arun(self) -> list[Prediction | None]:
+        """Run like :meth:`run`, without blocking the notebook's event loop."""
+        return await asyncio.wrap_future(self.start())
+
+    def cancel_all(self) -> concurrent.futures.Future[None]:
+        """Stop everything: start nothing more and cancel every running prediction."""
+        self._cancelled = True
+        return submit(self._cancel_started())
+
+    # -- background work (io loop) -----------------------------------------------------
+
+    async def _run_all(self) -> list[Prediction | None]:
+        self._active = True
+        slots = asyncio.Semaphore(self.max_concurrency)
+        # Creations get threads of their own: the client sleeps in them between
+        # throttled retries, and the loop's shared pool must stay free for panels.
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=min(self.max_concurrency, _MAX_CREATE_THREADS),
+            thread_name_prefix="replicate-widgets-sweep",
+        )
+        self._say(f"Running {len(self.cells)} predictions…")
+        try:
+            await asyncio.gather(
+                *(self._run_cell(i, slots) for i in range(len(self.cells))),
+                return_exceptions=True,
+            )
+        finally:
+            self._pool.shutdown(wait=False)
+        self._active = False
+        self._say(_summary(self.cells))
+        return self.results
+
+    async def _run_cell(self, index: int, slots: asyncio.Semaphore) -> None:
+        cell = self.cells[index]
+        async with slots:
+            if self._cancelled:
+                cell.error = "not started: canceled"
+                self._headers[index].value = self._header(cell)
+                return
+            try:
+                prediction = await self._create(cell)
+            except Exception as exc:
+                cell.error = f"could not start: {exc}"
+                self._headers[index].value = self._header(cell)
+                return
+            cell.prediction = prediction
+            record(prediction, self.client)
+            if self._cancelled:  # canceled while the create was in flight
+                await self._cancel_one(cell)
+            try:
+                final = await asyncio.wrap_future(
+                    self.panels[index].follow(prediction, self.client)
+                )
+            except Exception as exc:
+                cell.error = f"lost track of it: {exc}"
+            else:
+                cell.prediction = final
+                record(final, self.client)
+            self._headers[index].value = self._header(cell)
+
+    async def _create(self, cell: Cell) -> Prediction:
+        throttled = 0
+        while True:
+            wait = self._resume_at - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._cancelled:
+                raise RuntimeError("canceled before it started")
+            try:
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._pool, self.client.predictions.create, cell.ref, cell.input
+                )
+            except RateLimitError as exc:
+                # The client already retried; hold every cell back, not just this one.
+                throttled += 1
+                if throttled > _MAX_THROTTLES:
+                    raise
+                delay = exc.retry_after or _THROTTLE_WAIT
+                self._resume_at = max(self._resume_at, time.monotonic() + delay)
+
+    async def _cancel_started(self) -> None:
+        if self._active:
+            self._say("Canceling all predictions…")
+        await asyncio.gather(
+            *(self._cancel_one(c) for c in self.cells if c.prediction is not None),
+            return_exceptions=True,
+        )
+        if self._active:  # else the run's own summary has the last word
+            self._say("Canceled: nothing more will start.")
+
+    async def _cancel_one(self, cell: Cell) -> None:
+        prediction = cell.prediction
+        if prediction is None or prediction.is_terminal:
+            return
+        await asyncio.to_thread(self.client.predictions.cancel, prediction.id)
+
+    # -- drawing -----------------------------------------------------------------------
+
+    def _header(self, cell: Cell) -> str:
+        note = ""
+        if cell.error:
+            note = (
+                '<div class="rw-grid-error" style="color:var(--jp-error-color1,'
+                f'#c62828)">{html.escape(cell.error)}</div>'
+            )
+        return (
+            '<div class="rw-grid-header" style="font-weight:600;'
+            'font-family:var(--jp-code-font-family);padding:2px 0">'
+            f"{html.escape(cell.label)}</div>{note}"
+        )
+
+    def _say(self, text: str) -> None:
+        value = html.escape(text)
+        if on_io_thread():
+            self._message.value = value
+        else:  # the io loop is the grid's one writer
+            io_loop().call_soon_threadsafe(setattr, self._message, "value", value)
+
+    def _start_from_button(self) -> None:
+        try:
+            self.start()
+        except RuntimeError as exc:
+            self._say(str(exc))
+
+    def close(self) -> None:
+        """Close the grid and its panels (running predictions keep running)."""
+        for panel in getattr(self, "panels", []):
+            panel.close()
+        super().close()
+
+
+def _summary(cells: list[Cell]) -> str:
+    counts: dict[str, int] = {}
+    for cell in cells:
+        status = cell.prediction.status if cell.prediction else "not started"
+        counts[status] = counts.get(status, 0) + 1
+    done = counts.pop("succeeded", 0)
+    rest = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    return f"{done} of {len(cells)} succeeded" + (f"; {rest}." if rest else ".")
+
+
+def _client_of(client: Client | None, backend: str | None) -> Client:
+    if client is not None:
+        return client
+    from ._backend import resolve_client
+
+    return resolve_client(backend)
+
+
+def _concurrency(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"max_concurrency must be a whole number of predictions, 1 or more; "
+            f"got {value!r}."
+        )
+    return value
+
+
+class Compare(_Batch):
+    """Run the same inputs on several models or versions, side by side.
+
+    Parameters
+    ----------
+    models
+        Model references: ``"owner/name"`` or ``"owner/name:<version id>"``.
+    input
+        The inputs, checked against every model's schema before anything starts.
+    client, backend
+        Where to run (default: chosen from the environment, as for Playground).
+    max_concurrency
+        Most predictions in flight at once.
+
+    Raises
+    ------
+    SchemaError
+        When the inputs do not fit a model; the message lists every problem.
+
+    Examples
+    --------
+    >>> cmp = Compare(["replicate/hello-world", "demo/echo"], input={"text": "hi"})
+    >>> cmp.run()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        models: Sequence[str],
+        input: Mapping[str, Any] | None = None,
+        *,
+        client: Client | None = None,
+        backend: str | None = None,
+        max_concurrency: int = 4,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(models, str) or not models:
+            raise ValueError(
+                "Compare() takes a list of model references, e.g. "
+                "['replicate/hello-world', 'demo/echo']."
+            )
+        limit = _concurrency(max_concurrency)
+        values = dict(input or {})
+        api = _client_of(client, backend)
+        cells, problems = [], []
+        for ref in models:
+            run_ref, schema = resolve_model(api, ref)
+            problems += _check(schema, values, ref)
+            if not problems:
+                cells.append(Cell(ref, run_ref, schema.to_input(values), schema))
+        if problems:
+            raise SchemaError(
+                "Nothing was started; these inputs do not fit:\n  "
+                + "\n  ".join(problems)
+            )
+        super().__init__(
+            cells,
+            api,
+            columns=min(len(cells), 4),
+            max_concurrency=limit,
+            title=f"Compare {len(cells)} models",
+            **kwargs,
+        )
+
+
+class Sweep(_Batch):
+    """Run one model over a grid of input values, as a grid of live panels.
+
+    Parameters
+    ----------
+    model
+        ``"owner/name"`` or ``"owner/name:<version id>"``.
+    base
+        Inputs shared by every cell.
+    grid
+        Input name to the list of values to try; one or two inputs make a row or a
+        table (first input down, second across). Every combination is checked against
+        the schema before anything starts.
+    client, backend
+        Where to run (default: chosen from the environment, as for Playground).
+    max_concurrency
+        Most predictions in flight at once.
+
+    Raises
+    ------
+    SchemaError
+        When a grid value or a base input does not fit the schema; the message lists
+        every problem.
+
+    Examples
+    --------
+    >>> sw = Sweep("demo/fractal", base={"width": 256},
+    ...            grid={"seed": [1, 2], "steps": [3, 6]})  # doctest: +SKIP
+    >>> [p.status for p in sw.run()]  # doctest: +SKIP
+    ['succeeded', 'succeeded', 'succeeded', 'succeeded']
+    """
+
+    def __init__(
+        self,
+        model: str,
+        base: Mapping[str, Any] | None = None,
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        *,
+        client: Client | None = None,
+        backend: str | None = None,
+        max_concurrency: int = 4,
+        **kwargs: Any,
+    ) -> None:
+        limit = _concurrency(max_concurrency)
+        axes = _axes(grid)
+        api = _client_of(client, backend)
+        run_ref, schema = resolve_model(api, model)
+        shared = dict(base or {})
+        problems = []
+        for name in list(shared) + list(axes):
+            try:
+                schema.field(name)
+            except KeyError as exc:
+                problems.append(str(exc.args[0]))
+        cells: list[Cell] = []
+        if not problems:
+            for combo in itertools.product(*axes.values()):
+                varied = dict(zip(axes, combo, strict=True))
+                label = " · ".join(f"{k}={_show(v)}" for k, v in varied.items())
+                values = {**shared, **varied}
+                problems += _check(schema, values, label)
+                if not problems:
+                    cells.append(Cell(label, run_ref, schema.to_input(values), schema))
+        if problems:
+            raise SchemaError(
+                "Nothing was started; fix the sweep first:\n  " + "\n  ".join(problems)
+            )
+        sizes = [len(v) for v in axes.values()]
+        columns = sizes[-1] if len(sizes) > 1 else min(sizes[0], 4)
+        super().__init__(
+            cells,
+            api,
+            columns=columns,
+            max_concurrency=limit,
+            title=f"{model}: "
+            + " x ".join(f"{k} ({n})" for k, n in zip(axes, sizes, strict=True)),
+            **kwargs,
+        )
+
+
+def _axes(grid: Mapping[str, Sequence[Any]] | None) -> dict[str, list[Any]]:
+    if not isinstance(grid, Mapping) or not grid:
+        raise ValueError(
+            "Sweep needs grid={input name: [values, ...]}, e.g. "
+            "grid={'seed': [1, 2], 'steps': [3, 6]}."
+        )
+    axes: dict[str, list[Any]] = {}
+    for name, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            raise ValueError(
+                f"grid[{name!r}] must be a list of values to try, e.g. [1, 2, 3]; "
+                f"got {values!r}."
+            )
+        if not values:
+            raise ValueError(f"grid[{name!r}] is empty: give at least one value.")
+        axes[name] = list(values)
+    return axes
