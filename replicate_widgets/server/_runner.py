@@ -99,7 +99,15 @@ class ModelRunner:
         self._slots = asyncio.Semaphore(model.concurrency)
         self._busy = 0
         self._idle_task: asyncio.Task[None] | None = None
+        self.cancel_grace = 3.0
+        """Seconds a canceled prediction may keep running before its process is
+        killed (coglet itself stops ordinary Python code within about 0.1 s)."""
         self._cancelled: dict[str, asyncio.Event] = {}
+        # Predictions inside coglet now, and those whose process was killed to
+        # honour a cancel that the model's code did not notice.
+        self._in_process: set[str] = set()
+        self._killed_for_cancel: set[str] = set()
+        self._watchdogs: set[asyncio.Task[None]] = set()
         self._closed = False
         schemas = model.openapi_schema.get("components", {}).get("schemas", {})
         input_name = "TrainingInput" if mode == "train" else "Input"
@@ -246,6 +254,7 @@ class ModelRunner:
         process = await self._ensure_started()
         logs: list[str] = []
         outputs: list[Any] = []
+        self._in_process.add(prediction_id)
         try:
             async for event in self._stream(process, prediction_id, payload, cancelled):
                 if event.kind == "log":
@@ -257,6 +266,10 @@ class ModelRunner:
                 ).startswith("The model's process crashed"):
                     # Before yielding: the caller may stop iterating after it.
                     await self._restart_after_crash(process)
+                    if prediction_id in self._killed_for_cancel:
+                        event = completed_event(
+                            "canceled", output=outputs or None, logs="".join(logs)
+                        )
                 yield event
                 if event.kind == "completed":
                     return
@@ -265,12 +278,20 @@ class ModelRunner:
             if isinstance(exc, httpx.TransportError) and not process.alive:
                 detail = f"exit status {process.returncode}"
             await self._restart_after_crash(process)
-            yield completed_event(
-                "failed",
-                output=outputs or None,
-                error=CRASH_MESSAGE.format(detail=detail),
-                logs="".join(logs),
-            )
+            if prediction_id in self._killed_for_cancel:
+                yield completed_event(
+                    "canceled", output=outputs or None, logs="".join(logs)
+                )
+            else:
+                yield completed_event(
+                    "failed",
+                    output=outputs or None,
+                    error=CRASH_MESSAGE.format(detail=detail),
+                    logs="".join(logs),
+                )
+        finally:
+            self._in_process.discard(prediction_id)
+            self._killed_for_cancel.discard(prediction_id)
 
     async def _stream(
         self,
@@ -347,7 +368,28 @@ class ModelRunner:
         if process is not None and process.alive:
             with contextlib.suppress(httpx.HTTPError):
                 await process.client.post(f"/predictions/{prediction_id}/cancel")
+            if prediction_id in self._in_process:
+                task = asyncio.get_running_loop().create_task(
+                    self._enforce_cancel(prediction_id, process)
+                )
+                self._watchdogs.add(task)
+                task.add_done_callback(self._watchdogs.discard)
         return True
+
+    async def _enforce_cancel(self, prediction_id: str, process: CogletProcess) -> None:
+        """Stop the model's code if coglet's cancel did not (a long C call).
+
+        coglet cancels by raising in the model's Python code, which cannot happen
+        while that code sits in one blocking call (``time.sleep(60)``, a native
+        library). After a grace period the process group is killed, as a crash
+        would be, and the prediction ends as canceled; the next prediction starts
+        a fresh process. Other predictions sharing the process (a concurrent
+        model) are never killed for this: then coglet's own cancel must do.
+        """
+        await asyncio.sleep(self.cancel_grace)
+        if prediction_id in self._in_process and self._in_process == {prediction_id}:
+            self._killed_for_cancel.add(prediction_id)
+            await self._restart_after_crash(process)
 
     async def close(self) -> None:
         """Stop the process (``/shutdown``, then SIGTERM, then SIGKILL the group)."""

@@ -284,6 +284,53 @@ def test_cancel_stops_a_running_stream() -> None:
     run_async(main)
 
 
+def test_cancel_stops_code_stuck_in_one_blocking_call(tmp_path: Path) -> None:
+    # coglet cancels by raising inside Python code, which cannot happen during one
+    # long C call; the runner then kills the process so the cancel really stops it.
+    folder = tmp_path / "sleeper"
+    folder.mkdir()
+    (folder / "predict.py").write_text(
+        textwrap.dedent(
+            """
+            import time
+            from cog import BasePredictor, Input
+
+            class Predictor(BasePredictor):
+                def predict(self, seconds: float = Input(default=60.0)) -> str:
+                    print("sleeping", flush=True)
+                    time.sleep(seconds)
+                    return "woke"
+            """
+        )
+    )
+
+    async def main() -> None:
+        runner = ModelRunner(load_model(folder))
+        runner.cancel_grace = 0.5
+        pid = new_id()
+        events: list[RunnerEvent] = []
+        try:
+            async for event in runner.run(pid, {"seconds": 600}):
+                events.append(event)
+                if event.kind == "log":
+                    first_pid = runner.pid
+                    assert await runner.cancel(pid)
+            after = await collect(runner, {"seconds": 0})
+            second_pid = runner.pid
+        finally:
+            await runner.close()
+        result = completed(events)
+        assert result["status"] == "canceled"
+        assert result["error"] is None
+        assert "sleeping" in result["logs"]
+        assert first_pid is not None
+        assert process_gone(first_pid)
+        assert completed(after)["status"] == "succeeded"
+        assert second_pid != first_pid
+
+    run_async(main)
+
+
 def test_cancel_while_queued_never_runs() -> None:
     async def main() -> None:
         runner = ModelRunner(bundled("echo"))
