@@ -60,6 +60,10 @@ function render({ model, el }: RenderProps<FormState>): () => void {
   let shown: Record<string, unknown> = { ...values }; // what the kernel last told us
   let rows = new Map<string, FieldRow>();
   const localErrors = new Map<string, string>();
+  // Required fields the person has not reached yet are not shown as errors (a fresh
+  // form full of red is noise); the bar says what is left to fill in instead.
+  const touched = new Set<string>();
+  const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
   let timer: ReturnType<typeof setTimeout> | null = null;
   // Set by an upload: the marker that follows the bytes is saved at once, not debounced.
   let urgent = false;
@@ -79,8 +83,16 @@ function render({ model, el }: RenderProps<FormState>): () => void {
 
   const refreshState = () => {
     const errors = m.get("errors") ?? {};
+    const fields: Field[] = m.get("fields") ?? [];
+    const toFill = fields.filter(
+      (f) => f.required && errors[f.name] && !touched.has(f.name) && isEmpty(values[f.name]),
+    );
+    const waiting = new Set(toFill.map((f) => f.name));
     for (const [name, row] of rows) {
-      row.showError(errors[name] ?? null, localErrors.get(name) ?? null);
+      row.showError(
+        waiting.has(name) ? null : (errors[name] ?? null),
+        localErrors.get(name) ?? null,
+      );
     }
     const known = new Set(rows.keys());
     const general = Object.entries(errors)
@@ -96,20 +108,32 @@ function render({ model, el }: RenderProps<FormState>): () => void {
     root.classList.toggle("rw-form-busy", m.get("busy"));
     const message = m.get("message");
     const parts = [...general, message].filter((s) => s);
-    if (parts.length === 0 && problems > 0) {
-      parts.push(`Fix ${problems === 1 ? "the highlighted field" : `${problems} fields`} to run.`);
+    const shownProblems = problems - waiting.size;
+    if (parts.length === 0 && shownProblems > 0) {
+      parts.push(
+        `Fix ${shownProblems === 1 ? "the highlighted field" : `${shownProblems} fields`} to run.`,
+      );
+    } else if (parts.length === 0 && waiting.size > 0) {
+      parts.push(`Fill in ${toFill.map((f) => f.title || f.name).join(", ")} to run.`);
     }
     status.textContent = parts.join(" ");
   };
 
   const submit = () => {
-    if (run.disabled || run.hidden) return;
+    if (run.disabled || run.hidden) {
+      // A blocked attempt to run: now show every problem, including empty required
+      // fields the person has not reached.
+      for (const name of rows.keys()) touched.add(name);
+      refreshState();
+      return;
+    }
     save(); // the kernel validates what it has, so it must have the latest values first
     m.send({ kind: "submit" });
   };
 
   const contextFor = (field: Field): Omit<ControlContext, "field" | "id" | "describedBy"> => ({
     commit(value: Value) {
+      touched.add(field.name);
       if (value === UNSET) delete values[field.name];
       else values[field.name] = value;
       if (urgent) {

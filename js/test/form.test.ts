@@ -291,15 +291,19 @@ describe("running", () => {
     const { el, model } = mount([field("prompt", "string", { required: true })]);
     const run = el.querySelector<HTMLButtonElement>(".rw-form-run")!;
     model.kernelSet("errors", { prompt: "prompt is required: type some text." });
-    expect(rowOf(el, "prompt").querySelector(".rw-form-error")!.textContent).toBe(
-      "prompt is required: type some text.",
-    );
+    // A fresh form does not shout: the bar says what to fill in, Run waits.
+    expect(rowOf(el, "prompt").querySelector(".rw-form-error")?.textContent ?? "").toBe("");
+    expect(el.querySelector(".rw-form-status")!.textContent).toContain("Fill in");
     expect(run.disabled).toBe(true);
     const input = rowOf(el, "prompt").querySelector("input")!;
     input.dispatchEvent(
       new KeyboardEvent("keydown", { key: "Enter", ctrlKey: true, bubbles: true }),
     );
     expect(model.sent).toHaveLength(0);
+    // Trying to run shows the kernel's message under the field.
+    expect(rowOf(el, "prompt").querySelector(".rw-form-error")!.textContent).toBe(
+      "prompt is required: type some text.",
+    );
     type(input, "hi");
     model.kernelSet("errors", {});
     expect(run.disabled).toBe(false);
