@@ -70,14 +70,21 @@ def run_demo(args: argparse.Namespace) -> int:
         flush=True,
     )
     process = subprocess.Popen([c for c in command if c], env=env)
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # same clean stop as Ctrl+C: JupyterLab goes too
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
+        # SIGTERM makes jupyter_server shut its kernels down without asking (a
+        # SIGINT would wait for a confirmation nobody can type here).
+        process.terminate()
         try:
-            return process.wait(timeout=10)
+            return process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.terminate()
+            process.kill()
             return process.wait()
     finally:
         server.close()
