@@ -158,6 +158,9 @@ export function render({ model: anyModel, el: host }: RenderProps<PanelModel>): 
   const applyMedia = (entries: MediaEntry[]) => {
     media = entries;
     urls.keepOnly(new Set(entries.map((e) => e.key)));
+    // An iterator of images (a picture refining step by step) shows the newest one
+    // large and the earlier steps as a strip of thumbnails, not a tall stack.
+    gallery.root.classList.toggle("rw-gallery-stream", model.get("output_kind") === "file-stream");
     gallery.update(entries);
     showValue();
   };
