@@ -108,6 +108,10 @@ class MissingTokenError(AuthenticationError):
             hint=_HOW_TO_AUTHENTICATE,
         )
 
+    def _message(self) -> str:
+        # Nothing was sent, so no "HTTP 401": just what is missing and what to do.
+        return f"{self.detail}. {self.hint}"
+
 
 class PermissionDeniedError(APIError):
     """The token is valid but may not do this (403)."""

@@ -469,7 +469,7 @@ def test_a_missing_token_says_how_to_set_one(recording, monkeypatch):
     monkeypatch.delenv("REPLICATE_BASE_URL", raising=False)
     monkeypatch.setattr(_auth, "get_token", lambda: None)
     panel = PredictionPanel()  # default client: api.replicate.com, no token anywhere
-    with pytest.raises(Exception, match="No API token"):
+    with pytest.raises(Exception, match="needs a Replicate API token and none is set"):
         panel.follow("abc").result(30)
     wait_for(lambda: panel.problem != "")
     assert "REPLICATE_API_TOKEN" in panel.problem
