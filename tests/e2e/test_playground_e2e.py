@@ -175,3 +175,48 @@ def test_login_token_is_not_saved_with_the_notebook(page, lab):
     assert "application/vnd.jupyter.widget-state+json" in text  # state was saved
     assert token not in text
     assert token[3:] not in text
+
+
+def test_copied_code_runs_and_code_cell_inserts_it(page, lab):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    nb = write_notebook(
+        lab.root,
+        "copy-code.ipynb",
+        [
+            "import replicate_widgets as rw\n"
+            "pg = rw.Playground('replicate/hello-world', keep=False)\n"
+            "pg.form.set(text='from the \"Code\" button')\n"
+            "pg",
+            "pg.code_cell()",
+        ],
+    )
+    open_notebook(page, lab, nb)
+    run_all(page)
+    # Not wait_until_all_ran: the cell pg.code_cell() adds has, rightly, not run.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+              .slice(0, 2).every(p => /\\[\\d+\\]:/.test(p.textContent))""",
+        timeout=120_000,
+        polling=200,
+    )
+    pg = playground(page, 0)
+    pg.get_by_role("button", name="Code").click()
+    code_box = pg.locator(".rw-code-text")
+    expect(code_box).to_contain_text("client.run(")
+    pg.locator(".rw-code-copy").click()
+    expect(pg.locator(".rw-code-copy")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == code_box.inner_text()
+    # The copied Python, run outside the notebook, gives the model's answer.
+    scope: dict[str, object] = {}
+    exec(compile(copied, "<copied>", "exec"), scope)  # noqa: S102 - the feature under test
+    assert scope["output"] == 'hello from the "Code" button'
+    # pg.code_cell() put the same call into a new cell below.
+    cells = page.locator(".jp-CodeCell .jp-InputArea-editor").all_inner_texts()
+    assert any("client.run(" in text for text in cells[2:]), cells
+    for tab in ("Python (replicate)", "JavaScript", "curl"):
+        pg.get_by_role("tab", name=tab).click()
+        expect(code_box).not_to_be_empty()
+    expect(code_box).to_contain_text("curl")
+    page.screenshot(path=str(ARTIFACTS / "playground-code.png"), full_page=True)
+    assert page.js_errors == []
