@@ -32,7 +32,9 @@ def resolve(
         owner, name, version_id = match.groups()
         if version_id:
             version = client.versions.get(f"{owner}/{name}", version_id)
-            return _schema_of(version), f"{owner}/{name}:{version_id}", model
+            # A 64-character id would crowd the title; 8 hex digits identify it.
+            title = f"{owner}/{name}:{version_id[:8]}"
+            return _schema_of(version), f"{owner}/{name}:{version_id}", title
         found = client.models.get(f"{owner}/{name}")
         latest = found.latest_version or {}
         if not latest.get("id") and not found.is_official:

@@ -97,6 +97,8 @@ export function render({ model: anyModel, el: host }: RenderProps<PanelModel>): 
       delete root.dataset.cancel;
     }
     root.dataset.status = status || "idle";
+    // Nothing to show yet (a Playground before its first run): no empty frame.
+    root.classList.toggle("rw-panel-empty", !id && !model.get("problem"));
     title.textContent = [model.get("model"), id].filter(Boolean).join(" · ");
     const running = status === "starting" || status === "processing";
     cancel.hidden = !running;
@@ -253,7 +255,13 @@ export function render({ model: anyModel, el: host }: RenderProps<PanelModel>): 
     ["change:value", showValue],
     ["change:embedding", showEmbedding],
     ["change:error", showError],
-    ["change:problem", showProblem],
+    [
+      "change:problem",
+      () => {
+        showProblem();
+        showStatus();
+      },
+    ],
     ["change:metrics", showMetrics],
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
