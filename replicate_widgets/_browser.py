@@ -13,15 +13,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import html
-import io
-import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets
 
 from ._backend import describe_backend, resolve_client
-from ._create_model import explain_error, link_html, notice_html
+from ._browser_cards import card_head_html, image, model_tile, short, thumbnail
+from ._catalog_shared import explain_error, notice_html
 from ._errors import ReplicateError
 from ._loop import submit
 from ._types import Collection, Model, Page, Version
@@ -30,7 +29,8 @@ if TYPE_CHECKING:
     from ._client import Client
     from ._playground import Playground
 
-__all__ = ["ModelBrowser"]
+# thumbnail is re-exported: callers import it from here.
+__all__ = ["ModelBrowser", "thumbnail"]
 
 T = TypeVar("T")
 
@@ -40,19 +40,6 @@ SORTS = {
     "Oldest models": ("model_created_at", "asc"),
 }
 _COVER_FETCHES = 4  # concurrent cover downloads per browser: polite to the CDN
-
-
-def thumbnail(data: bytes, max_edge: int) -> bytes:
-    """Return ``data`` as a PNG no larger than ``max_edge`` on its longest side."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as img:
-        img.thumbnail((max_edge, max_edge))
-        out = io.BytesIO()
-        img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB").save(
-            out, format="PNG"
-        )
-        return out.getvalue()
 
 
 class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
@@ -249,7 +236,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         if generation != self._generation:
             return page.results  # a newer request owns the grid now
         self._page, self.models, self._label = page, list(page.results), label
-        self._grid.children = [self._model_tile(m) for m in page.results]
+        self._grid.children = [model_tile(m, self.select) for m in page.results]
         self._after_page()
         await self._fill_covers(generation, page.results, self._grid.children)
         return self.models
@@ -261,7 +248,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         nxt = await asyncio.to_thread(page.next_page)
         if nxt is None or generation != self._generation:
             return self.models
-        tiles = [self._model_tile(m) for m in nxt.results]
+        tiles = [model_tile(m, self.select) for m in nxt.results]
         self._page = nxt
         self.models = [*self.models, *nxt.results]
         self._grid.children = [*self._grid.children, *tiles]
@@ -284,7 +271,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         async def one(model: Model, tile: ipywidgets.VBox) -> None:
             data = await self._cover(model.cover_image_url, self.cover_edge)
             if data is not None and generation == self._generation:
-                tile.children = [_image(data), *tile.children[1:]]
+                tile.children = [image(data), *tile.children[1:]]
 
         await asyncio.gather(*(one(m, t) for m, t in zip(models, tiles, strict=False)))
 
@@ -352,7 +339,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         output = example.get("output")
         rows = "".join(
             f"<tr><td><code>{html.escape(str(k))}</code></td>"
-            f"<td>{html.escape(_short(v))}</td></tr>"
+            f"<td>{html.escape(short(v))}</td></tr>"
             for k, v in inputs.items()
         )
         parts: list[ipywidgets.Widget] = []
@@ -364,12 +351,10 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         if isinstance(first, str) and first.startswith(("http://", "https://")):
             data = await self._cover(first, 320)
             if data is not None:
-                parts.append(_image(data))
+                parts.append(image(data))
         elif output is not None:
             text = "".join(output) if isinstance(output, list) else output
-            parts.append(
-                ipywidgets.HTML(f"<pre>{html.escape(_short(text, 600))}</pre>")
-            )
+            parts.append(ipywidgets.HTML(f"<pre>{html.escape(short(text, 600))}</pre>"))
         box = ipywidgets.VBox(parts)
         box.add_class("rw-browser-example")
         return box
@@ -377,25 +362,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
     def _card_children(
         self, model: Model, cover: bytes | None, example: ipywidgets.Widget, note: str
     ) -> list[ipywidgets.Widget]:
-        links = " · ".join(
-            link
-            for link in (
-                link_html(model.url, "page"),
-                link_html(model.github_url, "GitHub"),
-                link_html(model.paper_url, "paper"),
-                link_html(model.license_url, "licence"),
-            )
-            if link
-        )
-        runs = f"{model.run_count:,} runs" if model.run_count is not None else ""
-        official = " · official" if model.is_official else ""
-        head = ipywidgets.HTML(
-            '<div style="line-height:1.4">'
-            f'<h3 class="rw-card-title">{html.escape(model.ref)}</h3>'
-            f"<div>{html.escape(model.description or 'No description.')}</div>"
-            f'<div class="rw-card-runs">{html.escape(runs + official)}</div>'
-            f"<div>{links}</div></div>"
-        )
+        head = ipywidgets.HTML(card_head_html(model))
         button = ipywidgets.Button(
             description="Open in Playground",
             button_style="primary",
@@ -408,7 +375,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
             button.disabled = True
             button.tooltip = "This model has no versions yet."
         info = ipywidgets.VBox([head, self._version_pick, button, example])
-        left = [_image(cover)] if cover else []
+        left = [image(cover)] if cover else []
         extra = [ipywidgets.HTML(notice_html(note, "info"))] if note else []
         return [ipywidgets.HBox([*left, info]), *extra]
 
@@ -433,45 +400,6 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
 
     # -- display ----------------------------------------------------------------------
 
-    def _model_tile(self, model: Model) -> ipywidgets.VBox:
-        placeholder = ipywidgets.HTML(
-            '<div style="height:96px;display:flex;align-items:center;'
-            "justify-content:center;background:var(--jp-layout-color2,#eee);"
-            f'font-size:28px">{html.escape(model.name[:1].upper() or "?")}</div>'
-        )
-        runs = f"{model.run_count:,} runs" if model.run_count is not None else ""
-        text = ipywidgets.HTML(
-            '<div style="line-height:1.35">'
-            f'<b class="rw-tile-ref">{html.escape(model.ref)}</b>'
-            '<div style="font-size:12px">'
-            f"{html.escape(_short(model.description or '', 120))}</div>"
-            f'<div style="font-size:11px;opacity:.7">{html.escape(runs)}</div></div>'
-        )
-        button = ipywidgets.Button(description="Details", layout={"width": "auto"})
-        button.add_class("rw-tile-open")
-        button.on_click(lambda _b: self.select(model.ref))
-        tile = ipywidgets.VBox(
-            [placeholder, text, button],
-            layout={
-                "border": "1px solid var(--jp-border-color2,#ddd)",
-                "padding": "6px",
-            },
-        )
-        tile.add_class("rw-browser-tile")
-        return tile
-
     def _show_error(self, message: str) -> None:
         self.error = message
         self._status.value = notice_html(message)
-
-
-def _image(data: bytes) -> ipywidgets.Image:
-    image = ipywidgets.Image(value=data, format="png")
-    image.layout.max_width = "100%"
-    image.add_class("rw-cover")
-    return image
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -21,6 +21,8 @@ _NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _MODEL_RE = re.compile(rf"^({_NAME})/({_NAME})$")
 _VERSIONED_RE = re.compile(rf"^({_NAME})/({_NAME}):([A-Za-z0-9][A-Za-z0-9_.-]*)$")
 _VERSION_ID_RE = re.compile(r"^[0-9a-f]{64}$")
+WIDGET_REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
+"""``owner/name`` or ``owner/name:<64 hex digits>``: what the widgets accept."""
 _CANCEL_AFTER_RE = re.compile(r"^(?=\d)(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
 MAX_WAIT = 60

@@ -17,100 +17,37 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import html
-import itertools
-import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from ._errors import NotFoundError, RateLimitError
+from ._compare_plan import (
+    Cell,
+    check_concurrency,
+    compare_cells,
+    grid_axes,
+    model_list,
+    resolve_model,
+    summary,
+    sweep_cells,
+)
+from ._errors import RateLimitError
 from ._history import record
 from ._loop import io_loop, on_io_thread, submit
 from ._panel import PredictionPanel
-from ._schema import ModelSchema, SchemaError, parse
 from ._types import Prediction
 
 if TYPE_CHECKING:
     from ._client import Client
 
-__all__ = ["Compare", "Sweep"]
+# Cell and resolve_model are re-exported: callers import them from here.
+__all__ = ["Cell", "Compare", "Sweep", "resolve_model"]
 
-_REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
 _THROTTLE_WAIT = 1.0  # seconds, when a 429 does not say how long to wait
 _MAX_THROTTLES = 50  # per cell; a limit that never lifts is a problem to report
 _MAX_CREATE_THREADS = 16
-
-
-@dataclass
-class Cell:
-    """One prediction of the grid: what it runs and how it went."""
-
-    label: str
-    """What varies in this cell, e.g. ``seed=1 · steps=3``."""
-    ref: str
-    """The model reference the prediction is created with."""
-    input: dict[str, Any]
-    """The prediction's input."""
-    schema: ModelSchema = field(repr=False)
-    """The model's schema (for the panel's output kind)."""
-    prediction: Prediction | None = None
-    """The prediction, once created (its final state once it ends)."""
-    error: str = ""
-    """Why the cell has no result, when it has none."""
-
-
-def resolve_model(client: Client, ref: str) -> tuple[str, ModelSchema]:
-    """Return the reference to run and the parsed schema for ``owner/name[:version]``.
-
-    Raises
-    ------
-    ValueError
-        For a malformed reference, a model without versions or without a schema, or
-        a model the backend does not have (the message names the backend).
-    """
-    match = _REF.match(ref.strip()) if isinstance(ref, str) else None
-    if match is None:
-        raise ValueError(
-            f"{ref!r} is not a model reference. Use 'owner/name' or "
-            "'owner/name:<64-character version id>', e.g. 'replicate/hello-world'."
-        )
-    owner, name, version_id = match.groups()
-    try:
-        if version_id:
-            version = client.versions.get(f"{owner}/{name}", version_id)
-            doc, run_ref = version.openapi_schema, ref.strip()
-        else:
-            model = client.models.get(f"{owner}/{name}")
-            latest = model.latest_version or {}
-            doc = latest.get("openapi_schema")
-            run_ref = (
-                f"{owner}/{name}"
-                if model.is_official or not latest.get("id")
-                else f"{owner}/{name}:{latest['id']}"
-            )
-    except NotFoundError:
-        raise ValueError(
-            f"{ref} is not on the backend at {client.base_url}: check the spelling, "
-            "or pass client=/backend= for the backend that has it."
-        ) from None
-    if not doc:
-        raise ValueError(
-            f"{ref} has no version with an openapi_schema, so its inputs cannot be "
-            "checked. Push a version first, or name one with 'owner/name:<id>'."
-        )
-    return run_ref, parse(doc)
-
-
-def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else value
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _check(schema: ModelSchema, values: Mapping[str, Any], where: str) -> list[str]:
-    return [f"{where}: {k}: {v}" for k, v in schema.validate(values).items()]
 
 
 class _Batch(ipywidgets.VBox):  # type: ignore[misc]
@@ -238,7 +175,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         finally:
             self._pool.shutdown(wait=False)
         self._active = False
-        self._say(_summary(self.cells))
+        self._say(summary(self.cells))
         return self.results
 
     async def _run_cell(self, index: int, slots: asyncio.Semaphore) -> None:
@@ -340,31 +277,12 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         super().close()
 
 
-def _summary(cells: list[Cell]) -> str:
-    counts: dict[str, int] = {}
-    for cell in cells:
-        status = cell.prediction.status if cell.prediction else "not started"
-        counts[status] = counts.get(status, 0) + 1
-    done = counts.pop("succeeded", 0)
-    rest = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    return f"{done} of {len(cells)} succeeded" + (f"; {rest}." if rest else ".")
-
-
 def _client_of(client: Client | None, backend: str | None) -> Client:
     if client is not None:
         return client
     from ._backend import resolve_client
 
     return resolve_client(backend)
-
-
-def _concurrency(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"max_concurrency must be a whole number of predictions, 1 or more; "
-            f"got {value!r}."
-        )
-    return value
 
 
 class Compare(_Batch):
@@ -402,25 +320,10 @@ class Compare(_Batch):
         max_concurrency: int = 4,
         **kwargs: Any,
     ) -> None:
-        if isinstance(models, str) or not models:
-            raise ValueError(
-                "Compare() takes a list of model references, e.g. "
-                "['replicate/hello-world', 'demo/echo']."
-            )
-        limit = _concurrency(max_concurrency)
-        values = dict(input or {})
+        refs = model_list(models)
+        limit = check_concurrency(max_concurrency)
         api = _client_of(client, backend)
-        cells, problems = [], []
-        for ref in models:
-            run_ref, schema = resolve_model(api, ref)
-            problems += _check(schema, values, ref)
-            if not problems:
-                cells.append(Cell(ref, run_ref, schema.to_input(values), schema))
-        if problems:
-            raise SchemaError(
-                "Nothing was started; these inputs do not fit:\n  "
-                + "\n  ".join(problems)
-            )
+        cells = compare_cells(api, refs, input)
         super().__init__(
             cells,
             api,
@@ -474,57 +377,15 @@ class Sweep(_Batch):
         max_concurrency: int = 4,
         **kwargs: Any,
     ) -> None:
-        limit = _concurrency(max_concurrency)
-        axes = _axes(grid)
+        limit = check_concurrency(max_concurrency)
+        axes = grid_axes(grid)
         api = _client_of(client, backend)
-        run_ref, schema = resolve_model(api, model)
-        shared = dict(base or {})
-        problems = []
-        for name in list(shared) + list(axes):
-            try:
-                schema.field(name)
-            except KeyError as exc:
-                problems.append(str(exc.args[0]))
-        cells: list[Cell] = []
-        if not problems:
-            for combo in itertools.product(*axes.values()):
-                varied = dict(zip(axes, combo, strict=True))
-                label = " · ".join(f"{k}={_show(v)}" for k, v in varied.items())
-                values = {**shared, **varied}
-                problems += _check(schema, values, label)
-                if not problems:
-                    cells.append(Cell(label, run_ref, schema.to_input(values), schema))
-        if problems:
-            raise SchemaError(
-                "Nothing was started; fix the sweep first:\n  " + "\n  ".join(problems)
-            )
-        sizes = [len(v) for v in axes.values()]
-        columns = sizes[-1] if len(sizes) > 1 else min(sizes[0], 4)
+        cells, columns, title = sweep_cells(api, model, base, axes)
         super().__init__(
             cells,
             api,
             columns=columns,
             max_concurrency=limit,
-            title=f"{model}: "
-            + " x ".join(f"{k} ({n})" for k, n in zip(axes, sizes, strict=True)),
+            title=title,
             **kwargs,
         )
-
-
-def _axes(grid: Mapping[str, Sequence[Any]] | None) -> dict[str, list[Any]]:
-    if not isinstance(grid, Mapping) or not grid:
-        raise ValueError(
-            "Sweep needs grid={input name: [values, ...]}, e.g. "
-            "grid={'seed': [1, 2], 'steps': [3, 6]}."
-        )
-    axes: dict[str, list[Any]] = {}
-    for name, values in grid.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-            raise ValueError(
-                f"grid[{name!r}] must be a list of values to try, e.g. [1, 2, 3]; "
-                f"got {values!r}."
-            )
-        if not values:
-            raise ValueError(f"grid[{name!r}] is empty: give at least one value.")
-        axes[name] = list(values)
-    return axes

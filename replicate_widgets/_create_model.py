@@ -1,14 +1,10 @@
 """``CreateModel``: the create-a-model form, checked before the request is sent.
 
-Replicate's OpenAPI document only says a model's ``name`` must be unique for its
-owner; the name rules enforced by the service (and by the local backend) are:
-lowercase letters, digits, ``-``, ``_`` and ``.``, starting and ending with a letter
-or a digit. They are checked here first so a person sees what to change instead of a
-422 after a round trip. URLs must be ``http(s)``.
+Names and URLs are checked (by :mod:`._catalog_shared`) before the request is sent,
+so a person sees what to change instead of a 422 after a round trip.
 
 Network work (hardware list, account, create) runs on the widgets' background loop
 (:mod:`replicate_widgets._loop`); the result and any error are shown in the widget.
-This module also holds the small HTML helpers the other catalogue widgets share.
 """
 
 from __future__ import annotations
@@ -16,27 +12,42 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import html
-import json
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import ipywidgets
 
 from ._backend import resolve_client
-from ._errors import APIError, AuthenticationError, NotFoundError, ReplicateError
+from ._catalog_shared import (
+    bundled_model_names,
+    check_model_name,
+    check_url,
+    explain_error,
+    link_html,
+    model_summary_html,
+    notice_html,
+    suggest_name,
+)
+from ._errors import APIError, ReplicateError
 from ._loop import submit
 from ._types import Model
 
 if TYPE_CHECKING:
     from ._client import Client
 
-__all__ = ["CreateModel", "check_model_name", "check_url", "suggest_name"]
+# The shared helpers are re-exported: callers import them from here.
+__all__ = [
+    "CreateModel",
+    "bundled_model_names",
+    "check_model_name",
+    "check_url",
+    "explain_error",
+    "link_html",
+    "model_summary_html",
+    "notice_html",
+    "suggest_name",
+]
 
-_BUNDLED = Path(__file__).parent / "server" / "models"
-_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
 URL_FIELDS = ("github_url", "paper_url", "license_url", "cover_image_url")
 _LABELS = {
     "owner": "Owner",
@@ -51,175 +62,6 @@ _LABELS = {
 }
 
 CreatedCallback = Callable[[Model], object]
-
-
-# -- checks (pure) ---------------------------------------------------------------------
-
-
-def suggest_name(text: str) -> str:
-    """Turn free text into a valid name (``"My Model!"`` -> ``my-model``).
-
-    Parameters
-    ----------
-    text
-        What the person typed.
-
-    Returns
-    -------
-    str
-        Lowercase, runs of other characters replaced by ``-``, trimmed so it starts
-        and ends with a letter or digit; ``""`` when nothing usable is left.
-    """
-    slug = re.sub(r"[^a-z0-9._-]+", "-", text.strip().lower())
-    return re.sub(r"^[._-]+|[._-]+$", "", slug)
-
-
-def check_model_name(value: str, what: str = "name") -> str | None:
-    """Check an owner or model name against Replicate's rules.
-
-    Parameters
-    ----------
-    value
-        The name to check.
-    what
-        ``"name"`` or ``"owner"``, used in the message.
-
-    Returns
-    -------
-    str or None
-        ``None`` when the name is fine, else a message saying what to change.
-    """
-    if not value:
-        return f"The {what} is required."
-    if _NAME.match(value):
-        return None
-    hint = suggest_name(value)
-    tip = f" Try {hint!r}." if hint and _NAME.match(hint) else ""
-    if value != value.lower():
-        return f"The {what} must be lowercase.{tip}"
-    if not value[0].isalnum() or not value[-1].isalnum():
-        return f"The {what} must start and end with a letter or a digit.{tip}"
-    bad = sorted({c for c in value if not (c.isalnum() or c in "-_.")})
-    shown = " ".join(repr(c) for c in bad)
-    return (
-        f"The {what} may only use lowercase letters, digits, '-', '_' and '.'; "
-        f"remove {shown}.{tip}"
-    )
-
-
-def check_url(value: str, label: str = "URL") -> str | None:
-    """Check an optional link: empty, or an ``http(s)`` URL with a host.
-
-    Returns
-    -------
-    str or None
-        ``None`` when fine, else what to change.
-    """
-    if not value:
-        return None
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https"):
-        return f"{label} must start with https:// (or http://), e.g. https://github.com/you/model."
-    if not parts.netloc:
-        return f"{label} has no host name after {parts.scheme}://."
-    return None
-
-
-# -- shared HTML helpers -------------------------------------------------------------
-
-
-def notice_html(text: str, kind: str = "error") -> str:
-    """Return a boxed, escaped message (``kind``: ``error``, ``info`` or ``ok``)."""
-    if not text:
-        return ""
-    colour = {
-        "error": "var(--jp-error-color1,#c62828)",
-        "ok": "var(--jp-success-color1,#2e7d32)",
-    }.get(kind, "var(--jp-brand-color1,#1976d2)")
-    role = ' role="alert"' if kind == "error" else ""
-    return (
-        f'<div class="rw-notice rw-notice-{kind}"{role} style="padding:6px 10px;'
-        f"border-left:4px solid {colour};background:var(--jp-layout-color2,#f6f6f6);"
-        f'color:var(--jp-ui-font-color1,#222);white-space:pre-wrap">'
-        f"{html.escape(text)}</div>"
-    )
-
-
-def link_html(url: str | None, label: str) -> str:
-    """Return an escaped link for an http(s) URL, else ``""`` (no ``javascript:``)."""
-    if not url or check_url(url) is not None:
-        return ""
-    return (
-        f'<a href="{html.escape(url, quote=True)}" target="_blank" '
-        'rel="noopener noreferrer" style="color:var(--jp-content-link-color,#1976d2);'
-        f'text-decoration:underline">{html.escape(label)}</a>'
-    )
-
-
-def model_summary_html(model: Model) -> str:
-    """Return an escaped summary of a model: name, visibility, description, links."""
-    links = [
-        link_html(model.url if model.url else None, "page"),
-        link_html(model.github_url, "GitHub"),
-        link_html(model.paper_url, "paper"),
-        link_html(model.license_url, "licence"),
-    ]
-    shown = " · ".join(link for link in links if link)
-    runs = "" if model.run_count is None else f" · {model.run_count:,} runs"
-    return (
-        '<div class="rw-model-summary">'
-        f'<b class="rw-model-ref">{html.escape(model.ref)}</b>'
-        f' <span class="rw-visibility">({html.escape(model.visibility or "?")})</span>'
-        f"{html.escape(runs)}"
-        f"<div>{html.escape(model.description or '')}</div>"
-        f"<div>{shown}</div></div>"
-    )
-
-
-def bundled_model_names() -> list[str]:
-    """Return ``owner/name`` of the demo models the local backend ships with.
-
-    Read from each folder's ``model.json``, so nothing is started or imported.
-    """
-    names = []
-    for sidecar in sorted(_BUNDLED.glob("*/model.json")):
-        try:
-            meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        names.append(
-            f"{meta.get('owner', 'demo')}/{meta.get('name', sidecar.parent.name)}"
-        )
-    return sorted(names)
-
-
-def explain_error(exc: BaseException, client: Client | None = None) -> str:
-    """Turn an exception from background work into a message that says what to do.
-
-    Call it off the kernel's main thread: for a model missing on the local backend
-    it lists the backend's models.
-    """
-    if isinstance(exc, AuthenticationError):
-        local = ", ".join(bundled_model_names()) or "its bundled demo models"
-        return (
-            f"{exc}\nNo valid token: models on api.replicate.com need one. Call "
-            "replicate_widgets.login(), or pass backend='local' to use the local "
-            f"backend, which has these models: {local}."
-        )
-    if isinstance(exc, NotFoundError) and client is not None and client.is_local:
-        # Called from background work, so one more request to list them is fine.
-        try:
-            names = ", ".join(sorted(m.ref for m in client.models.list())) or "none"
-        except ReplicateError:
-            names = "(could not be listed)"
-        return (
-            f"{exc}\nThis is the local backend ({client.base_url}); its models: "
-            f"{names}. For Replicate's cloud models, call replicate_widgets.login() "
-            "and pass backend='cloud'."
-        )
-    if isinstance(exc, ReplicateError | ValueError | TypeError | RuntimeError):
-        return str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}"
 
 
 # -- the widget ----------------------------------------------------------------------

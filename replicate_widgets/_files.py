@@ -13,7 +13,6 @@ URIs often say ``application/octet-stream``.
 from __future__ import annotations
 
 import base64
-import codecs
 import io
 import mimetypes
 import os
@@ -22,13 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import unquote_to_bytes
 
+from ._sniff import GENERIC_TYPES as GENERIC_TYPES  # re-exported: public here before
+from ._sniff import sniff_mime
+
 MAX_DATA_URL_BYTES = 256 * 1024
 """Largest file sent inline as a ``data:`` URL."""
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 """Largest file the Files API accepts."""
 
-GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 FileInput = pathlib.Path | bytes | bytearray | memoryview | BinaryIO
 """What can be passed where a model expects a file."""
@@ -178,57 +179,13 @@ def prepare_input(input: Any) -> PreparedInput:
 
 # -- reading outputs ----------------------------------------------------------------
 
-_MAGIC: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"%PDF-", "application/pdf"),
-    (0, b"OggS", "audio/ogg"),
-    (0, b"fLaC", "audio/flac"),
-    (0, b"ID3", "audio/mpeg"),
-    (0, b"\xff\xfb", "audio/mpeg"),
-    (0, b"\xff\xf3", "audio/mpeg"),
-    (0, b"\x1a\x45\xdf\xa3", "video/webm"),
-    (0, b"PK\x03\x04", "application/zip"),
-    (0, b"\x1f\x8b", "application/gzip"),
-    (4, b"ftypqt", "video/quicktime"),
-    (4, b"ftyp", "video/mp4"),
-)
-
 
 def sniff(data: bytes, declared: str | None = None) -> str:
-    """Guess a MIME type from the bytes; fall back to ``declared``, then text/binary."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return "audio/wav"
-    image = _sniff_image(data)
-    if image:
-        return image
-    for offset, magic, mime in _MAGIC:
-        if data[offset : offset + len(magic)] == magic:
-            return mime
-    declared = (declared or "").split(";")[0].strip().lower()
-    if declared not in GENERIC_TYPES:
-        return declared
-    try:
-        # Not final: a multi-byte character cut at the 4096-byte mark is still text.
-        text = codecs.getincrementaldecoder("utf-8")().decode(data[:4096], final=False)
-    except UnicodeDecodeError:
-        return "application/octet-stream"
-    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text):
-        return "application/octet-stream"
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        return "application/json"
-    return "text/plain"
+    """Guess a MIME type from the bytes; fall back to ``declared``, then text/binary.
 
-
-def _sniff_image(data: bytes) -> str | None:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        # Image.open reads only the header; nothing is decoded here.
-        with Image.open(io.BytesIO(data)) as image:
-            fmt = image.format
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-    return Image.MIME.get(fmt or "") if fmt else None
+    UTF-8 text that starts with ``{`` or ``[`` is ``application/json``.
+    """
+    return sniff_mime(data, declared, detect_json=True)
 
 
 def decode_data_uri(uri: str) -> tuple[bytes, str]:

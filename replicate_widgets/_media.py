@@ -13,11 +13,12 @@ import io
 import mimetypes
 import posixpath
 import urllib.parse
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
+
+from ._sniff import sniff_mime
 
 __all__ = [
     "DisplayImage",
@@ -36,19 +37,6 @@ MediaKind = Literal["image", "audio", "video", "text", "file"]
 _BROWSER_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
 _BROWSER_IMAGES["WEBP"] = "image/webp"
 
-# (offset, magic, mime) for the non-image types models return. Images are left to
-# Pillow, which knows far more formats than a table would.
-_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"%PDF-", "application/pdf"),
-    (0, b"ID3", "audio/mpeg"),
-    (0, b"OggS", "audio/ogg"),
-    (0, b"fLaC", "audio/flac"),
-    (0, b"\x1a\x45\xdf\xa3", "video/webm"),
-    (0, b"PK\x03\x04", "application/zip"),
-    (0, b"\x1f\x8b", "application/gzip"),
-    (0, b"glTF", "model/gltf-binary"),
-)
-
 
 # mimetypes misses some of the types sniff_mime returns, depending on the system.
 _EXTENSIONS = {
@@ -61,78 +49,6 @@ _EXTENSIONS = {
     "video/webm": ".webm",
     "text/plain": ".txt",
 }
-
-
-def sniff_mime(data: bytes, declared: str | None = None, url: str | None = None) -> str:
-    """Return the MIME type of ``data``, judged from its bytes first.
-
-    Parameters
-    ----------
-    data
-        The file's content.
-    declared
-        The type the server sent (``Content-Type`` or the ``data:`` URI's type),
-        used when the bytes are not recognised.
-    url
-        The file's URL, whose extension is the last resort.
-
-    Returns
-    -------
-    str
-        A MIME type; ``application/octet-stream`` when nothing is known.
-    """
-    image = _pillow_mime(data)
-    if image is not None:
-        return image
-    head = data[:64]
-    for offset, magic, mime in _SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return mime
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand.startswith(b"M4A"):
-            return "audio/mp4"
-        return "video/quicktime" if brand == b"qt  " else "video/mp4"
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        return "audio/mpeg"  # an MPEG audio frame without an ID3 tag
-    generic = {None, "", "application/octet-stream", "binary/octet-stream"}
-    if declared is not None and declared.split(";")[0].strip() not in generic:
-        return declared.split(";")[0].strip()
-    if url:
-        guessed, _ = mimetypes.guess_type(urllib.parse.urlsplit(url).path)
-        if guessed:
-            return guessed
-    if _looks_like_text(data):
-        return "text/plain"
-    return "application/octet-stream"
-
-
-def _pillow_mime(data: bytes) -> str | None:
-    try:
-        with warnings.catch_warnings():
-            # A huge image is still an image; size limits are applied when decoding.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                fmt = im.format
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
-    if fmt is None:
-        return None
-    return Image.MIME.get(fmt, f"image/{fmt.lower()}")
-
-
-def _looks_like_text(data: bytes) -> bool:
-    sample = data[:4096]
-    if b"\x00" in sample:
-        return False
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the sample's end is still text.
-        return exc.start >= len(sample) - 3
-    return True
 
 
 def media_kind(mime: str) -> MediaKind:

@@ -13,27 +13,15 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from ._progress import LogBuffer, parse_progress
+from ._schema_types import OutputKind
 from ._types import TERMINAL_STATUSES, Prediction
 
 __all__ = ["OUTPUT_KINDS", "PanelState", "Phase", "is_file_url", "output_kind_of"]
 
-OUTPUT_KINDS = frozenset(
-    {
-        "text",
-        "text-stream",
-        "file",
-        "files",
-        "file-stream",
-        "object",
-        "number",
-        "boolean",
-        "embedding",
-        "json",
-    }
-)
+OUTPUT_KINDS: frozenset[str] = frozenset(get_args(OutputKind))
 """The output kinds of ``replicate_widgets.schema`` (``parse(doc).output.kind``)."""
 
 _FILE_KINDS = {"file", "files", "file-stream"}

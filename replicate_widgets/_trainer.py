@@ -14,81 +14,35 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import html
-import re
-import threading
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets
 
 from ._backend import resolve_client
-from ._create_model import CreateModel, check_model_name, explain_error, notice_html
+from ._catalog_shared import check_model_name, explain_error, notice_html
+from ._create_model import CreateModel
 from ._errors import NotFoundError, ReplicateError
 from ._form import InputForm
 from ._loop import submit
 from ._panel import PredictionPanel
 from ._schema import ModelSchema, SchemaError, parse
-from ._streaming import StreamTracker
-from ._types import FileContent, Model, StreamEvent, Training, Version
+from ._training_source import (
+    POLL_SECONDS,
+    TrainingSource,
+    model_name,
+    resolve_trainable,
+)
+from ._types import Model, Training, Version
 
 if TYPE_CHECKING:
     from ._client import Client
     from ._playground import Playground
 
-__all__ = ["Trainer", "TrainingSource"]
+# TrainingSource and POLL_SECONDS are re-exported: callers import them from here.
+__all__ = ["POLL_SECONDS", "Trainer", "TrainingSource"]
 
 T = TypeVar("T")
-_REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
-POLL_SECONDS = 1.0
-"""Seconds between training polls (trainings run for minutes; the panel polls too)."""
-
-
-class _TrainingCalls:
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def get(self, training_id: str) -> Training:
-        return self._client.trainings.get(training_id)
-
-    def cancel(self, training_id: str) -> Training:
-        return self._client.trainings.cancel(training_id)
-
-
-class TrainingSource:
-    """Present a client's trainings with the surface a PredictionPanel follows.
-
-    Parameters
-    ----------
-    client
-        The :class:`~replicate_widgets.Client` the trainings belong to.
-    """
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.predictions = _TrainingCalls(client)
-        """``get``/``cancel`` mapped to the training endpoints."""
-        self._closed = threading.Event()
-
-    def close(self) -> None:
-        """Stop any polling started by :meth:`stream_prediction`."""
-        self._closed.set()
-
-    def stream_prediction(self, training: Training) -> Iterator[StreamEvent]:
-        """Yield log lines and the end of ``training`` by polling it."""
-        tracker = StreamTracker()
-        current = training
-        while not self._closed.is_set():
-            current = self.client.trainings.get(current.id)
-            yield from tracker.catch_up(current)
-            if tracker.done:
-                return
-            self._closed.wait(POLL_SECONDS)
-
-    def read(self, _url: str) -> FileContent:
-        """Refuse to download trained weights (they can be gigabytes)."""
-        raise RuntimeError(
-            "weights stay on the backend (not downloaded: they can be gigabytes)."
-        )
 
 
 class Trainer(ipywidgets.VBox):  # type: ignore[misc]
@@ -251,13 +205,13 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
 
     async def _load(self, model: str | Model | Version) -> None:
         try:
-            doc, ref = await asyncio.to_thread(self._resolve, model)
+            doc, ref = await asyncio.to_thread(resolve_trainable, self.client, model)
             self.schema = parse(doc, component="TrainingInput")
         except SchemaError as exc:
             self._fail(
-                f"{_name(model)} cannot be trained: its version has no TrainingInput "
-                f"(no train() in its predictor). ({exc})\nOn the local backend, "
-                "demo/text-stream is trainable."
+                f"{model_name(model)} cannot be trained: its version has no "
+                f"TrainingInput (no train() in its predictor). ({exc})\nOn the local "
+                "backend, demo/text-stream is trainable."
             )
             return
         except Exception as exc:
@@ -282,39 +236,6 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
         ]
         await self._fill_destinations()
         await self._list_trainings()
-
-    def _resolve(self, model: str | Model | Version) -> tuple[Mapping[str, Any], str]:
-        if isinstance(model, Version):
-            if not model.openapi_schema:
-                raise ValueError(
-                    "This Version has no openapi_schema; pass 'owner/name' instead."
-                )
-            return model.openapi_schema, model.id
-        ref = model.ref if isinstance(model, Model) else model
-        if not isinstance(ref, str):
-            raise TypeError(
-                f"Trainer() takes 'owner/name[:version]', a Model or a Version, not "
-                f"{type(model).__name__}."
-            )
-        match = _REF.match(ref.strip())
-        if not match:
-            raise ValueError(
-                f"{ref!r} is not a model reference. Use 'owner/name' or "
-                "'owner/name:<64-character version id>', e.g. 'demo/text-stream'."
-            )
-        owner, name, version_id = match.groups()
-        if version_id:
-            version = self.client.versions.get(f"{owner}/{name}", version_id)
-        else:
-            latest = self.client.models.get(f"{owner}/{name}").latest
-            if latest is None or not latest.id:
-                raise ValueError(
-                    f"{owner}/{name} has no versions, so there is nothing to train."
-                )
-            version = latest
-        if not version.openapi_schema:
-            raise ValueError(f"{owner}/{name}:{version.id} has no openapi_schema.")
-        return version.openapi_schema, f"{owner}/{name}:{version.id}"
 
     async def _fill_destinations(self) -> None:
         # Models you own are the likely destinations; Replicate has no "my models"
@@ -478,11 +399,3 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
                 self.error or "The model is not loaded yet: wait for trainer.ready."
             )
         return self.form
-
-
-def _name(model: object) -> str:
-    if isinstance(model, Model):
-        return model.ref
-    if isinstance(model, Version):
-        return f"version {model.id[:12]}"
-    return str(model)

@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +31,12 @@ def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     with serve(port=0, data_dir=tmp_path_factory.mktemp("local-backend")) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def local_client(local_backend: Any) -> Iterator[Any]:
+    """A Client of :func:`local_backend`, closed at the end of the module."""
+    from replicate_widgets._client import Client
+
+    with Client(base_url=local_backend.url) as client:
+        yield client

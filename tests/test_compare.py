@@ -18,15 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve(port=0, data_dir=tmp_path_factory.mktemp("compare")) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with Client(base_url=server.url) as c:
-        yield c
+def client(local_client: Client) -> Client:
+    """The session's local backend (all bundled models), as this module names it."""
+    return local_client
 
 
 def ids_on_server(client: Client) -> set[str]:

@@ -31,7 +31,6 @@ from replicate_widgets._history import (
 from replicate_widgets._panel import PredictionPanel
 from replicate_widgets._playground import Playground
 from replicate_widgets._schema_types import SECRET_MASK
-from replicate_widgets.server import serve
 
 RESPONSES = Path(__file__).parent / "fixtures" / "responses"
 
@@ -41,15 +40,9 @@ def fixture(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve(port=0, data_dir=tmp_path_factory.mktemp("history")) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with Client(base_url=server.url) as c:
-        yield c
+def client(local_client: Client) -> Client:
+    """The session's local backend (all bundled models), as this module names it."""
+    return local_client
 
 
 def wait_for(predicate, timeout=60.0, what="condition"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,16 @@ KERNELSPEC = {
 }
 
 
-def write_notebook(root: Path, name: str, cells: list[str]) -> str:
-    """Write a notebook of code ``cells`` into ``root``; return its name."""
+def write_notebook(
+    root: Path, name: str, cells: list[str], stale: Iterable[str] = ()
+) -> str:
+    """Write a notebook of code ``cells`` into ``root``; return its name.
+
+    Files named in ``stale`` (outputs an earlier run left in ``root``) are removed
+    first, so :func:`read_json` cannot return an old run's answer.
+    """
+    for old in stale:
+        (root / old).unlink(missing_ok=True)
     nb = new_notebook(cells=[new_code_cell(c) for c in cells], metadata=KERNELSPEC)
     nbformat.write(nb, root / name)
     return name
@@ -56,6 +65,19 @@ def open_notebook(page: Any, lab: Any, nb: str) -> None:
     assert current == nb, f"JupyterLab shows {current}, not {nb}"
 
 
+def open_and_run(page: Any, lab: Any, nb: str, before_run: str | None = None) -> None:
+    """Open ``nb`` alone in a fresh workspace and start running every cell.
+
+    ``before_run``, a JavaScript function, is evaluated in the page first: an
+    observer installed there sees the widgets from their very first render.
+    """
+    open_notebook(page, lab, nb)
+    assert page.locator(".jp-NotebookPanel").count() == 1
+    if before_run is not None:
+        page.evaluate(before_run)
+    run_all(page)
+
+
 def run_all(page: Any) -> None:
     """Start running every cell (returns at once; see :func:`wait_until_all_ran`)."""
     # Not awaited: the command's promise settles only when every cell has run.
@@ -68,17 +90,29 @@ def wait_until_all_ran(page: Any, timeout_ms: int = 180_000) -> None:
     page.wait_for_function(KERNEL_IDLE, timeout=timeout_ms, polling=200)
 
 
-def read_json(path: Path, timeout: float = 120) -> dict[str, Any]:
-    """Wait for the kernel to write ``path`` and return its JSON."""
+def read_json(
+    path: Path,
+    check: Callable[[Any], bool] | None = None,
+    timeout: float = 120,
+) -> Any:
+    """Wait for the kernel to write ``path`` (and, given ``check``, for its JSON to
+    pass it) and return the JSON.
+    """
     deadline = time.monotonic() + timeout
+    last = None
     while time.monotonic() < deadline:
         if path.exists():
             try:
-                return json.loads(path.read_text())
+                last = json.loads(path.read_text())
             except ValueError:  # caught mid-write
-                pass
+                last = None
+            else:
+                if check is None or check(last):
+                    return last
         time.sleep(0.1)
-    raise AssertionError(f"{path.name} was never written by the kernel")
+    if check is None:
+        raise AssertionError(f"{path.name} was never written by the kernel")
+    raise AssertionError(f"{path.name} never reached the expected state: {last}")
 
 
 def cell_errors(page: Any) -> list[str]:

@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from labharness import ARTIFACTS, REPO
-from nbformat.v4 import new_code_cell, new_notebook
+from nbdriver import open_and_run, write_notebook
 from playwright.sync_api import expect
 
 from replicate_widgets._client import Client
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"
-
-KERNEL_IDLE = """() => {
-  const k = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
 
 SETUP = """\
 from replicate_widgets._client import Client
@@ -40,29 +33,6 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Any:
     data = tmp_path_factory.mktemp("browse-backend")
     with serve(port=0, models=models, bundled=False, data_dir=data) as server:
         yield server
-
-
-def write_notebook(root: Path, name: str, cells: list[str]) -> str:
-    nb = new_notebook(
-        cells=[new_code_cell(c) for c in cells],
-        metadata={
-            "kernelspec": {
-                "name": "python3",
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-            },
-            "language_info": {"name": "python"},
-        },
-    )
-    nbformat.write(nb, root / name)
-    return name
-
-
-def open_and_run(page: Any, lab: Any, nb: str) -> None:
-    page.goto(lab.page_url(f"lab/workspaces/{uuid.uuid4().hex}/tree/{nb}"))
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    assert page.evaluate("jupyterapp.shell.currentWidget.context.path") == nb
-    page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
 def test_browse_to_a_model_and_run_it_in_its_playground(

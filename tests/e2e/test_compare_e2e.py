@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from labharness import ARTIFACTS, REPO
+from nbdriver import open_and_run, read_json, write_notebook
 from playwright.sync_api import expect
-from test_history_e2e import open_and_run, read_json, write_notebook
 
 from replicate_widgets.server import serve
 
@@ -67,7 +67,7 @@ def test_a_2x2_sweep_fills_all_four_panels(page, lab, backend):
     expect(headers).to_have_text(
         ["seed=1 · steps=3", "seed=1 · steps=6", "seed=2 · steps=3", "seed=2 · steps=6"]
     )
-    final = read_json(lab.root / "sweep.json", timeout=180)
+    final = read_json(lab.root / "sweep.json", bool, timeout=180)
     assert [status for _, status, _ in final] == ["succeeded"] * 4
     for i, (pid, _, images) in enumerate(final):
         cell = cells.nth(i)
@@ -115,7 +115,7 @@ def test_cancel_all_in_the_page_stops_the_sweep(page, lab, backend):
         time.sleep(0.1)
     assert panels.nth(2).get_attribute("data-status") == "idle"
     page.locator(".rw-grid-cancel").click()
-    statuses = read_json(lab.root / "slow.json", timeout=60)
+    statuses = read_json(lab.root / "slow.json", bool, timeout=60)
     assert statuses == ["canceled", "canceled", None]
     expect(panels.nth(0)).to_have_attribute("data-status", "canceled")
     expect(panels.nth(1)).to_have_attribute("data-status", "canceled")

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
-from pathlib import Path
 from typing import Any
 
-import nbformat
 from labharness import ARTIFACTS, REPO
-from nbformat.v4 import new_code_cell, new_notebook
+from nbdriver import open_and_run, wait_until_all_ran, write_notebook
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -56,11 +53,6 @@ HOSTILE = {
         }
     }
 }
-
-KERNEL_IDLE = """() => {
-  const k = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
 
 SETUP = """\
 import hashlib, json, pathlib
@@ -104,38 +96,13 @@ forms["hostile"] = watch("hostile", InputForm(json.loads({hostile!r})))
 """
 
 
-def write_notebook(root: Path) -> str:
-    cells = [
-        new_code_cell(
-            SETUP.format(fixtures=str(FIXTURES), names=BIG, hostile=json.dumps(HOSTILE))
-        ),
-        *[new_code_cell(f"forms[{n!r}]") for n in [*BIG, "hostile"]],
-    ]
-    nb = new_notebook(
-        cells=cells,
-        metadata={
-            "kernelspec": {
-                "name": "python3",
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-            },
-            "language_info": {"name": "python"},
-        },
-    )
-    nbformat.write(nb, root / "forms.ipynb")
-    return "forms.ipynb"
-
-
 def open_and_run_all(page: Any, lab: Any) -> None:
-    nb = write_notebook(lab.root)
-    page.goto(lab.page_url(f"lab/tree/{nb}"))
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.evaluate("jupyterapp.commands.execute('notebook:run-all-cells')")
-    n_code = page.locator(".jp-CodeCell").count()
-    expect(page.locator(".jp-CodeCell .jp-InputPrompt")).to_have_text(
-        [re.compile(r"\[\d+\]:")] * n_code, timeout=60_000
-    )
-    page.wait_for_function(KERNEL_IDLE)
+    cells = [
+        SETUP.format(fixtures=str(FIXTURES), names=BIG, hostile=json.dumps(HOSTILE)),
+        *[f"forms[{n!r}]" for n in [*BIG, "hostile"]],
+    ]
+    open_and_run(page, lab, write_notebook(lab.root, "forms.ipynb", cells))
+    wait_until_all_ran(page, timeout_ms=60_000)
     expect(page.locator(".rw-form")).to_have_count(len(BIG) + 1, timeout=30_000)
 
 

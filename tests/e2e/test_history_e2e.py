@@ -8,26 +8,16 @@ never loaded back).
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
-from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from labharness import ARTIFACTS, REPO
-from nbformat.v4 import new_code_cell, new_notebook
+from nbdriver import open_and_run, read_json, write_notebook
 from playwright.sync_api import expect
 
 from replicate_widgets.server import serve
 
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"
-
-KERNEL_IDLE = """() => {
-  const k = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
 
 SETUP = """\
 import json, pathlib
@@ -65,44 +55,6 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield server
 
 
-def write_notebook(root: Path, name: str, cells: list[str]) -> str:
-    nb = new_notebook(
-        cells=[new_code_cell(c) for c in cells],
-        metadata={
-            "kernelspec": {
-                "name": "python3",
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-            },
-            "language_info": {"name": "python"},
-        },
-    )
-    nbformat.write(nb, root / name)
-    return name
-
-
-def open_and_run(page: Any, lab: Any, nb: str) -> None:
-    page.goto(lab.page_url(f"lab/workspaces/{uuid.uuid4().hex}/tree/{nb}"))
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    assert page.evaluate("jupyterapp.shell.currentWidget.context.path") == nb
-    page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
-
-
-def read_json(path: Path, check: Any = bool, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if path.exists():
-            try:
-                last = json.loads(path.read_text())
-            except ValueError:  # caught mid-write
-                last = None
-            if last is not None and check(last):
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"{path.name} never reached the expected state: {last}")
-
-
 def test_tweak_reloads_inputs_into_the_playground_form(page, lab, backend):
     for stale in ("ids.json", "form.json"):
         (lab.root / stale).unlink(missing_ok=True)
@@ -110,7 +62,7 @@ def test_tweak_reloads_inputs_into_the_playground_form(page, lab, backend):
         lab.root, "history-tweak.ipynb", [SETUP.format(url=backend.url), RUN]
     )
     open_and_run(page, lab, nb)
-    ids = read_json(lab.root / "ids.json", timeout=120)
+    ids = read_json(lab.root / "ids.json", bool, timeout=120)
 
     table = page.locator(".rw-history-table")
     row = table.locator(".rw-history-row", has_text=ids["p"])

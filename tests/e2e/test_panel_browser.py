@@ -9,28 +9,20 @@ as binary buffers and render.
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from labharness import ARTIFACTS, REPO
-from nbformat.v4 import new_code_cell, new_notebook
+from nbdriver import open_and_run, read_json, write_notebook
 from playwright.sync_api import expect
 
 from replicate_widgets._client import Client
 from replicate_widgets.server import serve
 
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"
-
-KERNEL_IDLE = """() => {
-  const k = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
 
 # Records every change of the streamed text's length with the browser's clock.
 OBSERVE_TEXT = """() => {
@@ -60,6 +52,8 @@ BUSY = {
 BUSY_END = (
     "\npathlib.Path('busy.json').write_text(json.dumps({'t0': t0, 't1': time.time()}))"
 )
+# What the kernel writes; removed before each notebook so no old answer is read.
+STALE = ("busy.json", "final.json")
 FINAL = """\
 final = panel.wait(120)
 pathlib.Path('final.json').write_text(json.dumps({
@@ -82,49 +76,6 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield server
 
 
-def write_notebook(root: Path, name: str, cells: list[str]) -> str:
-    for stale in ("busy.json", "final.json"):
-        (root / stale).unlink(missing_ok=True)
-    nb = new_notebook(
-        cells=[new_code_cell(c) for c in cells],
-        metadata={
-            "kernelspec": {
-                "name": "python3",
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-            },
-            "language_info": {"name": "python"},
-        },
-    )
-    nbformat.write(nb, root / name)
-    return name
-
-
-def open_and_run(page: Any, lab: Any, nb: str) -> None:
-    # A fresh workspace each time: JupyterLab would otherwise restore notebooks that
-    # earlier tests opened, and "run all" could land in one of them.
-    page.goto(lab.page_url(f"lab/workspaces/{uuid.uuid4().hex}/tree/{nb}"))
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    current = page.evaluate("jupyterapp.shell.currentWidget.context.path")
-    assert current == nb, f"JupyterLab shows {current}, not {nb}"
-    assert page.locator(".jp-NotebookPanel").count() == 1
-    page.evaluate(OBSERVE_TEXT)
-    # Not awaited: the command's promise settles only when every cell has run.
-    page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
-
-
-def read_json(path: Path, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            try:
-                return json.loads(path.read_text())
-            except ValueError:  # caught mid-write
-                pass
-        time.sleep(0.1)
-    raise AssertionError(f"{path.name} was never written by the kernel")
-
-
 @pytest.mark.parametrize("busy", ["sleep", "cpu", "await"])
 def test_tokens_arrive_live_while_another_cell_runs(page, lab, backend, busy):
     stream = (
@@ -141,8 +92,9 @@ def test_tokens_arrive_live_while_another_cell_runs(page, lab, backend, busy):
             BUSY[busy].format(seconds=8) + BUSY_END,
             FINAL,
         ],
+        stale=STALE,
     )
-    open_and_run(page, lab, nb)
+    open_and_run(page, lab, nb, before_run=OBSERVE_TEXT)
     busy_window = read_json(lab.root / "busy.json")
     final = read_json(lab.root / "final.json")
     assert final["status"] == "succeeded"
@@ -179,8 +131,9 @@ def test_cancel_is_acknowledged_at_once_during_a_blocking_cell(page, lab, backen
             stream,
             BUSY["sleep"].format(seconds=10) + BUSY_END,
         ],
+        stale=STALE,
     )
-    open_and_run(page, lab, nb)
+    open_and_run(page, lab, nb, before_run=OBSERVE_TEXT)
     # Text streams while the sleep cell runs...
     page.wait_for_function(
         "Number(document.querySelector('.rw-text')?.dataset.length || 0) > 20",
@@ -221,8 +174,9 @@ def test_iterator_images_render_from_binary_buffers(page, lab, backend):
         "job = panel.follow(p)\n" + FINAL_WHEN_DONE
     )
     # No cell waits for the end: the images arrive while the kernel is idle.
-    nb = write_notebook(lab.root, "fractal.ipynb", [SETUP.format(url=backend.url), run])
-    open_and_run(page, lab, nb)
+    cells = [SETUP.format(url=backend.url), run]
+    nb = write_notebook(lab.root, "fractal.ipynb", cells, stale=STALE)
+    open_and_run(page, lab, nb, before_run=OBSERVE_TEXT)
     final = read_json(lab.root / "final.json")
     assert final["status"] == "succeeded"
     images = page.locator(".rw-gallery img.rw-image")

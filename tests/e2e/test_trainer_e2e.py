@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from labharness import ARTIFACTS
+from nbdriver import open_and_run, write_notebook
 from playwright.sync_api import expect
-from test_browse_e2e import BUNDLED, SETUP, open_and_run, write_notebook
+from test_browse_e2e import BUNDLED, SETUP
 
 from replicate_widgets._client import Client
 from replicate_widgets.server import LocalServer, serve

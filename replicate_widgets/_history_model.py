@@ -1,0 +1,375 @@
+"""What History knows: the process-wide registry, table entries and pure helpers.
+
+Nothing here draws a widget or touches the network, so :mod:`._history` (the widget)
+and its tests can lean on these without a kernel or a backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import html
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from ._media import media_kind
+from ._schema_types import SECRET_MASK
+from ._types import TERMINAL_STATUSES, Prediction
+
+if TYPE_CHECKING:
+    from ._client import Client
+    from ._keep import Keeper, KeptRecord
+
+__all__ = [
+    "HistoryEntry",
+    "clean_inputs",
+    "first_image_url",
+    "parse_bound",
+    "record",
+    "recorded",
+]
+
+Origin = Literal["notebook", "api", "kept"]
+
+_IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
+COLUMNS = (("Status", "140px"), ("Model", "230px"), ("Created", "150px"))
+"""The table's text columns: title and width."""
+_REMOVED_TIP = (
+    "Replicate deletes the inputs, outputs and logs of API predictions an hour "
+    "after they finish."
+)
+
+
+class RecordListener(Protocol):
+    """Told (on any thread) that :func:`record` saw a new or newer prediction."""
+
+    def recorded_changed(self) -> None:
+        """Merge :func:`recorded_pairs` into what is shown, on the listener's thread."""
+
+
+_lock = threading.Lock()
+_recorded: dict[str, tuple[Prediction, Any]] = {}
+_listeners: weakref.WeakSet[RecordListener] = weakref.WeakSet()
+
+
+def record(prediction: Prediction, client: Client | None = None) -> None:
+    """Remember a prediction started in this process, so every History shows it.
+
+    Call it again with a newer state of the same prediction to update the row.
+
+    Parameters
+    ----------
+    prediction
+        The prediction, as returned by ``client.predictions.create`` (or later).
+    client
+        The client it was created with; History uses it to open, cancel and read the
+        prediction's files.
+    """
+    if not isinstance(prediction, Prediction) or not prediction.id:
+        raise TypeError(
+            "record() takes a Prediction from client.predictions.create(...), not "
+            f"{type(prediction).__name__}."
+        )
+    with _lock:
+        old = _recorded.pop(prediction.id, None)
+        _recorded[prediction.id] = (prediction, client or (old[1] if old else None))
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener.recorded_changed()
+
+
+def recorded() -> list[Prediction]:
+    """Return the predictions recorded in this process, newest first."""
+    with _lock:
+        return [p for p, _ in reversed(_recorded.values())]
+
+
+def recorded_pairs() -> list[tuple[Prediction, Any]]:
+    """Return ``(prediction, client)`` pairs recorded in this process, oldest first."""
+    with _lock:
+        return list(_recorded.values())
+
+
+def listen(listener: RecordListener) -> None:
+    """Tell ``listener`` about every later :func:`record` (held weakly)."""
+    with _lock:
+        _listeners.add(listener)
+
+
+def unlisten(listener: RecordListener) -> None:
+    """Stop telling ``listener`` about records."""
+    with _lock:
+        _listeners.discard(listener)
+
+
+# -- entries --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class HistoryEntry:
+    """One row of the table: what is known about one prediction."""
+
+    id: str
+    """The prediction id."""
+    model: str = ""
+    """``owner/name`` (or the version id when the model is unknown)."""
+    status: str = ""
+    """The last status seen."""
+    created_at: str | None = None
+    """When it was created (ISO 8601)."""
+    input: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Its inputs as stored by the backend (secrets masked)."""
+    data_removed: bool = False
+    """True when the backend no longer has its inputs, outputs and logs."""
+    origins: set[Origin] = dataclasses.field(default_factory=set)
+    """Where it was seen: ``notebook``, ``api`` and/or ``kept``."""
+    prediction: Prediction | None = dataclasses.field(default=None, repr=False)
+    """The latest state from the backend, if the backend was asked."""
+    client: Any = dataclasses.field(default=None, repr=False)
+    """The client to reach it with."""
+    kept: KeptRecord | None = dataclasses.field(default=None, repr=False)
+    """The Keep-outputs record, if one was saved."""
+
+    @property
+    def running(self) -> bool:
+        """True while the prediction can still be canceled."""
+        return bool(self.status) and self.status not in TERMINAL_STATUSES
+
+    @property
+    def when(self) -> dt.datetime | None:
+        """``created_at`` as an aware datetime (``None`` when missing or unreadable)."""
+        return _parse_time(self.created_at)
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # Python 3.10 reads at most six digits of a fraction
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def parse_bound(value: Any, name: str) -> dt.datetime | None:
+    """Read a date filter: ``None``, a date, a datetime or an ISO 8601 string.
+
+    Raises
+    ------
+    ValueError
+        Saying what to type instead, for anything else.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise ValueError(
+            f"{name}={value!r} is not a date: use a date or datetime, or text such "
+            "as '2026-11-22' or '2026-11-22T08:00:00Z'."
+        )
+    return parsed
+
+
+def clean_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop masked secrets from stored inputs; the mask is not the secret."""
+    out: dict[str, Any] = {}
+    for name, value in inputs.items():
+        if value == SECRET_MASK:
+            continue
+        if isinstance(value, list) and SECRET_MASK in value:
+            continue  # a list of secrets: none of them can be recovered
+        out[name] = value
+    return out
+
+
+def first_image_url(output: Any) -> str | None:
+    """Return the first output value that looks like an image URL, if any."""
+    if isinstance(output, str):
+        lowered = output.lower().split("?", 1)[0]
+        if output.startswith("data:image/") or (
+            output.startswith(("http://", "https://")) and lowered.endswith(_IMAGE_EXT)
+        ):
+            return output
+        return None
+    values: Iterable[Any] = ()
+    if isinstance(output, list):
+        values = reversed(output)  # an iterator's last image is its final one
+    elif isinstance(output, dict):
+        values = output.values()
+    for value in values:
+        found = first_image_url(value)
+        if found:
+            return found
+    return None
+
+
+# -- merging what each source says ----------------------------------------------------
+
+
+def in_range(
+    bounds: tuple[dt.datetime | None, dt.datetime | None], created_at: Any
+) -> bool:
+    """Tell whether ``created_at`` lies strictly between the date filters ``bounds``."""
+    after, before = bounds
+    when = _parse_time(created_at)
+    if when is None:
+        return after is None and before is None
+    # Both bounds exclude the instant itself, as the API's filters do.
+    return (after is None or when > after) and (before is None or when < before)
+
+
+def update_entry(
+    entries: dict[str, HistoryEntry], p: Prediction, origin: Origin, client: Any
+) -> HistoryEntry:
+    """Fold the backend's (or this notebook's) state of ``p`` into its entry."""
+    entry = entries.setdefault(p.id, HistoryEntry(p.id))
+    entry.model = p.model or p.version or entry.model
+    entry.status = p.status
+    entry.created_at = p.created_at or entry.created_at
+    if p.input:
+        entry.input = dict(p.input)
+    entry.data_removed = bool(p.data_removed)
+    entry.prediction = p
+    entry.client = entry.client or client
+    entry.origins.add(origin)
+    return entry
+
+
+def take_kept(entries: dict[str, HistoryEntry], rec: KeptRecord) -> None:
+    """Fold a Keep-outputs record into its entry; the API's word wins where it spoke."""
+    entry = entries.setdefault(rec.id, HistoryEntry(rec.id))
+    entry.kept = rec
+    entry.origins.add("kept")
+    if "api" not in entry.origins:
+        entry.model = rec.model or rec.version or ""
+        entry.status = rec.status
+        entry.created_at = rec.created_at
+    if not entry.input:
+        entry.input = dict(rec.input)
+
+
+def newest_first(entries: Iterable[HistoryEntry]) -> list[HistoryEntry]:
+    """Sort entries by creation time, newest first; undated ones last."""
+    epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return sorted(entries, key=lambda e: e.when or epoch, reverse=True)
+
+
+# -- kept records ---------------------------------------------------------------------
+
+
+def kept_image(rec: KeptRecord) -> bytes | None:
+    """Return the bytes of the record's first output image, if it kept one."""
+    for item in rec.files:
+        if item.role == "output" and media_kind(item.mime) == "image":
+            return item.read()
+    return None
+
+
+def kept_prediction(rec: KeptRecord) -> Prediction:
+    """Rebuild a kept prediction with its files inlined as ``data:`` URIs.
+
+    Its URLs may have expired with the data; the panel reads ``data:`` URIs
+    without the network.
+    """
+    files = rec.read_files()
+
+    def inline(value: Any) -> Any:
+        if isinstance(value, str) and value in files:
+            data, mime = files[value]
+            return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+        if isinstance(value, list):
+            return [inline(v) for v in value]
+        if isinstance(value, dict):
+            return {k: inline(v) for k, v in value.items()}
+        return value
+
+    prediction = rec.prediction()
+    prediction.output = inline(prediction.output)
+    return prediction
+
+
+def default_keeper() -> Keeper | None:
+    """Open the Keep-outputs store in the default place; ``None`` when unusable."""
+    from ._keep import Keeper
+
+    try:
+        return Keeper()
+    except (TypeError, ValueError, OSError):  # an unusable $REPLICATE_WIDGETS_OUTPUTS
+        return None
+
+
+# -- rows -----------------------------------------------------------------------------
+
+
+def row_html(entry: HistoryEntry) -> str:
+    """Render the status, model, id and time cells of a row as HTML."""
+    status = html.escape(entry.status or "?")
+    badges = [f'<span class="rw-history-status">{status}</span>']
+    if entry.data_removed:
+        kept = " · kept locally" if entry.kept is not None else ""
+        badges.append(
+            f'<span class="rw-history-removed" title="{html.escape(_REMOVED_TIP)}" '
+            'style="color:var(--jp-warn-color0,#b26a00)">'
+            f"data removed{kept}</span>"
+        )
+    elif "kept" in entry.origins:
+        badges.append('<span class="rw-history-kept">kept</span>')
+    when = entry.when
+    shown = when.astimezone().strftime("%Y-%m-%d %H:%M:%S") if when else ""
+    (_, w_status), (_, w_model), (_, w_time) = COLUMNS
+    return (
+        '<div style="display:flex;gap:8px;align-items:center;line-height:1.3">'
+        f'<span style="flex:0 0 {w_status}">{"<br>".join(badges)}</span>'
+        f'<span style="flex:0 0 {w_model};overflow:hidden">'
+        f'<span class="rw-history-model">{html.escape(entry.model)}</span><br>'
+        f'<code class="rw-history-id" style="font-size:10px;opacity:.75">'
+        f"{html.escape(entry.id)}</code></span>"
+        f'<span style="flex:0 0 {w_time}">{shown}</span></div>'
+    )
+
+
+def row_signature(entry: HistoryEntry, thumb: Any) -> tuple[Any, ...]:
+    """Everything a row shows; a row is rebuilt only when this changes."""
+    return (
+        entry.status,
+        entry.model,
+        entry.created_at,
+        entry.data_removed,
+        entry.kept is not None,
+        bool(entry.input),
+        tuple(sorted(entry.origins)),
+        id(thumb[0]) if thumb else None,
+    )
+
+
+def load_into_form(form: Any, inputs: Mapping[str, Any]) -> list[str]:
+    """Set the form to ``inputs``; fields not in them go back to their defaults."""
+    schema = form.schema
+    known = {f.name: f for f in schema.inputs}
+    skipped = sorted(k for k in inputs if k not in known)
+    defaults = schema.defaults()
+    values: dict[str, Any] = {}
+    for name, field in known.items():
+        if field.kind == "secret" or (
+            field.items is not None and field.items.kind == "secret"
+        ):
+            if name in inputs:
+                values[name] = inputs[name]  # only when stored unmasked
+            continue
+        values[name] = inputs.get(name, defaults.get(name))
+    form.set(**values)
+    if skipped:
+        return [f"this form has no input {', '.join(map(repr, skipped))}, skipped"]
+    return []
