@@ -37,6 +37,8 @@ _MODEL_KEYS = {
 }
 _VISIBILITIES = ("public", "private")
 HARDWARE = [{"name": "CPU", "sku": "cpu"}]
+SORT_FIELDS = ("model_created_at", "latest_version_created_at")
+"""The fields ``GET /v1/models`` sorts by, as on api.replicate.com."""
 
 
 class Registry:
@@ -176,9 +178,42 @@ class Registry:
         full.pop("hardware", None)
         return full
 
-    def list_models(self) -> list[dict[str, Any]]:
-        """Return every model document, newest first."""
-        return [self._complete_model(d) for d in self._store.list_models()]
+    def list_models(
+        self,
+        sort_by: str = "latest_version_created_at",
+        sort_direction: str = "desc",
+    ) -> list[dict[str, Any]]:
+        """Return every model document, sorted as ``GET /v1/models`` asks.
+
+        ``sort_by`` is ``model_created_at`` or ``latest_version_created_at`` (a
+        model without versions sorts by its own creation time), ``sort_direction``
+        ``asc`` or ``desc``; other values are a 400 naming the allowed ones.
+        """
+        if sort_by not in SORT_FIELDS:
+            raise Problem(
+                400,
+                f"sort_by must be one of {', '.join(SORT_FIELDS)}, not {sort_by!r}.",
+            )
+        if sort_direction not in ("asc", "desc"):
+            raise Problem(
+                400, f"sort_direction must be asc or desc, not {sort_direction!r}."
+            )
+        models = [
+            self._complete_model(d) | {"_created": d.get("created_at") or ""}
+            for d in self._store.list_models()
+        ]
+
+        def key(model: dict[str, Any]) -> str:
+            created: str = model["_created"]
+            if sort_by == "latest_version_created_at" and model["latest_version"]:
+                return str(model["latest_version"].get("created_at") or created)
+            return created
+
+        # Stable sort: models created at the same moment keep the store's order.
+        models.sort(key=key, reverse=sort_direction == "desc")
+        for model in models:
+            del model["_created"]
+        return models
 
     def search(self, query: str) -> list[dict[str, Any]]:
         """Return models whose owner, name or description contains ``query``."""

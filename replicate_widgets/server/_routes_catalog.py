@@ -18,7 +18,10 @@ COLLECTION = {
 
 # ---------------------------------------------------------------------- models
 async def list_models(request: Request) -> Response:
-    models = engine_of(request).registry.list_models()
+    q = request.query_params
+    models = engine_of(request).registry.list_models(
+        q.get("sort_by", "latest_version_created_at"), q.get("sort_direction", "desc")
+    )
     return page(request, render_all(request, models), None)
 
 

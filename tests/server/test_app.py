@@ -528,6 +528,12 @@ def test_data_uri_inputs_are_accepted(api: httpx.Client) -> None:
 
 # ------------------------------------------------------- the rest of the API
 def test_models_versions_collections_and_more(api: httpx.Client) -> None:
+    # One run of its own, so run_count is checked whatever ran before.
+    api.post(
+        "predictions",
+        json={"version": HELLO_VERSION, "input": {"text": "count"}},
+        headers={"Prefer": "wait"},
+    )
     models = api.get("models").json()
     names = {f"{m['owner']}/{m['name']}" for m in models["results"]}
     assert {"replicate/hello-world", "demo/echo", "test/kitchen"} <= names
@@ -550,6 +556,29 @@ def test_models_versions_collections_and_more(api: httpx.Client) -> None:
     _problem(api.get("collections/nope"), 404)
     # The official Python client asks for /v1/v1/... when given the /v1 URL.
     assert api.get("v1/hardware").status_code == 200
+
+
+def test_models_sort_like_the_cloud(api: httpx.Client) -> None:
+    for name in ("sort-first", "sort-second"):
+        body = {"owner": "sorter", "name": name, "visibility": "private"}
+        assert api.post("models", json={**body, "hardware": "cpu"}).status_code == 201
+
+    def order(**params: str) -> list[str]:
+        results = api.get("models", params=params).json()["results"]
+        return [m["name"] for m in results if m["owner"] == "sorter"]
+
+    assert order(sort_by="model_created_at", sort_direction="asc") == [
+        "sort-first",
+        "sort-second",
+    ]
+    assert order(sort_by="model_created_at") == ["sort-second", "sort-first"]
+    # Models with a version sort by it; these have none, so their creation counts.
+    assert order() == ["sort-second", "sort-first"]
+    detail = _problem(api.get("models", params={"sort_by": "name"}), 400)["detail"]
+    assert "model_created_at" in detail
+    _problem(api.get("models", params={"sort_direction": "up"}), 400)
+    for name in ("sort-first", "sort-second"):
+        assert api.delete(f"models/sorter/{name}").status_code == 204
 
 
 def test_trainings_make_a_runnable_version(api: httpx.Client) -> None:
