@@ -23,7 +23,7 @@ from ._store import Store
 
 log = logging.getLogger(__name__)
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$")
 _MODEL_KEYS = {
     "owner",
     "name",
@@ -320,7 +320,7 @@ class Registry:
             raise Problem(
                 422,
                 "owner and name may use lowercase letters, digits, "
-                "'-', '_' and '.', and must start with a letter or digit.",
+                "'-', '_' and '.', and must start and end with a letter or digit.",
             )
         if body["visibility"] not in _VISIBILITIES:
             raise Problem(422, "visibility must be 'public' or 'private'.")

@@ -558,7 +558,7 @@ def test_models_versions_collections_and_more(api: httpx.Client) -> None:
     assert api.get("v1/hardware").status_code == 200
 
 
-def test_models_sort_like_the_cloud(api: httpx.Client) -> None:
+def test_models_sort_and_name_rules_like_the_cloud(api: httpx.Client) -> None:
     for name in ("sort-first", "sort-second"):
         body = {"owner": "sorter", "name": name, "visibility": "private"}
         assert api.post("models", json={**body, "hardware": "cpu"}).status_code == 201
@@ -577,6 +577,16 @@ def test_models_sort_like_the_cloud(api: httpx.Client) -> None:
     detail = _problem(api.get("models", params={"sort_by": "name"}), 400)["detail"]
     assert "model_created_at" in detail
     _problem(api.get("models", params={"sort_direction": "up"}), 400)
+    for bad in ("trailing-", "_leading", "Upper", "has space"):
+        body = {
+            "owner": "sorter",
+            "name": bad,
+            "visibility": "public",
+            "hardware": "cpu",
+        }
+        assert (
+            "letter or digit" in _problem(api.post("models", json=body), 422)["detail"]
+        )
     for name in ("sort-first", "sort-second"):
         assert api.delete(f"models/sorter/{name}").status_code == 204
 
