@@ -87,10 +87,13 @@ class APIError(ReplicateError):
         head = f"HTTP {self.status}"
         if self.title:
             head += f" {self.title}"
-        parts = [head + (f": {self.detail}" if self.detail else "")]
+        # Details often end in a newline (Replicate's 422 lists fields line by
+        # line); strip it so the hint does not start a line with a lone ".".
+        detail = (self.detail or "").strip()
+        parts = [head + (f": {detail}" if detail else "")]
         if self.hint:
             parts.append(self.hint)
-        return ". ".join(p.rstrip(".") for p in parts) + "."
+        return ". ".join(p.strip().rstrip(".") for p in parts) + "."
 
 
 class AuthenticationError(APIError):

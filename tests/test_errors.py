@@ -83,6 +83,15 @@ def test_problem_json_422_keeps_field_details():
     assert "Fix the input" in str(exc)
 
 
+def test_detail_ending_in_a_newline_reads_as_one_sentence():
+    body = {"title": "Input validation failed", "detail": "- input: text is required\n"}
+    exc = errors.error_from_response(response(422, body))
+    assert str(exc) == (
+        "HTTP 422 Input validation failed: - input: text is required. "
+        "Fix the input values named above and try again."
+    )
+
+
 def test_fastapi_style_detail_list_becomes_field_errors():
     body = {"detail": [{"loc": ["body", "input"], "msg": "field required"}]}
     exc = errors.error_from_response(response(422, body))
