@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from ._async_client import AsyncClient
+from ._auth import has_token
 from ._client import Client
 from ._errors import (
     APIConnectionError,
@@ -144,6 +145,7 @@ __all__ = [
     "Version",
     "WebhookSecret",
     "__version__",
+    "has_token",
     "login",
     "parse",
     "serve",

@@ -29,6 +29,15 @@ def get_token() -> str | None:
     return os.environ.get("REPLICATE_API_TOKEN") or None
 
 
+def has_token() -> bool:
+    """Tell whether a token is set (by :func:`login` or ``REPLICATE_API_TOKEN``).
+
+    The public way for a notebook to choose between cloud and local cells: it
+    answers yes or no and never hands the token itself to notebook code.
+    """
+    return get_token() is not None
+
+
 def check_token(token: str) -> str | None:
     """Return what is wrong with ``token``, or ``None`` if it looks usable."""
     if not token.strip():

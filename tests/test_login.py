@@ -59,8 +59,10 @@ def test_malformed_tokens_are_refused_with_advice(token, advice):
 def test_forget_clears_the_token():
     widget = rw.login(verify=False)
     widget.submit("r8_x")
+    assert rw.has_token()
     widget._on_message(widget, {"kind": "forget"}, [])
     assert _auth.get_token() is None
+    assert not rw.has_token()
     assert widget.state == "empty"
 
 
