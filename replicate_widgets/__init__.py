@@ -48,6 +48,8 @@ from ._types import (
     Version,
     WebhookSecret,
 )
+from ._types_deployments import Deployment
+from ._types_search import SearchResults
 
 if TYPE_CHECKING:
     from ._browser import ModelBrowser
@@ -109,6 +111,7 @@ __all__ = [
     "Collection",
     "Compare",
     "CreateModel",
+    "Deployment",
     "File",
     "FileContent",
     "FileTooLargeError",
@@ -135,6 +138,7 @@ __all__ = [
     "ReplicateError",
     "RetryPolicy",
     "SchemaError",
+    "SearchResults",
     "ServerError",
     "SharedRun",
     "Status",

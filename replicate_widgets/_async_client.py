@@ -18,7 +18,6 @@ from . import _endpoints as ep
 from ._async_resources import (
     AccountNamespace,
     Collections,
-    Deployments,
     Files,
     HardwareNamespace,
     Models,
@@ -27,12 +26,14 @@ from ._async_resources import (
     Versions,
     Webhooks,
 )
+from ._async_resources_deployments import Deployments
 from ._errors import ModelError
 from ._files import decode_data_uri, sniff
 from ._http import Call, ClientConfig
 from ._retry import RetryPolicy
 from ._streaming import STREAM_READ_TIMEOUT, StreamTracker
 from ._types import FileContent, Page, Prediction, StreamEvent
+from ._types_search import SearchResults
 
 T = TypeVar("T")
 
@@ -99,13 +100,13 @@ class AsyncClient:
         self.collections = Collections(self)
         """Collections of models."""
         self.deployments = Deployments(self)
-        """Predictions on deployments."""
+        """Deployments: list, get, create, update, delete; their predictions."""
         self.files = Files(self)
         """The Files API."""
         self.hardware = HardwareNamespace(self)
         """Hardware SKUs."""
         self.models = Models(self)
-        """Models: list, search, create, get, delete, readme, examples."""
+        """Models: list, search, create, get, update, delete, readme, examples."""
         self.predictions = Predictions(self)
         """Predictions: create, get, list, cancel, wait."""
         self.trainings = Trainings(self)
@@ -177,6 +178,24 @@ class AsyncClient:
         return result
 
     # -- conveniences ------------------------------------------------------------------
+
+    async def search(self, query: str, *, limit: int | None = None) -> SearchResults:
+        """Search models, collections and documentation pages (``GET /search``).
+
+        Parameters
+        ----------
+        query
+            What to look for, e.g. ``"upscale images"``.
+        limit
+            The most models to return, 1 to 50 (the server's default is 20).
+
+        Returns
+        -------
+        SearchResults
+            ``.models`` (each a model and its search metadata), ``.collections``
+            and ``.pages``.
+        """
+        return await self._send(ep.search(query, limit))
 
     async def run(
         self,

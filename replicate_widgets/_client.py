@@ -24,7 +24,6 @@ from ._http import Call, ClientConfig
 from ._resources import (
     AccountNamespace,
     Collections,
-    Deployments,
     Files,
     HardwareNamespace,
     Models,
@@ -33,9 +32,11 @@ from ._resources import (
     Versions,
     Webhooks,
 )
+from ._resources_deployments import Deployments
 from ._retry import RetryPolicy
 from ._streaming import STREAM_READ_TIMEOUT, StreamTracker
 from ._types import FileContent, Page, Prediction, StreamEvent
+from ._types_search import SearchResults
 
 T = TypeVar("T")
 
@@ -102,13 +103,13 @@ class Client:
         self.collections = Collections(self)
         """Collections of models."""
         self.deployments = Deployments(self)
-        """Predictions on deployments."""
+        """Deployments: list, get, create, update, delete; their predictions."""
         self.files = Files(self)
         """The Files API."""
         self.hardware = HardwareNamespace(self)
         """Hardware SKUs."""
         self.models = Models(self)
-        """Models: list, search, create, get, delete, readme, examples."""
+        """Models: list, search, create, get, update, delete, readme, examples."""
         self.predictions = Predictions(self)
         """Predictions: create, get, list, cancel, wait."""
         self.trainings = Trainings(self)
@@ -180,6 +181,24 @@ class Client:
         return result
 
     # -- conveniences ------------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int | None = None) -> SearchResults:
+        """Search models, collections and documentation pages (``GET /search``).
+
+        Parameters
+        ----------
+        query
+            What to look for, e.g. ``"upscale images"``.
+        limit
+            The most models to return, 1 to 50 (the server's default is 20).
+
+        Returns
+        -------
+        SearchResults
+            ``.models`` (each a model and its search metadata), ``.collections``
+            and ``.pages``.
+        """
+        return self._send(ep.search(query, limit))
 
     def run(
         self,

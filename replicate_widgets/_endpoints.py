@@ -3,18 +3,17 @@
 Functions here check their arguments (with :mod:`._checks`, so mistakes fail before
 any request) and return
 a :class:`~replicate_widgets._http.Call`; they do no I/O. The sync and async resource
-namespaces only execute them.
+namespaces only execute them. The ``/deployments`` endpoints are in
+:mod:`._endpoints_deployments`; the response parsers in :mod:`._parsers`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
-
-import httpx
 
 from ._checks import (
     REF_HELP,
@@ -28,6 +27,7 @@ from ._checks import (
     webhook_fields,
 )
 from ._http import Call
+from ._parsers import hardware, nothing, one, page_of, text
 from ._types import (
     Account,
     Collection,
@@ -41,52 +41,9 @@ from ._types import (
     Version,
     WebhookSecret,
 )
+from ._types_search import SearchResults
 
 R = TypeVar("R", bound=Resource)
-
-# -- parsers ----------------------------------------------------------------------
-
-
-def _json(response: httpx.Response) -> Any:
-    return response.json()
-
-
-def one(cls: type[R]) -> Callable[[httpx.Response], R]:
-    """Parser for a single object."""
-    return lambda response: cls.from_json(_json(response))
-
-
-def page_of(cls: type[R]) -> Callable[[httpx.Response], Page[R]]:
-    """Parser for a ``{next, previous, results}`` page (fetcher attached later)."""
-
-    def parse(response: httpx.Response) -> Page[R]:
-        body = _json(response)
-        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-            raise ValueError("expected a page {next, previous, results}")
-        return Page(
-            results=[cls.from_json(item) for item in body["results"]],
-            next=body.get("next"),
-            previous=body.get("previous"),
-            _item_cls=cls,
-        )
-
-    return parse
-
-
-def _nothing(_response: httpx.Response) -> None:
-    return None
-
-
-def _text(response: httpx.Response) -> str:
-    return response.text
-
-
-def _hardware(response: httpx.Response) -> list[Hardware]:
-    body = _json(response)
-    if not isinstance(body, list):
-        raise ValueError("expected a list of hardware")
-    return [Hardware.from_json(item) for item in body]
-
 
 # -- endpoints --------------------------------------------------------------------
 
@@ -108,7 +65,7 @@ def webhook_secret_get() -> Call[WebhookSecret]:
 
 def hardware_list() -> Call[list[Hardware]]:
     """``GET /hardware``."""
-    return Call("GET", "/hardware", _hardware)
+    return Call("GET", "/hardware", hardware)
 
 
 def collections_list() -> Call[Page[Collection]]:
@@ -154,6 +111,29 @@ def models_search(query: str) -> Call[Page[Model]]:
         content=query,
         headers={"Content-Type": "text/plain"},
     )
+
+
+SEARCH_LIMIT = 50
+"""The most model results ``GET /search`` returns per query."""
+
+
+def search(query: str, limit: int | None) -> Call[SearchResults]:
+    """``GET /search?query=&limit=`` (models, collections and docs pages)."""
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError("The search query must be a non-empty string.")
+    params = {"query": query}
+    if limit is not None:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= SEARCH_LIMIT
+        ):
+            raise ValueError(
+                f"limit must be a whole number from 1 to {SEARCH_LIMIT} (the most "
+                f"models one search returns), got {limit!r}."
+            )
+        params["limit"] = str(limit)
+    return Call("GET", "/search", one(SearchResults), params=params)
 
 
 _VISIBILITY = ("public", "private")
@@ -203,14 +183,29 @@ def models_get(ref: str) -> Call[Model]:
     return Call("GET", f"/models/{parse_model(ref).path}", one(Model))
 
 
+def models_update(ref: str, changes: dict[str, str | None]) -> Call[Model]:
+    """``PATCH /models/{owner}/{name}`` with only the fields given (not ``None``)."""
+    path = f"/models/{parse_model(ref).path}"
+    body = {key: value for key, value in changes.items() if value is not None}
+    if not body:
+        raise ValueError(
+            f"Nothing to update: pass at least one of {', '.join(changes)}, e.g. "
+            "client.models.update('owner/name', description='...')."
+        )
+    for key, value in body.items():
+        if not isinstance(value, str):
+            raise TypeError(f"{key} must be a string, not {type(value).__name__}.")
+    return Call("PATCH", path, one(Model), json=body)
+
+
 def models_delete(ref: str) -> Call[None]:
     """``DELETE /models/{owner}/{name}``."""
-    return Call("DELETE", f"/models/{parse_model(ref).path}", _nothing)
+    return Call("DELETE", f"/models/{parse_model(ref).path}", nothing)
 
 
 def models_readme(ref: str) -> Call[str]:
     """``GET /models/{owner}/{name}/readme`` (Markdown)."""
-    return Call("GET", f"/models/{parse_model(ref).path}/readme", _text)
+    return Call("GET", f"/models/{parse_model(ref).path}/readme", text)
 
 
 def models_examples(ref: str) -> Call[Page[Prediction]]:
@@ -234,7 +229,7 @@ def versions_delete(ref: str, version_id: str) -> Call[None]:
     """``DELETE /models/{owner}/{name}/versions/{id}``."""
     vid = check_id(version_id, "version_id")
     path = f"/models/{parse_model(ref).path}/versions/{vid}"
-    return Call("DELETE", path, _nothing)
+    return Call("DELETE", path, nothing)
 
 
 def predictions_create(
@@ -384,7 +379,7 @@ def files_get(file: str | File) -> Call[File]:
 
 def files_delete(file: str | File) -> Call[None]:
     """``DELETE /files/{id}``."""
-    return Call("DELETE", f"/files/{id_of(file, 'file id')}", _nothing)
+    return Call("DELETE", f"/files/{id_of(file, 'file id')}", nothing)
 
 
 def files_list() -> Call[Page[File]]:

@@ -133,6 +133,52 @@ class Models(_Namespace):
         """Get the model ``owner/name``."""
         return self._client._send(ep.models_get(ref))
 
+    def update(
+        self,
+        ref: str,
+        *,
+        description: str | None = None,
+        github_url: str | None = None,
+        paper_url: str | None = None,
+        license_url: str | None = None,
+        weights_url: str | None = None,
+        readme: str | None = None,
+    ) -> Model:
+        """Change a model's metadata; only the fields given are sent.
+
+        Parameters
+        ----------
+        ref
+            ``owner/name`` of a model you own.
+        description, github_url, paper_url, license_url, weights_url
+            New values (strings).
+        readme
+            The new README, in Markdown (read it back with :meth:`readme`).
+
+        Returns
+        -------
+        Model
+            The updated model.
+
+        Raises
+        ------
+        ValueError
+            When no field is given (before any request).
+        """
+        return self._client._send(
+            ep.models_update(
+                ref,
+                {
+                    "description": description,
+                    "github_url": github_url,
+                    "paper_url": paper_url,
+                    "license_url": license_url,
+                    "weights_url": weights_url,
+                    "readme": readme,
+                },
+            )
+        )
+
     def delete(self, ref: str) -> None:
         """Delete the model ``owner/name`` (it must have no versions)."""
         self._client._send(ep.models_delete(ref))
@@ -257,38 +303,6 @@ class Predictions(_Namespace):
             time.sleep(interval)
             current = self.get(current)
         return current
-
-
-class Deployments(_Namespace):
-    """``client.deployments``; predictions on a deployment."""
-
-    def __init__(self, client: Client) -> None:
-        super().__init__(client)
-        self.predictions = _DeploymentPredictions(client)
-        """``client.deployments.predictions``."""
-
-
-class _DeploymentPredictions(_Namespace):
-    def create(
-        self,
-        deployment: str,
-        input: dict[str, Any] | None = None,
-        *,
-        wait: bool | int = False,
-        cancel_after: str | float | None = None,
-        webhook: str | None = None,
-        webhook_events_filter: Sequence[str] | None = None,
-    ) -> Prediction:
-        """Start a prediction on the deployment ``owner/name``."""
-        return self._client.predictions.create(
-            None,
-            input,
-            deployment=deployment,
-            wait=wait,
-            cancel_after=cancel_after,
-            webhook=webhook,
-            webhook_events_filter=webhook_events_filter,
-        )
 
 
 class Trainings(_Namespace):

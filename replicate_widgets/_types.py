@@ -62,6 +62,15 @@ class Resource:
         return {k: v for k, v in self.raw.items() if k not in known}
 
 
+def nested(cls: type[_R], value: Any) -> Any:
+    """Return ``value`` (a JSON object) as a ``cls``; ``None`` and ``cls`` pass as-is.
+
+    For objects inside objects (a deployment's release), so attribute paths mirror
+    the JSON; anything else is the ``TypeError`` of :meth:`Resource.from_json`.
+    """
+    return value if value is None or isinstance(value, cls) else cls.from_json(value)
+
+
 @dataclass
 class Account(Resource):
     """The account that owns the token (``GET /account``)."""

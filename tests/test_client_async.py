@@ -63,6 +63,7 @@ def test_same_surface_as_sync_client():
     for name in (
         "account",
         "collections",
+        "deployments",
         "files",
         "hardware",
         "models",

@@ -53,6 +53,10 @@ _CLIENT: list[tuple[str, str]] = [
     ),
     (r"\bIterator\[", "AsyncIterator["),
     (r"from \._resources import", "from ._async_resources import"),
+    (
+        r"from \._resources_deployments import",
+        "from ._async_resources_deployments import",
+    ),
     (r"class Client:", "class AsyncClient:"),
     (r'"Client\(base_url', '"AsyncClient(base_url'),
     (r"A client for the Replicate", "An asyncio client for the Replicate"),
@@ -69,7 +73,7 @@ _CLIENT: list[tuple[str, str]] = [
     (r"    def __exit__\(", "    async def __aexit__("),
     (r"        self\.close\(\)", "        await self.close()"),
     (
-        r"    def (_send|run|_finish|stream|stream_prediction|_sse|read)\(",
+        r"    def (_send|search|run|_finish|stream|stream_prediction|_sse|read)\(",
         r"    async def \1(",
     ),
     (r"self\._http\.send\(", "await self._http.send("),
@@ -96,8 +100,16 @@ _TITLES = [
     ("sync :class:`~replicate_widgets._client.Client`", ":class:`AsyncClient`"),
 ]
 
+# A namespace module split from ``_resources.py`` also takes its base class from
+# the async twin.
+_RESOURCES_SPLIT = [
+    *_RESOURCES,
+    (r"from \._resources import", "from ._async_resources import"),
+]
+
 TARGETS = {
     "_async_resources.py": ("_resources", _RESOURCES),
+    "_async_resources_deployments.py": ("_resources_deployments", _RESOURCES_SPLIT),
     "_async_client.py": ("_client", _CLIENT),
 }
 

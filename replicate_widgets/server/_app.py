@@ -10,8 +10,6 @@ official JavaScript client opens ``urls.stream`` without one),
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,16 +18,10 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import (
-    JSONResponse,
-    RedirectResponse,
-    Response,
-    StreamingResponse,
-)
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._lifecycle import Live
 from ._problem import Problem, problem_response
 from ._routes_catalog import (
     account,
@@ -42,15 +34,16 @@ from ._routes_catalog import (
     get_version,
     hardware,
     list_collections,
-    list_deployments,
     list_models,
     list_versions,
     model_examples,
     model_readme,
-    no_deployments,
+    search,
     search_models,
+    update_model,
     webhook_secret,
 )
+from ._routes_deployments import DEPLOYMENT_ROUTES
 from ._routes_files import (
     create_file,
     delete_file,
@@ -67,6 +60,7 @@ from ._web import (
     page,
     prefer_wait,
     read_json,
+    respond_created,
     timestamp_filter,
 )
 
@@ -77,23 +71,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 # ------------------------------------------------------------------ predictions
-async def _respond_created(request: Request, live: Live, kind: str) -> JSONResponse:
-    wait = prefer_wait(request) if kind == "prediction" else None
-    status = 201
-    if wait is not None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(live.done.wait()), wait)
-        status = 201 if live.done.is_set() else 202
-    doc = engine_of(request).render(live.doc, kind)
-    return json_response(doc, status, {"Location": doc["urls"]["get"]})
-
-
 async def create_prediction(request: Request) -> Response:
     prefer_wait(request)  # reject a bad header before anything is queued
     live = engine_of(request).create_prediction(
         await read_json(request), cancel_after=request.headers.get("cancel-after")
     )
-    return await _respond_created(request, live, "prediction")
+    return await respond_created(request, live, "prediction")
 
 
 async def create_model_prediction(request: Request) -> Response:
@@ -104,7 +87,7 @@ async def create_model_prediction(request: Request) -> Response:
         model=(p["owner"], p["name"]),
         cancel_after=request.headers.get("cancel-after"),
     )
-    return await _respond_created(request, live, "prediction")
+    return await respond_created(request, live, "prediction")
 
 
 def _lister(kind: str) -> Handler:
@@ -162,7 +145,7 @@ async def create_training(request: Request) -> Response:
     live = engine_of(request).create_training(
         p["owner"], p["name"], p["version"], await read_json(request)
     )
-    return await _respond_created(request, live, "training")
+    return await respond_created(request, live, "training")
 
 
 # ---------------------------------------------------------------------- routes
@@ -170,13 +153,7 @@ ROUTES = [
     Route("/v1/account", account),
     Route("/v1/collections", list_collections),
     Route("/v1/collections/{slug}", get_collection),
-    Route("/v1/deployments", list_deployments, methods=["GET"]),
-    Route("/v1/deployments", no_deployments, methods=["POST"]),
-    Route(
-        "/v1/deployments/{rest:path}",
-        no_deployments,
-        methods=["GET", "POST", "PATCH", "DELETE"],
-    ),
+    *DEPLOYMENT_ROUTES,
     Route("/v1/files", list_files, methods=["GET"]),
     Route("/v1/files", create_file, methods=["POST"]),
     Route("/v1/files/{id}", get_file, methods=["GET"]),
@@ -188,6 +165,7 @@ ROUTES = [
     Route("/v1/models", search_models, methods=["QUERY"]),
     Route("/v1/models/{owner}/{name}", get_model, methods=["GET"]),
     Route("/v1/models/{owner}/{name}", delete_model, methods=["DELETE"]),
+    Route("/v1/models/{owner}/{name}", update_model, methods=["PATCH"]),
     Route("/v1/models/{owner}/{name}/readme", model_readme),
     Route("/v1/models/{owner}/{name}/examples", model_examples),
     Route(
@@ -207,6 +185,7 @@ ROUTES = [
         create_training,
         methods=["POST"],
     ),
+    Route("/v1/search", search, methods=["GET"]),
     Route("/v1/predictions", _lister("prediction"), methods=["GET"]),
     Route("/v1/predictions", create_prediction, methods=["POST"]),
     Route("/v1/predictions/{id}", _getter("prediction")),

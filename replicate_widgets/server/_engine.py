@@ -137,7 +137,7 @@ class Engine(Lifecycle):
         """
         self._check_rate()
         allowed = MODEL_PREDICTION_KEYS if model else PREDICTION_KEYS
-        _check_keys(body, allowed)
+        check_keys(body, allowed)
         if model is not None:
             owner, name = model
             version_id = self.registry.latest_version_id(owner, name)
@@ -165,7 +165,7 @@ class Engine(Lifecycle):
         self, owner: str, name: str, version_id: str, body: Any
     ) -> Live:
         """Validate a training request, queue the training and return it."""
-        _check_keys(body, TRAINING_KEYS)
+        check_keys(body, TRAINING_KEYS)
         self.registry.version_doc(owner, name, version_id)
         local = self.registry.runnable(version_id)
         if not local.has_train:
@@ -381,7 +381,8 @@ class Engine(Lifecycle):
         await self._http.aclose()
 
 
-def _check_keys(body: Any, allowed: frozenset[str]) -> None:
+def check_keys(body: Any, allowed: frozenset[str]) -> None:
+    """Reject a body that is not an object (400) or has unknown keys (422)."""
     if not isinstance(body, dict):
         raise Problem(400, "The request body must be a JSON object.")
     unknown = sorted(set(body) - allowed)

@@ -23,7 +23,7 @@ from ._store import Store
 
 log = logging.getLogger(__name__)
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$")
 _MODEL_KEYS = {
     "owner",
     "name",
@@ -37,6 +37,10 @@ _MODEL_KEYS = {
 }
 _VISIBILITIES = ("public", "private")
 HARDWARE = [{"name": "CPU", "sku": "cpu"}]
+ACCOUNT = {"type": "user", "username": "local", "name": "Local user"}
+"""The one account of the local backend (``GET /v1/account``); it owns deployments."""
+EDITED = "edited"
+"""Key of a stored model listing the fields ``PATCH`` changed (not in responses)."""
 SORT_FIELDS = ("model_created_at", "latest_version_created_at")
 """The fields ``GET /v1/models`` sorts by, as on api.replicate.com."""
 
@@ -69,9 +73,10 @@ class Registry:
             "license_url": None,
             "created_at": now_iso(),
         }
-        doc["description"] = (
-            model.description if model.description else doc.get("description")
-        )
+        # A description set with PATCH outlives restarts; the folder's is a default.
+        if model.description and "description" not in doc.get(EDITED, ()):
+            doc["description"] = model.description
+        doc.setdefault("description", None)
         example = model.default_example
         if example is not None and "input" not in example:
             # model.json gives just the inputs; the API's default_example is a
@@ -174,8 +179,8 @@ class Registry:
         example = doc.get("default_example")
         if isinstance(example, dict) and "id" not in example:
             full["default_example"] = _example_prediction(doc, example, versions)
-        full.pop("created_at", None)
-        full.pop("hardware", None)
+        for private in ("created_at", "hardware", "readme", EDITED):
+            full.pop(private, None)
         return full
 
     def list_models(
@@ -316,7 +321,7 @@ class Registry:
             if not isinstance(body.get(key), str) or not body[key]:
                 raise Problem(422, f"{key} is required and must be a string.")
         owner, name = body["owner"], body["name"]
-        if not _SLUG.match(owner) or not _SLUG.match(name):
+        if not SLUG.match(owner) or not SLUG.match(name):
             raise Problem(
                 422,
                 "owner and name may use lowercase letters, digits, "

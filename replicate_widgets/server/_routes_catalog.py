@@ -1,12 +1,16 @@
-"""Routes for models, versions, collections, hardware, account and deployments."""
+"""Routes for models, versions, collections, search, hardware and the account."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
+from ._model_edit import edited_readme
+from ._model_edit import update_model as apply_update
 from ._problem import Problem
-from ._registry import HARDWARE
+from ._registry import ACCOUNT, HARDWARE
+from ._search import parse_params
+from ._search import search as search_doc
 from ._web import engine_of, json_response, page, read_json, render, render_all
 
 COLLECTION = {
@@ -43,6 +47,14 @@ async def get_model(request: Request) -> Response:
     )
 
 
+async def update_model(request: Request) -> Response:
+    p = request.path_params
+    engine = engine_of(request)
+    body = await read_json(request)
+    doc = apply_update(engine.store, engine.registry, p["owner"], p["name"], body)
+    return json_response(render(request, doc))
+
+
 async def delete_model(request: Request) -> Response:
     p = request.path_params
     engine_of(request).registry.delete_model(p["owner"], p["name"])
@@ -51,7 +63,12 @@ async def delete_model(request: Request) -> Response:
 
 async def model_readme(request: Request) -> Response:
     p = request.path_params
-    registry = engine_of(request).registry
+    engine = engine_of(request)
+    registry = engine.registry
+    registry.model_doc(p["owner"], p["name"])
+    edited = edited_readme(engine.store, p["owner"], p["name"])
+    if edited is not None:
+        return PlainTextResponse(edited, media_type="text/markdown")
     version = registry.latest_version_id(p["owner"], p["name"])
     readme = registry.runnable(version).directory / "README.md"
     if not readme.is_file():
@@ -98,7 +115,7 @@ async def cover(request: Request) -> Response:
 
 # ------------------------------------------------------------------- the rest
 async def account(_request: Request) -> Response:
-    return json_response({"type": "user", "username": "local", "name": "Local user"})
+    return json_response(ACCOUNT)
 
 
 async def hardware(_request: Request) -> Response:
@@ -126,14 +143,8 @@ async def get_collection(request: Request) -> Response:
     )
 
 
-async def list_deployments(request: Request) -> Response:
-    return page(request, [], None)
-
-
-async def no_deployments(_request: Request) -> Response:
-    raise Problem(
-        404,
-        "Deployments do not exist on the local backend. Run a model "
-        "with POST /v1/predictions (version) or POST /v1/models/{owner}/"
-        "{name}/predictions instead.",
-    )
+async def search(request: Request) -> Response:
+    q = request.query_params
+    query, limit = parse_params(q.get("query"), q.get("limit"))
+    models = render_all(request, engine_of(request).registry.list_models())
+    return json_response(search_doc(query, limit, models, COLLECTION))

@@ -1,10 +1,12 @@
 """SQLite persistence for the local backend.
 
 coglet forgets a prediction as soon as it ends, so the backend keeps every
-prediction, training, model, version and uploaded file here. Each row holds the
-JSON document the API returns plus the few columns needed to look it up, filter
-it and page through it. One connection is used, from the server's event-loop
-thread only; WAL lets a restarted server read what a killed one wrote.
+prediction, training, model, version, deployment and uploaded file here. Each row
+holds the JSON document the API returns plus the few columns needed to look it
+up, filter it and page through it. Tables are created when missing, so a
+database from an older version gains new ones on its next start. One connection
+is used, from the server's event-loop thread only; WAL lets a restarted server
+read what a killed one wrote.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ CREATE TABLE IF NOT EXISTS predictions (
 CREATE INDEX IF NOT EXISTS predictions_by_time ON predictions (kind, created_at, id);
 CREATE TABLE IF NOT EXISTS files (
     id TEXT PRIMARY KEY, created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deployments (
+    owner TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY (owner, name));
 """
 
 
@@ -256,6 +261,42 @@ class Store:
             tuple(TERMINAL_STATUSES),
         )
         return [(r[0], _load(r[1])) for r in rows]
+
+    # ---------------------------------------------------------- deployments
+    def put_deployment(self, doc: dict[str, Any], created_at: str) -> None:
+        """Insert or replace a deployment document (keyed by owner and name).
+
+        ``created_at`` is when the deployment was first made, which orders the
+        list; the document itself only carries its current release's time.
+        """
+        self._db.execute(
+            "INSERT OR REPLACE INTO deployments (owner, name, created_at, doc) "
+            "VALUES (?, ?, ?, ?)",
+            (doc["owner"], doc["name"], created_at, json.dumps(doc)),
+        )
+
+    def get_deployment(
+        self, owner: str, name: str
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Return ``(created_at, doc)`` of a deployment, or ``None``."""
+        row = self._db.execute(
+            "SELECT created_at, doc FROM deployments WHERE owner=? AND name=?",
+            (owner, name),
+        ).fetchone()
+        return None if row is None else (str(row[0]), _load(row[1]))
+
+    def list_deployments(self) -> list[dict[str, Any]]:
+        """Return every deployment document, newest first."""
+        rows = self._db.execute(
+            "SELECT doc FROM deployments ORDER BY created_at DESC, owner, name"
+        )
+        return [_load(r[0]) for r in rows]
+
+    def delete_deployment(self, owner: str, name: str) -> None:
+        """Delete a deployment."""
+        self._db.execute(
+            "DELETE FROM deployments WHERE owner=? AND name=?", (owner, name)
+        )
 
     # ---------------------------------------------------------------- files
     def put_file(self, doc: dict[str, Any]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import urllib.parse
@@ -13,6 +15,7 @@ from starlette.responses import JSONResponse
 from ._clock import iso, parse_iso
 from ._engine import Engine
 from ._files_store import absolutize
+from ._lifecycle import Live
 from ._problem import Problem
 
 _PREFER_WAIT = re.compile(r"(?:^|[\s,;])wait(?:\s*=\s*([^\s,;]*))?", re.IGNORECASE)
@@ -112,3 +115,15 @@ def render(request: Request, doc: Any) -> Any:
 def render_all(request: Request, docs: list[Any]) -> list[Any]:
     """Return documents with their ``rwlocal:`` URLs made absolute."""
     return [render(request, d) for d in docs]
+
+
+async def respond_created(request: Request, live: Live, kind: str) -> JSONResponse:
+    """Answer a create request: 201, or 202 when ``Prefer: wait`` ran out first."""
+    wait = prefer_wait(request) if kind == "prediction" else None
+    status = 201
+    if wait is not None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(live.done.wait()), wait)
+        status = 201 if live.done.is_set() else 202
+    doc = engine_of(request).render(live.doc, kind)
+    return json_response(doc, status, {"Location": doc["urls"]["get"]})

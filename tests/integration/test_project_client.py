@@ -7,7 +7,12 @@ import time
 import pytest
 
 from replicate_widgets._client import Client
-from replicate_widgets._errors import ModelError
+from replicate_widgets._errors import (
+    APIError,
+    InvalidInputError,
+    ModelError,
+    NotFoundError,
+)
 
 pytestmark = pytest.mark.integration
 HELLO = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
@@ -76,3 +81,72 @@ def test_trainings(client: Client) -> None:
         f"carol/chain:{new}", {"prompt": "one", "max_tokens": 5, "seed": 1, "delay": 0}
     )
     assert set("".join(words).split()) <= {"one", "two", "three"}
+
+
+def test_models_update_and_search(client: Client) -> None:
+    client.models.create("dana", "journal", visibility="public", hardware="cpu")
+    model = client.models.update(
+        "dana/journal", description="A journal of runs", readme="# Journal\n"
+    )
+    assert model.ref == "dana/journal"
+    assert model.description == "A journal of runs"
+    assert client.models.readme("dana/journal") == "# Journal\n"
+    assert client.models.get("dana/journal").description == "A journal of runs"
+    with pytest.raises(NotFoundError):
+        client.models.update("nobody/nothing", description="x")
+
+    found = client.search("hello world", limit=5)
+    assert found.query == "hello world"
+    assert found.models[0].model.ref == "replicate/hello-world"
+    assert found.models[0].metadata.score
+    assert found.collections[0].slug == "local-models"
+    assert found.pages == []
+    assert [hit.model.ref for hit in client.search("journal").models] == [
+        "dana/journal"
+    ]
+
+
+def test_deployments_lifecycle(client: Client) -> None:
+    created = client.deployments.create(
+        name="project-app",
+        model="replicate/hello-world",
+        version=HELLO,
+        hardware="cpu",
+        min_instances=0,
+        max_instances=1,
+    )
+    assert created.ref == "local/project-app"
+    assert created.current_release is not None
+    assert created.current_release.number == 1
+    assert created.current_release.configuration.hardware == "cpu"
+    assert "local/project-app" in [d.ref for d in client.deployments.list()]
+
+    ran = client.predictions.create(
+        deployment="local/project-app", input={"text": "deployed"}, wait=True
+    )
+    assert ran.output == "hello deployed"
+    assert ran.deployment == "local/project-app"
+    again = client.deployments.predictions.create("local/project-app", {"text": "x"})
+    assert client.predictions.wait(again).output == "hello x"
+
+    updated = client.deployments.update("local/project-app", max_instances=3)
+    assert updated.current_release is not None
+    assert updated.current_release.number == 2
+    assert updated.current_release.configuration.max_instances == 3
+    assert client.deployments.get("local/project-app") == updated
+
+    with pytest.raises(InvalidInputError, match="cannot exceed"):
+        client.deployments.update("local/project-app", min_instances=4)
+    with pytest.raises(APIError) as duplicate:
+        client.deployments.create(
+            name="project-app",
+            model="replicate/hello-world",
+            version=HELLO,
+            hardware="cpu",
+            min_instances=0,
+            max_instances=1,
+        )
+    assert duplicate.value.status == 409
+    client.deployments.delete("local/project-app")
+    with pytest.raises(NotFoundError):
+        client.deployments.get("local/project-app")

@@ -152,3 +152,43 @@ def test_errors_surface_as_replicate_errors(client: replicate.Client) -> None:
     with pytest.raises(ModelError) as failed:
         client.run("demo/echo", input={"fail": True})
     assert failed.value.prediction.error == "ValueError: failed on purpose (fail=true)"
+
+
+def test_deployments(client: replicate.Client) -> None:
+    # 1.0.7 has deployments but no models.update (PATCH /v1/models/...) or search.
+    created = client.deployments.create(
+        name="official-app",
+        model="replicate/hello-world",
+        version=HELLO,
+        hardware="cpu",
+        min_instances=0,
+        max_instances=2,
+    )
+    assert created.id == "local/official-app"
+    assert created.current_release.number == 1
+    assert created.current_release.created_by.username == "local"
+    assert created.current_release.configuration.max_instances == 2
+    got = client.deployments.get("local/official-app")
+    assert got.current_release.version == HELLO
+    assert "official-app" in [d.name for d in client.deployments.list().results]
+
+    prediction = got.predictions.create(input={"text": "official"}, wait=True)
+    assert prediction.status == "succeeded"
+    assert prediction.output == "hello official"
+    other = client.deployments.predictions.create(
+        "local/official-app", input={"text": "again"}
+    )
+    other.wait()
+    assert other.output == "hello again"
+
+    updated = client.deployments.update("local", "official-app", max_instances=4)
+    assert updated.current_release.number == 2
+    assert updated.current_release.configuration.max_instances == 4
+    with pytest.raises(ReplicateError) as info:
+        client.deployments.update("local", "official-app", hardware="gpu-a100")
+    assert info.value.status == 422
+    assert "gpu-a100" in info.value.detail
+    assert client.deployments.delete("local", "official-app") is True
+    with pytest.raises(ReplicateError) as gone:
+        client.deployments.get("local/official-app")
+    assert gone.value.status == 404

@@ -14,8 +14,29 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "replicate_widgets" / "server" / "models"
 TEST_MODELS = ROOT / "tests" / "integration" / "models"
+FIXTURES = ROOT / "tests" / "fixtures"
 HELLO_VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
+
+
+def openapi_schema(name: str) -> dict[str, Any]:
+    """A response schema from the OpenAPI excerpt, ``nullable`` read as "or null"."""
+    doc = json.loads((FIXTURES / "openapi" / "schemas-excerpt.json").read_text())
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: convert(v) for k, v in node.items() if k != "nullable"}
+        if node.get("nullable") and "type" in node:
+            out["type"] = [node["type"], "null"]
+        if "$ref" in out:
+            out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/$defs/")
+        return out
+
+    schemas = {k: convert(v) for k, v in doc["components"]["schemas"].items()}
+    return {**schemas[name], "$defs": schemas}
 
 
 def wait_until(

@@ -157,7 +157,7 @@ def test_errors_are_problem_documents(api: httpx.Client) -> None:
     _problem(api.get("no/such/route"), 404)
     _problem(api.delete("hardware"), 405)
     deployments = _problem(api.post("deployments/a/b/predictions", json={}), 404)
-    assert "Deployments" in deployments["detail"]
+    assert "Deployment a/b does not exist" in deployments["detail"]
     assert api.get("deployments").json()["results"] == []
     _problem(
         api.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,22 @@ def test_models_versions_files_meta(store: Store) -> None:
     store.delete_model("o", "n")
     assert store.get_model("o", "n") is None
     assert store.get_version("v1") is None
+
+
+def test_store_adds_the_deployments_table_to_an_older_database(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE models (owner TEXT NOT NULL, name TEXT NOT NULL, created_at "
+        "TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (owner, name))"
+    )
+    old.commit()
+    old.close()
+    store = Store(path)
+    doc = {"owner": "local", "name": "d", "current_release": None}
+    store.put_deployment(doc, "2026-01-01T00:00:00.000000Z")
+    assert store.get_deployment("local", "d") == ("2026-01-01T00:00:00.000000Z", doc)
+    assert store.list_deployments() == [doc]
+    store.delete_deployment("local", "d")
+    assert store.get_deployment("local", "d") is None
+    store.close()

@@ -1,0 +1,135 @@
+"""``client.deployments``: manage deployments and run predictions on them.
+
+Split from :mod:`._resources` to keep modules small; like it, each method only
+builds the endpoint's call (:mod:`._endpoints_deployments`) and executes it.
+:mod:`._async_resources_deployments` is generated from this file (see
+``tests/test_client_unasync.py``); edit this one and regenerate, never the copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import _endpoints_deployments as dep
+from ._resources import _Namespace
+from ._types import Page, Prediction
+from ._types_deployments import Deployment
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+
+class Deployments(_Namespace):
+    """``client.deployments``: list, get, create, update, delete; predictions."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self.predictions = _DeploymentPredictions(client)
+        """``client.deployments.predictions``."""
+
+    def list(self) -> Page[Deployment]:
+        """Your deployments, newest first."""
+        return self._client._send(dep.deployments_list())
+
+    def get(self, ref: str) -> Deployment:
+        """Get the deployment ``owner/name`` with its current release."""
+        return self._client._send(dep.deployments_get(ref))
+
+    def create(
+        self,
+        *,
+        name: str,
+        model: str,
+        version: str,
+        hardware: str,
+        min_instances: int,
+        max_instances: int,
+    ) -> Deployment:
+        """Create a deployment of one model version under your account.
+
+        Parameters
+        ----------
+        name
+            The deployment's name alone (``my-app``); it becomes ``account/name``.
+        model
+            ``owner/name`` of the model to deploy.
+        version
+            The 64-character id of the version to run.
+        hardware
+            A SKU from ``client.hardware.list()``, e.g. ``cpu`` or ``gpu-t4``.
+        min_instances, max_instances
+            Autoscaling bounds (``min_instances <= max_instances``).
+
+        Returns
+        -------
+        Deployment
+            The new deployment, at release 1.
+        """
+        return self._client._send(
+            dep.deployments_create(
+                name=name,
+                model=model,
+                version=version,
+                hardware=hardware,
+                min_instances=min_instances,
+                max_instances=max_instances,
+            )
+        )
+
+    def update(
+        self,
+        ref: str,
+        *,
+        version: str | None = None,
+        hardware: str | None = None,
+        min_instances: int | None = None,
+        max_instances: int | None = None,
+    ) -> Deployment:
+        """Change a deployment; only the fields given are sent.
+
+        Each update makes a new release (``current_release.number`` goes up).
+
+        Raises
+        ------
+        ValueError
+            When no field is given (before any request).
+        """
+        return self._client._send(
+            dep.deployments_update(
+                ref,
+                {
+                    "version": version,
+                    "hardware": hardware,
+                    "min_instances": min_instances,
+                    "max_instances": max_instances,
+                },
+            )
+        )
+
+    def delete(self, ref: str) -> None:
+        """Delete the deployment ``owner/name``."""
+        self._client._send(dep.deployments_delete(ref))
+
+
+class _DeploymentPredictions(_Namespace):
+    def create(
+        self,
+        deployment: str,
+        input: dict[str, Any] | None = None,
+        *,
+        wait: bool | int = False,
+        cancel_after: str | float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
+    ) -> Prediction:
+        """Start a prediction on the deployment ``owner/name``."""
+        return self._client.predictions.create(
+            None,
+            input,
+            deployment=deployment,
+            wait=wait,
+            cancel_after=cancel_after,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+        )

@@ -1,0 +1,82 @@
+"""Routes for ``/v1/deployments``: manage deployments and run predictions on them.
+
+The state lives in :class:`~._deployments.Deployments`; a prediction on a
+deployment is an ordinary prediction of the deployment's current version,
+marked with ``deployment: owner/name``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._deployments import Deployments
+from ._engine import MODEL_PREDICTION_KEYS, check_keys
+from ._web import (
+    engine_of,
+    json_response,
+    page,
+    prefer_wait,
+    read_json,
+    respond_created,
+)
+
+
+def _deployments(request: Request) -> Deployments:
+    return Deployments(engine_of(request).store)
+
+
+async def list_deployments(request: Request) -> Response:
+    return page(request, _deployments(request).all(), None)
+
+
+async def create_deployment(request: Request) -> Response:
+    # 200, not 201: what Replicate's OpenAPI document gives for this endpoint.
+    return json_response(_deployments(request).create(await read_json(request)))
+
+
+async def get_deployment(request: Request) -> Response:
+    p = request.path_params
+    return json_response(_deployments(request).get(p["owner"], p["name"]))
+
+
+async def update_deployment(request: Request) -> Response:
+    p = request.path_params
+    body = await read_json(request)
+    return json_response(_deployments(request).update(p["owner"], p["name"], body))
+
+
+async def delete_deployment(request: Request) -> Response:
+    p = request.path_params
+    _deployments(request).delete(p["owner"], p["name"])
+    return Response(status_code=204)
+
+
+async def create_deployment_prediction(request: Request) -> Response:
+    prefer_wait(request)  # reject a bad header before anything is queued
+    owner, name = request.path_params["owner"], request.path_params["name"]
+    model, version = _deployments(request).target(owner, name)
+    body = await read_json(request)
+    # Same body as POST /v1/models/{owner}/{name}/predictions: no "version".
+    check_keys(body, MODEL_PREDICTION_KEYS)
+    engine = engine_of(request)
+    live = engine.create_prediction(
+        {**body, "version": f"{model}:{version}"},
+        cancel_after=request.headers.get("cancel-after"),
+    )
+    live.doc["deployment"] = f"{owner}/{name}"
+    engine.store.put_prediction(live.doc)
+    return await respond_created(request, live, "prediction")
+
+
+_ONE = "/v1/deployments/{owner}/{name}"
+DEPLOYMENT_ROUTES = [
+    Route("/v1/deployments", list_deployments, methods=["GET"]),
+    Route("/v1/deployments", create_deployment, methods=["POST"]),
+    Route(_ONE, get_deployment, methods=["GET"]),
+    Route(_ONE, update_deployment, methods=["PATCH"]),
+    Route(_ONE, delete_deployment, methods=["DELETE"]),
+    Route(f"{_ONE}/predictions", create_deployment_prediction, methods=["POST"]),
+]
+"""Mounted by :mod:`._app` with the other ``/v1`` routes."""
