@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from replicate_widgets.server._async_stream import live_stream_ref
 from replicate_widgets.server._models import (
     PLATFORM_MESSAGE,
     LocalModel,
@@ -162,6 +163,8 @@ class CogletProcess:
         if ref is None:
             raise RunnerError(f"{self.model.full_name} has no {self.mode} function")
         stub = str(self.model.directory / ref)  # absolute: train runs in .cog/train
+        if self.mode == "predict":
+            stub = live_stream_ref(self.model, self._tmp) or stub
         key = "COG_TRAIN_TYPE_STUB" if self.mode == "train" else "COG_PREDICT_TYPE_STUB"
         env[key] = stub
         return env

@@ -103,7 +103,8 @@ def build_document(
     -------
     tuple of dict
         The document, and facts the runner needs that are not part of it:
-        ``streaming``, ``concurrency`` (``@cog.concurrent(max=N)``), ``is_async``.
+        ``streaming``, ``concurrency`` (``@cog.concurrent(max=N)``), ``is_async``,
+        ``async_generator`` and ``method`` (the name of the method that runs).
 
     Raises
     ------
@@ -112,6 +113,7 @@ def build_document(
         user's module raise on import).
     """
     module_name, name, obj = _import_target(ref)
+    method_name = "train" if train else "predict"
     if train and inspect.isclass(obj) and _user_defines(obj, "train"):
         fn = _inspector._unwrap(getattr(obj, "train"))  # noqa: B009
         info = _inspector._create_predictor_info(module_name, name, fn, "train", True)
@@ -119,6 +121,7 @@ def build_document(
         info = _inspector.create_predictor(module_name, name)
         if inspect.isclass(obj):
             method = _inspector._selected_predict_method(obj, f"{module_name}.{name}")
+            method_name = method[0]
             fn = _inspector._unwrap(method[1])
         else:
             fn = _inspector._unwrap(obj)
@@ -142,6 +145,8 @@ def build_document(
         "streaming": streaming,
         "concurrency": getattr(fn, "__cog_concurrent_max__", None) or 1,
         "is_async": inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn),
+        "async_generator": inspect.isasyncgenfunction(fn),
+        "method": method_name,
     }
     return document, facts
 

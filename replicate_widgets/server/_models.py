@@ -99,7 +99,12 @@ class LocalModel:
         The document the train-mode coglet reads (``train()`` under
         ``/predictions``), ``None`` when not trainable.
     is_async
-        ``run()`` is ``async``; async generators are not streamed live by coglet.
+        ``run()`` is ``async``.
+    async_generator
+        ``run()`` is an async generator, which coglet would deliver only at the
+        end (see :mod:`._async_stream`).
+    predict_method
+        The predictor class's method that runs: ``predict`` or ``run``.
     """
 
     owner: str
@@ -119,6 +124,8 @@ class LocalModel:
     train_ref: str | None = None
     train_runtime_schema: dict[str, Any] | None = field(default=None, repr=False)
     is_async: bool = False
+    async_generator: bool = False
+    predict_method: str = "predict"
 
     def __hash__(self) -> int:
         # The schema dicts are unhashable; the version id identifies a version.
@@ -331,6 +338,8 @@ def load_model(
         train_ref=result.get("train_ref"),
         train_runtime_schema=result.get("train_runtime"),
         is_async=bool(facts.get("is_async")),
+        async_generator=bool(facts.get("async_generator")),
+        predict_method=str(facts.get("method") or "predict"),
     )
     write_json(directory / ".cog" / "openapi_schema.served.json", served)
     runtime_directory(model, "predict")

@@ -23,7 +23,9 @@ coglet quirks absorbed here so callers never see them:
   coglet) are removed for our ids.
 
 Sync generators stream live; coglet collects **async generators** and sends
-all their outputs at the end.
+all their outputs at the end, so a single-slot model with one is started
+through a plain-generator wrapper (:mod:`._async_stream`) and streams live too.
+Only models with several slots keep coglet's end-of-run delivery.
 """
 
 from __future__ import annotations

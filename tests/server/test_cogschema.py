@@ -97,7 +97,13 @@ def test_streaming_concurrency_and_async_facts(tmp_path: Path) -> None:
         """,
     )
     assert document["paths"]["/predictions"]["post"]["x-cog-streaming"] is True
-    assert facts == {"streaming": True, "concurrency": 3, "is_async": True}
+    assert facts == {
+        "streaming": True,
+        "concurrency": 3,
+        "is_async": True,
+        "async_generator": True,
+        "method": "run",
+    }
     assert document["components"]["schemas"]["Output"] == {
         "type": "array",
         "items": {"type": "string"},
@@ -118,7 +124,13 @@ def test_without_streaming_decorator_no_streaming_flag(tmp_path: Path) -> None:
         """,
     )
     assert "x-cog-streaming" not in document["paths"]["/predictions"]["post"]
-    assert facts == {"streaming": False, "concurrency": 1, "is_async": False}
+    assert facts == {
+        "streaming": False,
+        "concurrency": 1,
+        "is_async": False,
+        "async_generator": False,
+        "method": "run",
+    }
 
 
 def test_object_and_dict_outputs(tmp_path: Path) -> None:

@@ -630,6 +630,92 @@ def test_async_model_slots_and_collected_outputs(tmp_path: Path) -> None:
     run_async(main)
 
 
+LIVE_ASYNC_MODEL = """
+from __future__ import annotations
+
+import asyncio
+
+from cog import {base}, AsyncConcatenateIterator, Input
+
+
+class Predictor({base}):
+    async def setup(self) -> None:
+        self.prefix = "tok"
+
+    async def {method}(
+        self,
+        n: int = Input(default=3, ge=1, le=500),
+        fail_at: int = -1,
+        marker: str = "",
+    ) -> AsyncConcatenateIterator[str]:
+        try:
+            for i in range(n):
+                if i == fail_at:
+                    raise ValueError(f"failed at {{i}}")
+                print(f"step {{i}}", flush=True)
+                await asyncio.sleep(0.05)
+                yield f"{{self.prefix}}{{i}} "
+        finally:
+            if marker:
+                with open(marker, "w") as fh:
+                    fh.write("cleaned up")
+"""
+
+
+@pytest.mark.parametrize(
+    ("base", "method"), [("BasePredictor", "predict"), ("BaseRunner", "run")]
+)
+def test_single_slot_async_generator_streams_live(
+    tmp_path: Path, base: str, method: str
+) -> None:
+    # coglet alone would send every item at the end (see the test above); a
+    # single-slot model is run through a plain-generator wrapper instead.
+    folder = tmp_path / "live-async"
+    folder.mkdir()
+    (folder / "predict.py").write_text(
+        LIVE_ASYNC_MODEL.format(base=base, method=method)
+    )
+    model = load_model(folder)
+    assert model.async_generator
+    assert model.concurrency == 1
+    assert model.predict_method == method
+    schema = model.openapi_schema["components"]["schemas"]
+    assert schema["Output"]["x-cog-array-display"] == "concatenate"
+
+    marker = tmp_path / "cleaned-up.txt"
+
+    async def main() -> None:
+        runner = ModelRunner(model)
+        try:
+            streamed = await collect(runner, {})  # the Input() default: n=3
+            failed = await collect(runner, {"n": 5, "fail_at": 2})
+            pid = new_id()
+            cancelled: list[RunnerEvent] = []
+            async for event in runner.run(pid, {"n": 500, "marker": str(marker)}):
+                cancelled.append(event)
+                if event.kind == "output" and event.data["index"] == 1:
+                    assert await runner.cancel(pid)
+        finally:
+            await runner.close()
+        kinds = [(e.kind, e.data.get("data") or e.data.get("chunk")) for e in streamed]
+        # Each token arrives before the next step's log line: live, not at the end.
+        assert kinds.index(("output", "tok0 ")) < kinds.index(("log", "step 1\n"))
+        assert completed(streamed)["output"] == ["tok0 ", "tok1 ", "tok2 "]
+        result = completed(failed)
+        assert result["status"] == "failed"
+        assert "failed at 2" in result["error"]
+        assert [e.data["chunk"] for e in failed if e.kind == "output"] == [
+            "tok0 ",
+            "tok1 ",
+        ]
+        assert completed(cancelled)["status"] == "canceled"
+        assert len([e for e in cancelled if e.kind == "output"]) < 500
+        # The generator's own finally ran when it was stopped.
+        assert marker.read_text() == "cleaned up"
+
+    run_async(main)
+
+
 def test_processes_do_not_outlive_an_owner_that_forgot_close(tmp_path: Path) -> None:
     import subprocess
     import sys
