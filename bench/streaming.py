@@ -45,9 +45,14 @@ class CountingComm:
         with self.lock:
             self.messages += 1
             self.bytes += len(encoded) + sum(len(b) for b in buffers or [])
+            # What a browser would hold: a synced text replaces it, an append
+            # (the panel's _text_append) extends it where it ends.
             state = (data or {}).get("state", {})
             if "text" in state:
                 self.last_text = state["text"]
+            append = state.get("_text_append")
+            if append and append["at"] == len(self.last_text):
+                self.last_text += append["chunk"]
 
     def on_msg(self, callback):
         pass
@@ -145,14 +150,17 @@ def main():
             f"{r['kind']:>9}: {r['tokens']} tokens in {r['wall_s']:.2f}s -> "
             f"{r['messages']} messages ({r['messages_per_s']:.1f}/s), "
             f"CPU {100 * r['cpu_core_fraction']:.1f}% of a core, "
-            f"{r['mb_sent']:.1f} MB encoded, "
+            f"{r['mb_sent']:.2f} MB encoded, "
             f"all tokens arrived: {r['all_tokens_arrived']}"
         )
     msg_ratio = peer["messages_per_s"] / ours["messages_per_s"]
     cpu_ratio = peer["cpu_core_fraction"] / max(ours["cpu_core_fraction"], 1e-9)
+    # Bytes per token: the naive peer resends the whole text with every token; the
+    # panel sends each token once (appends) plus the whole text at the end.
+    byte_ratio = (peer["mb_sent"] / peer["tokens"]) / (ours["mb_sent"] / ours["tokens"])
     print(
         f"ratio naive/coalesced: {msg_ratio:.0f}x messages per second, "
-        f"{cpu_ratio:.1f}x CPU"
+        f"{cpu_ratio:.1f}x CPU, {byte_ratio:.0f}x bytes per token"
     )
     ok = (
         ours["all_tokens_arrived"]

@@ -26,6 +26,7 @@ from ._loop import io_loop, on_io_thread, submit
 from ._media import MediaItem
 from ._panel_media import MediaModels
 from ._panel_state import PanelState, output_kind_of
+from ._panel_text import TextAppendMixin
 from ._types import Prediction
 
 __all__ = ["PredictionPanel"]
@@ -34,7 +35,7 @@ _STATIC = pathlib.Path(__file__).parent / "static"
 _UNSET: Any = object()
 
 
-class PredictionPanel(anywidget.AnyWidget):
+class PredictionPanel(TextAppendMixin, anywidget.AnyWidget):
     """A live display of one prediction, usable on its own or inside a Playground.
 
     Parameters
@@ -325,7 +326,7 @@ class PredictionPanel(anywidget.AnyWidget):
             self.logs_dropped = state.logs.dropped
             self.progress = state.progress()
             self.output_kind = state.kind or ""
-            self.text = state.text
+            self._set_text(state.text, final=state.final)
             self.media = media
             self.value = state.value_with_media(keys)
             self.embedding = state.embedding or {}
@@ -397,6 +398,9 @@ class PredictionPanel(anywidget.AnyWidget):
             submit(self._send_file(str(content.get("key", ""))))
         elif kind == "full_logs":
             submit(self._send_logs())
+        elif kind == "text_resync":
+            # A view missed an append (it connected mid-stream): send it all.
+            self._on_loop(lambda: self.send_state("text"))
 
     async def _send_file(self, key: str) -> None:
         for item in self.files:

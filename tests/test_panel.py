@@ -63,6 +63,32 @@ class RecordingComm:
         with self.lock:
             return [d["state"] for d, _ in self.messages if d.get("method") == "update"]
 
+    def text_messages(self) -> list[tuple[str, int, str]]:
+        """``("set", 0, text)`` for a synced ``text``, ``("append", at, chunk)``."""
+        found = []
+        with self.lock:
+            for data, _ in self.messages:
+                if data.get("method") != "update":
+                    continue
+                state = data["state"]
+                if "text" in state:
+                    found.append(("set", 0, state["text"]))
+                append = state.get("_text_append")
+                if append:
+                    found.append(("append", append["at"], append["chunk"]))
+        return found
+
+    def browser_text(self) -> str:
+        """The text a browser holds after every message, applied in order."""
+        text = self.opened_with[0].get("state", {}).get("text", "")
+        for kind, at, value in self.text_messages():
+            if kind == "set":
+                text = value
+            else:
+                assert at == len(text), "an append that does not fit the text before it"
+                text += value
+        return text
+
 
 @pytest.fixture
 def recording(monkeypatch):
@@ -107,7 +133,7 @@ def test_1000_tokens_make_a_bounded_number_of_messages_and_the_last_is_complete(
     """The coalescer + panel flush with a deterministic clock: 1,000 tokens in 1 s."""
     panel = PredictionPanel()
     channel = recording[-1]
-    before = len(channel.updates())
+    before = len(channel.messages)
     now = [0.0]
     timers: list[list] = []
 
@@ -145,11 +171,19 @@ def test_1000_tokens_make_a_bounded_number_of_messages_and_the_last_is_complete(
 
     # Traits are written from the io loop, as in real use.
     submit(feed()).result(30)
-    updates = channel.updates()[before:]
-    assert 1 < len(updates) <= 22
-    texts = [u["text"] for u in updates if "text" in u]
-    assert texts[-1] == "".join(f"t{i} " for i in range(1000))
-    assert panel.text == texts[-1]
+    # Text appends ride in the flush's one update message.
+    messages = channel.messages[before:]
+    assert all(d.get("method") == "update" for d, _ in messages)
+    assert 1 < len(messages) <= 22
+    expected = "".join(f"t{i} " for i in range(1000))
+    assert channel.browser_text() == expected
+    assert panel.text == expected
+    # Each flush sent what was new, not the whole text again.
+    sent = sum(len(value) for _, _, value in channel.text_messages())
+    assert sent == len(expected)
+    # A view that missed an append asks for the whole text, and gets it.
+    panel._on_message(panel, {"kind": "text_resync"}, [])
+    wait_for(lambda: channel.text_messages()[-1] == ("set", 0, expected))
 
 
 # -- against the local backend ------------------------------------------------
@@ -170,10 +204,15 @@ def test_streamed_text_equals_the_output_with_bounded_messages(recording, client
     assert panel.text == "".join(final.output)
     updates = channel.updates()
     # At most 20 a second while streaming, plus the first and the final one.
-    assert len(updates) <= 20 * elapsed + 5
+    assert len(channel.messages) <= 20 * elapsed + 5
     # What the browser last heard is the final state.
     assert [u["status"] for u in updates if "status" in u][-1] == "succeeded"
-    assert [u["text"] for u in updates if "text" in u][-1] == "".join(final.output)
+    assert channel.browser_text() == "".join(final.output)
+    # Appends while streaming, then the whole text once at the end: about twice
+    # the text, however long it grows (not once per flush).
+    sent = sum(len(value) for _, _, value in channel.text_messages())
+    assert sent <= 2 * len(panel.text)
+    assert channel.text_messages()[-1] == ("set", 0, panel.text)
     assert [p["status"] for p in panel.timeline] == [
         "starting",
         "processing",
@@ -544,6 +583,7 @@ def test_a_dropped_stream_reconnects_without_losing_or_repeating_text(
     # Every text the browser was sent is a prefix of the final one: nothing repeated.
     texts = [u["text"] for u in channel.updates() if "text" in u]
     assert all(expected.startswith(t) for t in texts)
+    assert channel.browser_text() == expected  # every append fitted
 
 
 @pytest.mark.integration

@@ -21,7 +21,7 @@ import { renderEmbedding, renderValue } from "./panel/value";
 
 const ERROR_LOG_LINES = 20;
 
-export function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => void {
+function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => void {
   const model = anyModel as unknown as Model;
   const root = el("div", "rw-panel");
   const style = el("style");
@@ -290,4 +290,46 @@ export function render({ model: anyModel, el: host }: RenderProps<PanelModel>): 
   };
 }
 
-export default { render };
+/** What the kernel puts in `_text_append`: the text grew by `chunk` at offset `at`. */
+interface TextAppend {
+  seq: number;
+  at: number;
+  chunk: string;
+}
+
+/** The part of the model `initialize` needs (loosely typed for the fake in tests). */
+interface AppendTarget {
+  get(key: "text"): string;
+  get(key: "_text_append"): Partial<TextAppend> | undefined;
+  set(key: "text", value: string): void;
+  on(name: string, handler: (...args: never[]) => void): void;
+  off(name: string, handler: (...args: never[]) => void): void;
+  send(content: Record<string, unknown>): void;
+}
+
+/**
+ * Streamed text arrives as appends rather than the whole text at every flush; they
+ * are applied to the model once here (not once per view), so every view sees an
+ * ordinary `change:text`. The local `set` is never saved back: the kernel has the
+ * same text. An append that does not fit (a view that connected mid-stream) asks
+ * the kernel for the whole text instead.
+ */
+function initialize({ model }: { model: AppendTarget }): () => void {
+  const onAppend = () => {
+    const append = model.get("_text_append");
+    if (typeof append?.chunk !== "string") return;
+    const current = model.get("text") ?? "";
+    const at = Number(append.at);
+    if (at === current.length) {
+      model.set("text", current + append.chunk);
+    } else if (at + append.chunk.length > current.length) {
+      model.send({ kind: "text_resync" });
+    } // else: already there (the whole text came in a state update meanwhile)
+  };
+  model.on("change:_text_append", onAppend);
+  return () => model.off("change:_text_append", onAppend);
+}
+
+// Only the default export: anywidget takes named exports as the (deprecated) old
+// form and would then ignore `initialize`.
+export default { initialize, render };

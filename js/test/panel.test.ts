@@ -79,6 +79,31 @@ describe("panel view", () => {
     expect(text.childNodes.length).toBe(2); // the second update appended a text node
   });
 
+  it("applies text appends from the kernel once per model, asking for all on a gap", () => {
+    const { model, q } = mount({ status: "processing", _text_append: {} });
+    // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
+    const stop = panel.initialize({ model: model as any });
+    let seq = 0;
+    const append = (at: number, chunk: string) => {
+      seq += 1;
+      model.kernelSet("_text_append", { seq, at, chunk });
+    };
+    model.kernelSet("text", "Once");
+    append(4, " upon");
+    append(9, " a time");
+    expect(model.get("text")).toBe("Once upon a time");
+    expect(q(".rw-text").textContent).toBe("Once upon a time");
+    append(4, " upon"); // already there: ignored
+    expect(model.get("text")).toBe("Once upon a time");
+    expect(model.sent).toEqual([]);
+    append(30, "gap"); // missed something: ask for the whole text
+    expect(model.get("text")).toBe("Once upon a time");
+    expect(model.sent.map((s) => s.content)).toEqual([{ kind: "text_resync" }]);
+    stop();
+    append(16, "!");
+    expect(model.get("text")).toBe("Once upon a time");
+  });
+
   it("acknowledges Cancel at once, sends one message, then reports the outcome", () => {
     const { model, q, host } = mount({ status: "processing", prediction_id: "p1" });
     const cancel = q<HTMLButtonElement>(".rw-cancel");
