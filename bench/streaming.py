@@ -46,11 +46,11 @@ class CountingComm:
             self.messages += 1
             self.bytes += len(encoded) + sum(len(b) for b in buffers or [])
             # What a browser would hold: a synced text replaces it, an append
-            # (the panel's _text_append) extends it where it ends.
+            # (the panel's _appends) extends it where it ends.
             state = (data or {}).get("state", {})
             if "text" in state:
                 self.last_text = state["text"]
-            append = state.get("_text_append")
+            append = state.get("_appends", {}).get("text")
             if append and append["at"] == len(self.last_text):
                 self.last_text += append["chunk"]
 

@@ -26,7 +26,7 @@ from ._loop import io_loop, on_io_thread, submit
 from ._media import MediaItem
 from ._panel_media import MediaModels
 from ._panel_state import PanelState, output_kind_of
-from ._panel_text import TextAppendMixin
+from ._panel_text import AppendMixin
 from ._types import Prediction
 
 __all__ = ["PredictionPanel"]
@@ -35,7 +35,7 @@ _STATIC = pathlib.Path(__file__).parent / "static"
 _UNSET: Any = object()
 
 
-class PredictionPanel(TextAppendMixin, anywidget.AnyWidget):
+class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     """A live display of one prediction, usable on its own or inside a Playground.
 
     Parameters
@@ -322,11 +322,12 @@ class PredictionPanel(TextAppendMixin, anywidget.AnyWidget):
                 self.timeline = state.timeline(now)
                 self._phase_count = len(state.phases)
             self.metrics = state.metrics
-            self.logs = state.logs.tail
             self.logs_dropped = state.logs.dropped
             self.progress = state.progress()
             self.output_kind = state.kind or ""
-            self._set_text(state.text, final=state.final)
+            self._set_growing(
+                {"text": state.text, "logs": state.logs.tail}, final=state.final
+            )
             self.media = media
             self.value = state.value_with_media(keys)
             self.embedding = state.embedding or {}
@@ -398,9 +399,10 @@ class PredictionPanel(TextAppendMixin, anywidget.AnyWidget):
             submit(self._send_file(str(content.get("key", ""))))
         elif kind == "full_logs":
             submit(self._send_logs())
-        elif kind == "text_resync":
+        elif kind == "resync":
             # A view missed an append (it connected mid-stream): send it all.
-            self._on_loop(lambda: self.send_state("text"))
+            name = content.get("key")
+            self._on_loop(lambda: self._resync(name))
 
     async def _send_file(self, key: str) -> None:
         for item in self.files:

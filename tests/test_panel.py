@@ -63,25 +63,25 @@ class RecordingComm:
         with self.lock:
             return [d["state"] for d, _ in self.messages if d.get("method") == "update"]
 
-    def text_messages(self) -> list[tuple[str, int, str]]:
-        """``("set", 0, text)`` for a synced ``text``, ``("append", at, chunk)``."""
+    def text_messages(self, key: str = "text") -> list[tuple[str, int, str]]:
+        """``("set", 0, value)`` for a synced ``key``, ``("append", at, chunk)``."""
         found = []
         with self.lock:
             for data, _ in self.messages:
                 if data.get("method") != "update":
                     continue
                 state = data["state"]
-                if "text" in state:
-                    found.append(("set", 0, state["text"]))
-                append = state.get("_text_append")
+                if key in state:
+                    found.append(("set", 0, state[key]))
+                append = state.get("_appends", {}).get(key)
                 if append:
                     found.append(("append", append["at"], append["chunk"]))
         return found
 
-    def browser_text(self) -> str:
-        """The text a browser holds after every message, applied in order."""
-        text = self.opened_with[0].get("state", {}).get("text", "")
-        for kind, at, value in self.text_messages():
+    def browser_text(self, key: str = "text") -> str:
+        """What a browser holds of ``key`` after every message, applied in order."""
+        text = self.opened_with[0].get("state", {}).get(key, "")
+        for kind, at, value in self.text_messages(key):
             if kind == "set":
                 text = value
             else:
@@ -182,7 +182,7 @@ def test_1000_tokens_make_a_bounded_number_of_messages_and_the_last_is_complete(
     sent = sum(len(value) for _, _, value in channel.text_messages())
     assert sent == len(expected)
     # A view that missed an append asks for the whole text, and gets it.
-    panel._on_message(panel, {"kind": "text_resync"}, [])
+    panel._on_message(panel, {"kind": "resync", "key": "text"}, [])
     wait_for(lambda: channel.text_messages()[-1] == ("set", 0, expected))
 
 
@@ -614,3 +614,6 @@ def test_watching_mid_run_repeats_nothing(recording, client):
     sent = channel.updates()
     assert all(text.startswith(u["text"]) for u in sent if "text" in u)
     assert all(logs.startswith(u["logs"]) for u in sent if "logs" in u)
+    # Appends included, the browser ends with exactly the text and the logs.
+    assert channel.browser_text("text") == text
+    assert channel.browser_text("logs") == logs

@@ -290,44 +290,50 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
   };
 }
 
-/** What the kernel puts in `_text_append`: the text grew by `chunk` at offset `at`. */
-interface TextAppend {
-  seq: number;
+/** One growing trait's append: it grew by `chunk` at offset `at`. */
+interface Append {
   at: number;
   chunk: string;
 }
 
+/** The traits that may grow by appends (the kernel's `GROWING`). */
+const GROWING = ["text", "logs"] as const;
+type Growing = (typeof GROWING)[number];
+
 /** The part of the model `initialize` needs (loosely typed for the fake in tests). */
 interface AppendTarget {
-  get(key: "text"): string;
-  get(key: "_text_append"): Partial<TextAppend> | undefined;
-  set(key: "text", value: string): void;
+  get(key: Growing): string;
+  get(key: "_appends"): Partial<Record<Growing, Append>> | undefined;
+  set(key: Growing, value: string): void;
   on(name: string, handler: (...args: never[]) => void): void;
   off(name: string, handler: (...args: never[]) => void): void;
   send(content: Record<string, unknown>): void;
 }
 
 /**
- * Streamed text arrives as appends rather than the whole text at every flush; they
+ * Streamed text and logs arrive as appends rather than whole at every flush; they
  * are applied to the model once here (not once per view), so every view sees an
- * ordinary `change:text`. The local `set` is never saved back: the kernel has the
- * same text. An append that does not fit (a view that connected mid-stream) asks
- * the kernel for the whole text instead.
+ * ordinary `change:text` / `change:logs`. The local `set` is never saved back: the
+ * kernel has the same value. An append that does not fit (a view that connected
+ * mid-stream) asks the kernel for the whole value instead.
  */
 function initialize({ model }: { model: AppendTarget }): () => void {
-  const onAppend = () => {
-    const append = model.get("_text_append");
-    if (typeof append?.chunk !== "string") return;
-    const current = model.get("text") ?? "";
-    const at = Number(append.at);
-    if (at === current.length) {
-      model.set("text", current + append.chunk);
-    } else if (at + append.chunk.length > current.length) {
-      model.send({ kind: "text_resync" });
-    } // else: already there (the whole text came in a state update meanwhile)
+  const onAppends = () => {
+    const appends = model.get("_appends") ?? {};
+    for (const key of GROWING) {
+      const append = appends[key];
+      if (typeof append?.chunk !== "string") continue;
+      const current = model.get(key) ?? "";
+      const at = Number(append.at);
+      if (at === current.length) {
+        model.set(key, current + append.chunk);
+      } else if (at + append.chunk.length > current.length) {
+        model.send({ kind: "resync", key });
+      } // else: already there (the whole value came in a state update meanwhile)
+    }
   };
-  model.on("change:_text_append", onAppend);
-  return () => model.off("change:_text_append", onAppend);
+  model.on("change:_appends", onAppends);
+  return () => model.off("change:_appends", onAppends);
 }
 
 // Only the default export: anywidget takes named exports as the (deprecated) old

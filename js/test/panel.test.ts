@@ -79,28 +79,33 @@ describe("panel view", () => {
     expect(text.childNodes.length).toBe(2); // the second update appended a text node
   });
 
-  it("applies text appends from the kernel once per model, asking for all on a gap", () => {
-    const { model, q } = mount({ status: "processing", _text_append: {} });
+  it("applies text and log appends once per model, asking for all on a gap", () => {
+    const { model, q } = mount({ status: "processing", _appends: {} });
     // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
     const stop = panel.initialize({ model: model as any });
     let seq = 0;
-    const append = (at: number, chunk: string) => {
+    const appends = (grown: Record<string, [number, string]>) => {
       seq += 1;
-      model.kernelSet("_text_append", { seq, at, chunk });
+      const state: Record<string, unknown> = { seq };
+      for (const [key, [at, chunk]] of Object.entries(grown)) state[key] = { at, chunk };
+      model.kernelSet("_appends", state);
     };
     model.kernelSet("text", "Once");
-    append(4, " upon");
-    append(9, " a time");
+    appends({ text: [4, " upon"], logs: [0, "step 1\n"] });
+    appends({ text: [9, " a time"], logs: [7, "step 2\n"] });
     expect(model.get("text")).toBe("Once upon a time");
     expect(q(".rw-text").textContent).toBe("Once upon a time");
-    append(4, " upon"); // already there: ignored
+    expect(model.get("logs")).toBe("step 1\nstep 2\n");
+    expect(q(".rw-logs").textContent).toBe("step 1\nstep 2\n");
+    appends({ text: [4, " upon"] }); // already there: ignored
     expect(model.get("text")).toBe("Once upon a time");
     expect(model.sent).toEqual([]);
-    append(30, "gap"); // missed something: ask for the whole text
+    appends({ text: [30, "gap"], logs: [14, "step 3\n"] }); // text missed something
     expect(model.get("text")).toBe("Once upon a time");
-    expect(model.sent.map((s) => s.content)).toEqual([{ kind: "text_resync" }]);
+    expect(model.get("logs")).toBe("step 1\nstep 2\nstep 3\n");
+    expect(model.sent.map((s) => s.content)).toEqual([{ kind: "resync", key: "text" }]);
     stop();
-    append(16, "!");
+    appends({ text: [16, "!"] });
     expect(model.get("text")).toBe("Once upon a time");
   });
 
