@@ -82,6 +82,7 @@ class LogBuffer:
         self._limit = limit
         self._parts: list[str] = []
         self._size = 0
+        self._start = 0  # where the tail begins in the full text
 
     def append(self, chunk: str) -> None:
         """Add ``chunk`` to the end of the logs."""
@@ -93,6 +94,8 @@ class LogBuffer:
         """Set the whole log text (e.g. from a polled prediction)."""
         self._parts = [text] if text else []
         self._size = len(text)
+        if self._start > self._size:
+            self._start = 0
 
     @property
     def full(self) -> str:
@@ -113,13 +116,17 @@ class LogBuffer:
 
     @property
     def tail(self) -> str:
-        """The last ``limit`` characters, cut at a line start when one is near."""
+        """At most ``limit`` last characters, starting at a line start when one is near.
+
+        When the tail outgrows ``limit`` its start jumps ahead to leave a quarter
+        of the room free, instead of sliding with every write: between jumps the
+        tail only grows at its end, so the panel can send the browser appends
+        rather than the whole tail at every flush.
+        """
         text = self.full
-        if len(text) <= self._limit:
-            return text
-        cut = text[-self._limit :]
-        newline = cut.find("\n")
-        # Start on a whole line unless that would throw away most of the window.
-        if 0 <= newline < self._limit // 10:
-            cut = cut[newline + 1 :]
-        return cut
+        if len(text) - self._start > self._limit:
+            start = len(text) - self._limit * 3 // 4
+            # Start on a whole line unless that would throw away much of the window.
+            newline = text.find("\n", start, start + self._limit // 10)
+            self._start = newline + 1 if newline >= 0 else start
+        return text[self._start :]

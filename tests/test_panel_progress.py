@@ -43,6 +43,24 @@ def test_log_buffer_keeps_everything_and_shows_a_bounded_tail():
     assert (buf.tail, buf.dropped, buf.size) == ("short", 0, 5)
 
 
+def test_log_buffer_tail_mostly_grows_at_its_end():
+    # A sliding window would move its start at every write once full; jumping a
+    # quarter ahead keeps most updates appends (what the panel sends cheaply).
+    buf = LogBuffer(limit=1000)
+    previous, jumps = "", 0
+    for i in range(10_000):
+        buf.append(f"line {i:04d}\n")
+        tail = buf.tail
+        assert len(tail) <= 1000
+        assert tail.endswith(f"line {i:04d}\n")
+        if not tail.startswith(previous):
+            jumps += 1
+            assert tail.startswith("line ")  # still cut at a line start
+        previous = tail
+    assert 0 < jumps <= 10_000 // 20
+    assert buf.dropped == buf.size - len(buf.tail)
+
+
 def test_log_buffer_rejects_a_non_positive_limit():
     with pytest.raises(ValueError, match="limit must be positive"):
         LogBuffer(0)
