@@ -20,7 +20,7 @@ from ._history import record
 from ._keep import Keeper
 from ._loop import submit
 from ._panel import PredictionPanel
-from ._playground_load import explain, pythonic, resolve
+from ._playground_load import example_values, explain, pythonic, resolve
 from ._schema import ModelSchema, SchemaError, parse
 from ._types import Model, Prediction, Version
 
@@ -47,6 +47,10 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         (a token means api.replicate.com, no token means the local backend).
     backend
         ``"local"``, ``"cloud"`` or a base URL, when ``client`` is not given.
+    example
+        Fill the form with the model's default example, as replicate.com does, so
+        that Run works at once (only for ``"owner/name"`` and Model references;
+        inputs this version cannot take are left at their defaults).
     keep
         Where finished predictions are saved (inputs, downloaded outputs, logs and
         metrics), because Replicate deletes them after an hour: ``True`` for
@@ -67,6 +71,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         client: Client | None = None,
         backend: str | None = None,
         keep: bool | str | os.PathLike[str] | Keeper = True,
+        example: bool = True,
         **kwargs: Any,
     ) -> None:
         self._header = ipywidgets.HTML()
@@ -98,6 +103,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         self._job: concurrent.futures.Future[Prediction] | None = None
         self.keeper = _keeper(keep)
         """Saves finished predictions (``None`` when ``keep=False``)."""
+        self._use_example = example
         try:
             self.client = client if client is not None else resolve_client(backend)
         except (ReplicateError, ValueError, RuntimeError, OSError) as exc:
@@ -109,12 +115,15 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
 
     def _load(self, model: str | Version | Model | Mapping[str, Any]) -> None:
         try:
-            doc, self._ref, self._title = resolve(self.client, model)
-            self.schema = parse(doc)
+            found = resolve(self.client, model)
+            self._ref, self._title = found.ref, found.title
+            self.schema = parse(found.doc)
         except (ReplicateError, SchemaError, ValueError, TypeError) as exc:
             self._fail(explain(exc, model, self.client))
             return
         self.form = InputForm(self.schema)
+        if self._use_example:
+            self.form.set(**example_values(found.example, self.schema))
         self.form.on_submit(self._on_submit)
         self.form.observe(self._refresh_code, names="values")
         self.panel = PredictionPanel(output=self.schema.output, client=self.client)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import NotFoundError, ReplicateError
 from ._types import Model, Version
@@ -13,14 +13,28 @@ from ._types import Model, Version
 if TYPE_CHECKING:
     from ._client import Client
     from ._media import MediaItem
+    from ._schema import ModelSchema
 
 _REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
 
 
+class Resolved(NamedTuple):
+    """What a Playground needs to know about its model."""
+
+    doc: Mapping[str, Any]
+    """The version's ``openapi_schema`` (or a document holding it)."""
+    ref: str | None
+    """What to run: ``owner/name:version``, ``owner/name`` or a version id."""
+    title: str
+    """The Playground's heading."""
+    example: Mapping[str, Any] | None = None
+    """The model's default example input, when the model was looked up by name."""
+
+
 def resolve(
     client: Client, model: str | Version | Model | Mapping[str, Any]
-) -> tuple[Mapping[str, Any], str | None, str]:
-    """Return ``(schema document, reference to run, title)`` for ``model``."""
+) -> Resolved:
+    """Return the schema, reference to run, title and default example of ``model``."""
     if isinstance(model, str):
         match = _REF.match(model.strip())
         if not match:
@@ -34,7 +48,7 @@ def resolve(
             version = client.versions.get(f"{owner}/{name}", version_id)
             # A 64-character id would crowd the title; 8 hex digits identify it.
             title = f"{owner}/{name}:{version_id[:8]}"
-            return _schema_of(version), f"{owner}/{name}:{version_id}", title
+            return Resolved(_schema_of(version), f"{owner}/{name}:{version_id}", title)
         found = client.models.get(f"{owner}/{name}")
         latest = found.latest_version or {}
         if not latest.get("id") and not found.is_official:
@@ -47,17 +61,24 @@ def resolve(
             if found.is_official or not latest.get("id")
             else f"{owner}/{name}:{latest['id']}"
         )
-        return _schema_of(latest), ref, f"{owner}/{name}"
+        example = found.default_example or {}
+        inputs = example.get("input")
+        return Resolved(
+            _schema_of(latest),
+            ref,
+            f"{owner}/{name}",
+            inputs if isinstance(inputs, Mapping) else None,
+        )
     if isinstance(model, Model):
         return resolve(client, f"{model.owner}/{model.name}")
     if isinstance(model, Version):
-        return _schema_of(model), model.id, f"version {model.id[:12]}"
+        return Resolved(_schema_of(model), model.id, f"version {model.id[:12]}")
     if isinstance(model, Mapping):
         if "owner" in model and "name" in model and "latest_version" in model:
             return resolve(client, f"{model['owner']}/{model['name']}")
         vid = model.get("id")
         version_ref = vid if isinstance(vid, str) and vid else None
-        return _schema_of(model), version_ref, f"version {str(vid)[:12]}"
+        return Resolved(_schema_of(model), version_ref, f"version {str(vid)[:12]}")
     raise TypeError(
         "Playground() takes 'owner/name', 'owner/name:version', a Version, a Model "
         f"or their JSON, not {type(model).__name__}."
@@ -120,3 +141,24 @@ def _not_found_locally(model: object, client: Client) -> str:
         "REPLICATE_API_TOKEN, then create the Playground again (or pass "
         'backend="cloud").'
     )
+
+
+def example_values(
+    example: Mapping[str, Any] | None, schema: ModelSchema
+) -> dict[str, Any]:
+    """Return the inputs of a default example that this version's form can take.
+
+    The example may come from an older version, so inputs the schema does not
+    know, values it rejects, and secrets (shown masked) are left out; the form
+    keeps its defaults for those.
+    """
+    if not example:
+        return {}
+    fields = {f.name: f for f in schema.inputs}
+    usable = {
+        name: value
+        for name, value in example.items()
+        if name in fields and fields[name].kind != "secret" and value is not None
+    }
+    errors = schema.validate(usable)
+    return {name: value for name, value in usable.items() if name not in errors}

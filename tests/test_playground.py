@@ -11,6 +11,7 @@ from PIL import Image
 
 import replicate_widgets as rw
 from replicate_widgets import ModelError, SchemaError
+from replicate_widgets._playground_load import example_values
 
 HELLO_VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 
@@ -62,6 +63,55 @@ def test_iterator_images_become_pil_images(url):
     assert all(isinstance(im, Image.Image) for im in images)
     assert images[-1].size == (256, 256)
     assert pg.panel.progress.get("fraction") == pytest.approx(1.0)
+
+
+def test_the_form_starts_with_the_models_default_example(url):
+    # As on replicate.com: a new Playground can run at once.
+    chip = rw.Playground("demo/chiptune", backend=url)
+    assert chip.form.values["notes"] == ["C4", "E4", "G4", "C5", "G4", "E4", "C4"]
+    assert chip.form.values["tempo"] == 200
+    assert chip.run().status == "succeeded"
+    # Given inputs win over the example's; the rest of the example stays.
+    hello = rw.Playground("replicate/hello-world", backend=url)
+    assert hello.run().output == "hello world"
+    assert hello.run(text="Eve").output == "hello Eve"
+    # Opted out, or pinned to a version (the example may be another version's).
+    assert (
+        "text"
+        not in rw.Playground(
+            "replicate/hello-world", backend=url, example=False
+        ).form.values
+    )
+    pinned = rw.Playground(f"replicate/hello-world:{HELLO_VERSION}", backend=url)
+    assert "text" not in pinned.form.values
+
+
+def test_example_inputs_the_version_cannot_take_are_left_out():
+    schema = rw.parse(
+        {
+            "components": {
+                "schemas": {
+                    "Input": {
+                        "type": "object",
+                        "required": ["prompt"],
+                        "properties": {
+                            "prompt": {"type": "string", "x-order": 0},
+                            "steps": {"type": "integer", "maximum": 50, "x-order": 1},
+                            "key": {
+                                "type": "string",
+                                "format": "password",
+                                "x-cog-secret": True,
+                                "x-order": 2,
+                            },
+                        },
+                    }
+                }
+            }
+        }
+    )
+    example = {"prompt": "a cat", "steps": 500, "key": "**********", "old": 1}
+    assert example_values(example, schema) == {"prompt": "a cat"}
+    assert example_values(None, schema) == {}
 
 
 def test_a_failing_model_raises_model_error_with_its_logs(url):
