@@ -123,7 +123,11 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
             return
         self.form = InputForm(self.schema)
         if self._use_example:
-            self.form.set(**example_values(found.example, self.schema))
+            try:
+                self.form.set(**example_values(found.example, self.schema))
+            except (KeyError, TypeError, ValueError):
+                # An odd example must not cost the Playground: start from defaults.
+                self.form.reset()
         self.form.on_submit(self._on_submit)
         self.form.observe(self._refresh_code, names="values")
         self.panel = PredictionPanel(output=self.schema.output, client=self.client)
