@@ -6,7 +6,16 @@ import traceback
 
 import httpx
 import pytest
-from test_client_support import API, TOKEN, Recorder, json_body, load
+from test_client_support import (  # clean_client_env: autouse, found by name
+    API,
+    FAST,
+    TOKEN,
+    Recorder,
+    clean_client_env,  # noqa: F401
+    json_body,
+    load,
+    make,
+)
 
 from replicate_widgets import _auth
 from replicate_widgets._client import Client
@@ -25,25 +34,6 @@ from replicate_widgets._retry import RetryPolicy
 from replicate_widgets._types import Page, Prediction
 
 VERSION = "39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b"
-FAST = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.01)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
-    monkeypatch.delenv("REPLICATE_BASE_URL", raising=False)
-    _auth.set_token(None)
-    yield
-    _auth.set_token(None)
-
-
-def make(routes, **kwargs):
-    recorder = Recorder(routes)
-    kwargs.setdefault("api_token", TOKEN)
-    kwargs.setdefault("retry", FAST)
-    kwargs.setdefault("poll_interval", 0.001)
-    client = Client(transport=httpx.MockTransport(recorder), **kwargs)
-    return client, recorder
 
 
 # -- configuration and the token ------------------------------------------------------

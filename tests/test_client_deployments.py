@@ -11,14 +11,19 @@ from typing import Any
 
 import httpx
 import pytest
-from test_client_support import TOKEN, Recorder, json_body, load
+from test_client_support import (  # clean_client_env: autouse, found by name
+    FAST,
+    TOKEN,
+    Recorder,
+    clean_client_env,  # noqa: F401
+    json_body,
+    load,
+    make,
+)
 
 import replicate_widgets as rw
-from replicate_widgets import _auth
 from replicate_widgets._async_client import AsyncClient
-from replicate_widgets._client import Client
 from replicate_widgets._errors import APIError
-from replicate_widgets._retry import RetryPolicy
 from replicate_widgets._types import Account, Model, Page
 from replicate_widgets._types_deployments import (
     Deployment,
@@ -33,25 +38,7 @@ from replicate_widgets._types_search import (
 )
 
 VERSION = "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf"
-FAST = RetryPolicy(max_retries=1, backoff_base=0.001, backoff_max=0.01)
 DEPLOYMENT = "acme/my-app-image-generator"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
-    monkeypatch.delenv("REPLICATE_BASE_URL", raising=False)
-    _auth.set_token(None)
-    yield
-    _auth.set_token(None)
-
-
-def make(routes: dict[str, Any]) -> tuple[Client, Recorder]:
-    recorder = Recorder(routes)
-    client = Client(
-        api_token=TOKEN, transport=httpx.MockTransport(recorder), retry=FAST
-    )
-    return client, recorder
 
 
 def page_of(*items: Any) -> dict[str, Any]:

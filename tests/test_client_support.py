@@ -9,10 +9,27 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
+
+from replicate_widgets import _auth
+from replicate_widgets._client import Client
+from replicate_widgets._retry import RetryPolicy
 
 RESPONSES = pathlib.Path(__file__).parent / "fixtures" / "responses"
 API = "https://api.replicate.com/v1"
 TOKEN = "r8_TESTtokenVALUEthatMustNeverLeak0123"
+FAST = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.01)
+"""Retries without waiting, for tests."""
+
+
+@pytest.fixture(autouse=True)
+def clean_client_env(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Clear the token and base URL (autouse in each module that imports it)."""
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
+    monkeypatch.delenv("REPLICATE_BASE_URL", raising=False)
+    _auth.set_token(None)
+    yield
+    _auth.set_token(None)
 
 
 def load(name: str) -> Any:
@@ -69,3 +86,13 @@ def json_body(request: httpx.Request) -> Any:
 
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def make(routes: dict[str, Any], **kwargs: Any) -> tuple[Client, Recorder]:
+    """A Client over a recording MockTransport answering ``routes``."""
+    recorder = Recorder(routes)
+    kwargs.setdefault("api_token", TOKEN)
+    kwargs.setdefault("retry", FAST)
+    kwargs.setdefault("poll_interval", 0.001)
+    client = Client(transport=httpx.MockTransport(recorder), **kwargs)
+    return client, recorder
