@@ -128,19 +128,23 @@ class Engine(Lifecycle):
         body: Any,
         *,
         model: tuple[str, str] | None = None,
+        version: str | None = None,
+        deployment: str | None = None,
         cancel_after: str | None = None,
     ) -> Live:
         """Validate a create request, queue the prediction and return it.
 
-        ``model`` is set for ``POST /v1/models/{owner}/{name}/predictions``;
-        otherwise ``body["version"]`` names the version.
+        ``model`` is set for ``POST /v1/models/{owner}/{name}/predictions`` (and
+        ``version``, else its latest version runs); otherwise ``body["version"]``
+        names the version. ``deployment`` (``owner/name``) marks a prediction
+        made on a deployment.
         """
         self._check_rate()
         allowed = MODEL_PREDICTION_KEYS if model else PREDICTION_KEYS
-        check_keys(body, allowed)
+        _check_keys(body, allowed)
         if model is not None:
             owner, name = model
-            version_id = self.registry.latest_version_id(owner, name)
+            version_id = version or self.registry.latest_version_id(owner, name)
         else:
             if "version" not in body:
                 raise Problem(
@@ -159,13 +163,14 @@ class Engine(Lifecycle):
             deadline=deadline,
             version=version_id,
             model_name=f"{owner}/{name}",
+            deployment=deployment,
         )
 
     def create_training(
         self, owner: str, name: str, version_id: str, body: Any
     ) -> Live:
         """Validate a training request, queue the training and return it."""
-        check_keys(body, TRAINING_KEYS)
+        _check_keys(body, TRAINING_KEYS)
         self.registry.version_doc(owner, name, version_id)
         local = self.registry.runnable(version_id)
         if not local.has_train:
@@ -209,6 +214,7 @@ class Engine(Lifecycle):
         deadline: float | None,
         version: str,
         model_name: str,
+        deployment: str | None = None,
     ) -> Live:
         if "input" not in body:
             raise Problem(
@@ -263,6 +269,8 @@ class Engine(Lifecycle):
             "source": "api",
             "metrics": {},
         }
+        if deployment is not None:
+            doc["deployment"] = deployment
         if webhook is not None:
             doc["webhook"] = webhook
             doc["webhook_events_filter"] = events or [
@@ -381,7 +389,7 @@ class Engine(Lifecycle):
         await self._http.aclose()
 
 
-def check_keys(body: Any, allowed: frozenset[str]) -> None:
+def _check_keys(body: Any, allowed: frozenset[str]) -> None:
     """Reject a body that is not an object (400) or has unknown keys (422)."""
     if not isinstance(body, dict):
         raise Problem(400, "The request body must be a JSON object.")

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._deployments import Deployments
-from ._engine import MODEL_PREDICTION_KEYS, check_keys
 from ._web import (
     engine_of,
     json_response,
@@ -57,16 +56,16 @@ async def create_deployment_prediction(request: Request) -> Response:
     prefer_wait(request)  # reject a bad header before anything is queued
     owner, name = request.path_params["owner"], request.path_params["name"]
     model, version = _deployments(request).target(owner, name)
-    body = await read_json(request)
-    # Same body as POST /v1/models/{owner}/{name}/predictions: no "version".
-    check_keys(body, MODEL_PREDICTION_KEYS)
-    engine = engine_of(request)
-    live = engine.create_prediction(
-        {**body, "version": f"{model}:{version}"},
+    model_owner, _, model_name = model.partition("/")
+    # Same body as POST /v1/models/{owner}/{name}/predictions, pinned to the
+    # deployment's current version.
+    live = engine_of(request).create_prediction(
+        await read_json(request),
+        model=(model_owner, model_name),
+        version=version,
+        deployment=f"{owner}/{name}",
         cancel_after=request.headers.get("cancel-after"),
     )
-    live.doc["deployment"] = f"{owner}/{name}"
-    engine.store.put_prediction(live.doc)
     return await respond_created(request, live, "prediction")
 
 
