@@ -203,22 +203,21 @@ class Registry:
             raise Problem(
                 400, f"sort_direction must be asc or desc, not {sort_direction!r}."
             )
-        models = [
-            self._complete_model(d) | {"_created": d.get("created_at") or ""}
+        # (creation time, API document): the document itself omits created_at.
+        pairs = [
+            (str(d.get("created_at") or ""), self._complete_model(d))
             for d in self._store.list_models()
         ]
 
-        def key(model: dict[str, Any]) -> str:
-            created: str = model["_created"]
+        def key(pair: tuple[str, dict[str, Any]]) -> str:
+            created, model = pair
             if sort_by == "latest_version_created_at" and model["latest_version"]:
                 return str(model["latest_version"].get("created_at") or created)
             return created
 
         # Stable sort: models created at the same moment keep the store's order.
-        models.sort(key=key, reverse=sort_direction == "desc")
-        for model in models:
-            del model["_created"]
-        return models
+        pairs.sort(key=key, reverse=sort_direction == "desc")
+        return [model for _, model in pairs]
 
     def search(self, query: str) -> list[dict[str, Any]]:
         """Return models whose owner, name or description contains ``query``."""
