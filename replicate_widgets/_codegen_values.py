@@ -86,9 +86,7 @@ def env_var_for(field_name: str) -> str:
 
 
 def _is_secret(f: Field | None) -> bool:
-    return f is not None and (
-        f.kind == "secret" or (f.items is not None and f.items.kind == "secret")
-    )
+    return f is not None and f.secret
 
 
 def _is_file(f: Field | None) -> bool:

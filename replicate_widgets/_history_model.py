@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._media import media_kind
-from ._schema_types import SECRET_MASK
+from ._schema_secrets import has_mask
 from ._types import TERMINAL_STATUSES, Prediction
 
 if TYPE_CHECKING:
@@ -183,15 +183,12 @@ def parse_bound(value: Any, name: str) -> dt.datetime | None:
 
 
 def clean_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop masked secrets from stored inputs; the mask is not the secret."""
-    out: dict[str, Any] = {}
-    for name, value in inputs.items():
-        if value == SECRET_MASK:
-            continue
-        if isinstance(value, list) and SECRET_MASK in value:
-            continue  # a list of secrets: none of them can be recovered
-        out[name] = value
-    return out
+    """Drop inputs holding a masked secret anywhere; the mask is not the secret.
+
+    A list of secrets or an object with a secret inside cannot be recovered, and
+    loading it back would send the mask as the secret.
+    """
+    return {name: value for name, value in inputs.items() if not has_mask(value)}
 
 
 def first_image_url(output: Any) -> str | None:
@@ -362,9 +359,7 @@ def load_into_form(form: Any, inputs: Mapping[str, Any]) -> list[str]:
     defaults = schema.defaults()
     values: dict[str, Any] = {}
     for name, field in known.items():
-        if field.kind == "secret" or (
-            field.items is not None and field.items.kind == "secret"
-        ):
+        if field.secret:
             if name in inputs:
                 values[name] = inputs[name]  # only when stored unmasked
             continue

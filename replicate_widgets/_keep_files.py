@@ -20,6 +20,7 @@ from typing import Any
 from ._files import decode_data_uri
 from ._media import file_name, sniff_mime
 from ._schema import ModelSchema
+from ._schema_secrets import mask_values
 from ._schema_types import SECRET_MASK
 
 __all__ = [
@@ -140,16 +141,23 @@ def write_atomic(path: Path, data: bytes) -> None:
 def mask_secrets(
     values: Mapping[str, Any], schema: ModelSchema | None
 ) -> dict[str, Any]:
-    secret: set[str] = set()
+    """Return a prediction's input with its secrets masked, at any depth.
+
+    Parameters
+    ----------
+    values : Mapping
+        The input.
+    schema : ModelSchema or None
+        The model's schema: every place it marks secret is masked (items of a
+        ``list[Secret]``, properties of objects, behind ``$ref``). Without it,
+        inputs named like ``token``, ``password`` or ``api_key`` are masked whole.
+    """
     if schema is not None:
-        for f in schema.inputs:
-            if f.kind == "secret" or (f.items is not None and f.items.kind == "secret"):
-                secret.add(f.name)
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        hidden = name in secret or (schema is None and _SECRET_NAME.search(name))
-        out[name] = SECRET_MASK if hidden and value is not None else value
-    return out
+        return mask_values(values, schema.raw, schema.component)
+    return {
+        name: SECRET_MASK if value is not None and _SECRET_NAME.search(name) else value
+        for name, value in values.items()
+    }
 
 
 class FileSaver:

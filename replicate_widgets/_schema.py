@@ -29,10 +29,6 @@ UNREADABLE = "this input's schema could not be read"
 """Start of the ``problem`` of a field whose schema broke the reader itself."""
 
 
-def _is_secret(f: Field) -> bool:
-    return f.kind == "secret" or (f.items is not None and f.items.kind == "secret")
-
-
 def _is_unset(f: Field, value: Any) -> bool:
     """Whether a form value means "leave this input out".
 
@@ -43,7 +39,7 @@ def _is_unset(f: Field, value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        if _is_secret(f) and value == SECRET_MASK:
+        if f.secret and value == SECRET_MASK:
             return True
         if value == "":
             return f.kind not in ("string", "text") or not f.has_default
@@ -138,9 +134,7 @@ class ModelSchema:
             Field name to default, in field order.
         """
         return {
-            f.name: f.default
-            for f in self.inputs
-            if f.has_default and not _is_secret(f)
+            f.name: f.default for f in self.inputs if f.has_default and not f.secret
         }
 
     def _validator(self, f: Field) -> Validator | None:
@@ -225,7 +219,7 @@ class ModelSchema:
                 if value is None and f.required and f.nullable:
                     out[f.name] = None
                 continue
-            if _is_secret(f):
+            if f.secret:
                 value = _strip_masks(value)
             if f.kind == "integer" and isinstance(value, float) and value.is_integer():
                 value = int(value)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from ._schema_refs import RefError, resolve
+from ._schema_secrets import is_secret
 from ._schema_types import Field, FieldKind
 
 _TEXT_WORDS = frozenset(
@@ -188,7 +189,7 @@ def _kind(
         return "json", "this input accepts several types; edit it as JSON"
     fmt = schema.get("format")
     enum = schema.get("enum")
-    if schema.get("x-cog-secret") is True or fmt == "password":
+    if is_secret(schema):
         return "secret", None
     if isinstance(enum, list):
         if enum:

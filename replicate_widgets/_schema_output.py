@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._schema_refs import RefError, resolve
+from ._schema_secrets import is_secret
 from ._schema_types import OutputKind, OutputSpec
 
 _MAX_DEPTH = 8
@@ -55,7 +56,7 @@ def build_output(root: Mapping[str, Any], schema: Any, _depth: int = 0) -> Outpu
         return OutputSpec(kind="json", schema=resolved or {})
     kind = _type(resolved)
     fmt = resolved.get("format")
-    if resolved.get("x-cog-secret") is True or fmt == "password":
+    if is_secret(resolved):
         return OutputSpec(kind="text", schema=resolved)
     if kind == "string":
         return OutputSpec(kind="file" if fmt == "uri" else "text", schema=resolved)

@@ -135,6 +135,13 @@ class Field:
         return self.kind == "text"
 
     @property
+    def secret(self) -> bool:
+        """Whether the value is a secret, or a list of them (``list[Secret]``)."""
+        return self.kind == "secret" or (
+            self.items is not None and self.items.kind == "secret"
+        )
+
+    @property
     def optional(self) -> bool:
         """Whether the form may leave the field empty (it is then not sent)."""
         return not self.required or self.nullable
@@ -149,9 +156,7 @@ class Field:
         dict
             The keys of the dataclass except ``schema``, plus ``multiline``.
         """
-        secret = self.kind == "secret" or (
-            self.items is not None and self.items.kind == "secret"
-        )
+        secret = self.secret
         return {
             "name": self.name,
             "kind": self.kind,

@@ -22,6 +22,8 @@ from cog.input import FieldInfo
 from cog.model import BaseModel as CogBaseModel
 from cog.types import AsyncConcatenateIterator, ConcatenateIterator
 
+from replicate_widgets.server._secrets import SECRET_MASK
+
 __all__ = [
     "JSON",
     "SchemaError",
@@ -60,7 +62,7 @@ def _json_value(value: Any) -> Any:
         return _json_value(value.value)
     if isinstance(value, cog.Secret):
         # Cog renders a Secret default as a mask so the value never leaks.
-        return "**********"
+        return SECRET_MASK
     if isinstance(value, (os.PathLike, pathlib.PurePath)):
         return str(value)
     if isinstance(value, (list, tuple, set)):

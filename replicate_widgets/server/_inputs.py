@@ -4,7 +4,8 @@ Replicate validates ``input`` before queueing and answers 422 with
 ``invalid_fields``; the backend does the same so a bad input never reaches
 coglet. Cog writes OpenAPI 3.0 schemas, so ``nullable`` is turned into a JSON
 Schema ``null`` branch, and ``format: uri`` accepts ``data:`` URIs (Replicate
-takes small files that way).
+takes small files that way). Secrets (see ``_secrets``) are masked for storage and
+never quoted in an error.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import jsonschema
 
-SECRET_MASK = "**********"  # noqa: S105 (a mask, not a password)
+from ._secrets import SecretMask
 
 
 def _uri(value: object) -> bool:
@@ -56,12 +57,6 @@ def _is_nullable(prop: dict[str, Any]) -> bool:
     return any(isinstance(b, dict) and b.get("type") == "null" for b in branches)
 
 
-def _is_secret(prop: dict[str, Any]) -> bool:
-    return prop.get("x-cog-secret") is True or (
-        prop.get("format") == "password" and prop.get("writeOnly") is True
-    )
-
-
 class InputSchema:
     """The checks and rewrites derived from one version's ``openapi_schema``.
 
@@ -87,7 +82,7 @@ class InputSchema:
         )
         props = input_properties(openapi, name)
         self._nullable = {k for k, v in props.items() if _is_nullable(v)}
-        self.secrets = frozenset(k for k, v in props.items() if _is_secret(v))
+        self.secrets = SecretMask(openapi, name)
         self.file_fields = frozenset(
             k
             for k, v in props.items()
@@ -114,6 +109,9 @@ class InputSchema:
             if error.validator == "required":
                 missing = str(error.message).split("'")[1]
                 description = f"{missing} is required"
+            elif self.secrets.hides(value, list(error.absolute_path)):
+                # jsonschema's message quotes the value, here a secret
+                description = _hidden_description(error)
             out.append(
                 {
                     "type": str(error.validator),
@@ -134,11 +132,35 @@ class InputSchema:
         }
 
     def masked(self, value: dict[str, Any]) -> dict[str, Any]:
-        """Return the input with ``x-cog-secret`` values hidden, for storage."""
-        return {
-            k: (SECRET_MASK if k in self.secrets and v is not None else v)
-            for k, v in value.items()
-        }
+        """Return the input with every secret in it masked, for storage."""
+        masked: dict[str, Any] = self.secrets.mask(value)
+        return masked
+
+
+_HIDDEN = {
+    "type": "must be of type {}",
+    "minItems": "must have at least {} item(s)",
+    "maxItems": "must have at most {} item(s)",
+    "minLength": "must be at least {} character(s) long",
+    "maxLength": "must be at most {} character(s) long",
+    "pattern": "must match the pattern {}",
+    "anyOf": "does not match any of the forms this input accepts",
+    "oneOf": "does not match exactly one of the forms this input accepts",
+}
+
+
+def _hidden_description(error: jsonschema.ValidationError) -> str:
+    """Say what a secret value must be, without quoting it."""
+    expected = error.validator_value
+    if error.validator == "type" and isinstance(expected, list):
+        expected = " or ".join(map(str, expected))
+    template = _HIDDEN.get(str(error.validator))
+    what = (
+        template.format(expected)
+        if template
+        else f"does not satisfy the schema's {error.validator!r} rule"
+    )
+    return f"{what} (the value is not shown because it is secret)"
 
 
 def output_is_iterator(openapi: dict[str, Any]) -> bool:

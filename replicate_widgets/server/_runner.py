@@ -50,6 +50,7 @@ from replicate_widgets.server._runner_events import (
     response_json,
     validation_message,
 )
+from replicate_widgets.server._secrets import SecretMask
 
 __all__ = ["Mode", "ModelRunner", "RunnerError", "RunnerEvent", "RunnerPool"]
 
@@ -111,12 +112,8 @@ class ModelRunner:
         self._killed_for_cancel: set[str] = set()
         self._watchdogs: set[asyncio.Task[None]] = set()
         self._closed = False
-        schemas = model.openapi_schema.get("components", {}).get("schemas", {})
         input_name = "TrainingInput" if mode == "train" else "Input"
-        properties = schemas.get(input_name, {}).get("properties", {})
-        self._secrets = frozenset(
-            name for name, prop in properties.items() if prop.get("x-cog-secret")
-        )
+        self._secrets = SecretMask(model.openapi_schema, input_name)
 
     # ------------------------------------------------------------- properties
     @property
@@ -338,7 +335,10 @@ class ModelRunner:
                 delay = min(delay * 2, 0.1)
                 continue
             if response.status_code == 422:
-                message = validation_message(response_json(response), self._secrets)
+                message = validation_message(
+                    response_json(response),
+                    lambda path: self._secrets.hides(payload, path),
+                )
                 yield completed_event("failed", error=message)
                 return
             raise _Crashed(

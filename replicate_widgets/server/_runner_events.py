@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,19 +68,41 @@ def completed_event(
     )
 
 
-def validation_message(body: Any, secrets: frozenset[str]) -> str:
+def validation_message(body: Any, hides: Callable[[list[str]], bool]) -> str:
+    """Turn coglet's 422 body into an error that never quotes a secret.
+
+    Parameters
+    ----------
+    body
+        coglet's answer: ``{"detail": [{"loc": [...], "msg": ...}]}``, where a
+        ``loc`` is ``["body", "input", "keys/1"]`` for item 1 of ``keys``.
+    hides
+        Tells whether the input at a path (keys and index strings) is or holds
+        a secret; coglet's message quotes the value there.
+    """
     detail = body.get("detail") if isinstance(body, dict) else None
     if isinstance(detail, list):
         parts = []
         for item in detail:
-            loc = [str(p) for p in item.get("loc", []) if p not in ("body", "input")]
-            where = ".".join(loc) or "input"
+            loc = [str(p) for p in item.get("loc", [])]
+            if loc[:2] == ["body", "input"]:
+                loc = loc[2:]
+            path = [
+                step.replace("~1", "/").replace("~0", "~")
+                for part in loc
+                for step in part.split("/")
+            ]
+            where = ".".join(path) or "input"
             message = str(item.get("msg", "invalid"))
-            if loc and loc[0] in secrets and "required" not in message.lower():
-                # coglet quotes the offending value; never echo a secret.
-                message = "invalid value (hidden because the input is secret)"
+            if hides(path):
+                message = (
+                    "invalid value (not shown because it is secret); check the "
+                    "value passed for this input"
+                )
             parts.append(f"{where}: {message}")
         return "Invalid input: " + "; ".join(parts)
+    if hides([]):  # no place named: say nothing that could quote a secret
+        return "Invalid input (not shown because the input holds secrets)"
     return f"Invalid input: {json.dumps(body)}"
 
 
