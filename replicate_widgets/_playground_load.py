@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import NotFoundError, ReplicateError
+from ._schema_secrets import has_mask
 from ._types import Model, Version
 
 if TYPE_CHECKING:
@@ -158,7 +159,10 @@ def example_values(
     usable = {
         name: value
         for name, value in example.items()
-        if name in fields and fields[name].kind != "secret" and value is not None
+        if name in fields
+        and not fields[name].secret
+        and value is not None
+        and not has_mask(value)  # a secret masked inside an object
     }
     errors = schema.validate(usable)
     return {name: value for name, value in usable.items() if name not in errors}

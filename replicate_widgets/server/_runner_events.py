@@ -102,7 +102,10 @@ def validation_message(body: Any, hides: Callable[[list[str]], bool]) -> str:
             parts.append(f"{where}: {message}")
         return "Invalid input: " + "; ".join(parts)
     if hides([]):  # no place named: say nothing that could quote a secret
-        return "Invalid input (not shown because the input holds secrets)"
+        return (
+            "Invalid input: check the values passed (the model server's message "
+            "is not shown because the input holds secrets)"
+        )
     return f"Invalid input: {json.dumps(body)}"
 
 

@@ -141,8 +141,8 @@ class SecretMask:
             if isinstance(branches, list):
                 for branch in branches:  # every branch may say where a secret is
                     value = self._mask(value, branch, seen)
-        items = [c for c in _item_schemas(node) if self._holds(c, frozenset())]
-        props = [c for c in _property_schemas(node) if self._holds(c, frozenset())]
+        items = any(self._holds(c, frozenset()) for c in _item_schemas(node))
+        props = any(self._holds(c, frozenset()) for c in _property_schemas(node))
         if isinstance(value, list) and items:
             return [self._apply(v, _item_schema(node, i)) for i, v in enumerate(value)]
         if isinstance(value, dict) and props:

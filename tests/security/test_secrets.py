@@ -28,6 +28,7 @@ from replicate_widgets._history import History, clean_inputs
 from replicate_widgets._keep import Keeper
 from replicate_widgets._keep_files import mask_secrets
 from replicate_widgets._playground import Playground
+from replicate_widgets._playground_load import example_values
 from replicate_widgets._schema import parse
 from replicate_widgets._schema_types import SECRET_MASK
 from replicate_widgets._types import Prediction
@@ -353,6 +354,15 @@ def test_tweak_never_loads_an_input_with_a_mask_inside() -> None:
     }
 
 
+def test_a_default_example_never_fills_in_a_secret() -> None:
+    example = {
+        "text": "hi",
+        "maybe": ["sk-example-1"],
+        "creds": {"user": "ann", "key": SECRET_MASK},
+    }
+    assert example_values(example, parse(NESTED)) == {"text": "hi"}
+
+
 # -- the widgets ---------------------------------------------------------------------
 
 
@@ -368,7 +378,9 @@ def widget_states(widget: Any) -> Iterator[str]:
             yield from widget_states(child)
 
 
-def test_kept_outputs_and_history_show_no_secret(server: Any, tmp_path: Path) -> None:
+def test_kept_shared_copied_and_history_show_no_secret(
+    server: Any, tmp_path: Path
+) -> None:
     with Client(base_url=server.url) as client:
         keeper = Keeper(tmp_path / "kept")
         pg = Playground("local/vault", client=client, keep=keeper)
@@ -379,6 +391,9 @@ def test_kept_outputs_and_history_show_no_secret(server: Any, tmp_path: Path) ->
         for path in kept:
             if path.is_file():
                 assert_no_secret(path.read_bytes(), str(path))
+        assert_no_secret(pg.share()._repr_html_(), "the shared page")
+        for language in ("python", "javascript", "curl"):
+            assert_no_secret(pg.code(language), f"the {language} code")
         history = History(playground=pg, keeper=keeper)
         history.wait(30)
         history.show(done.id).wait(30)
