@@ -68,10 +68,13 @@ class FileRef:
     def data_uri_prefix(self) -> str:
         """``data:TYPE;base64,``, the type guessed from the path's extension.
 
-        For snippets that send the file inline; the type comes from Python's table
-        of extensions, never from the input.
+        For snippets that send the file inline. The type comes from Python's table
+        of extensions; a path that is itself a ``data:`` URL would name its own
+        type, so anything but a plain ``type/subtype`` is ignored.
         """
-        mime = mimetypes.guess_type(self.path)[0] or "application/octet-stream"
+        mime = mimetypes.guess_type(self.path)[0] or ""
+        if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", mime, re.ASCII):
+            mime = "application/octet-stream"
         return f"data:{mime};base64,"
 
 

@@ -406,3 +406,18 @@ def test_form_errors_shown_as_code_stay_comments() -> None:
     scope: dict[str, Any] = {}
     exec(compile(code, "<shown>", "exec"), scope)  # noqa: S102 - it must do nothing
     assert set(scope) == {"__builtins__"}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("flavour", ["javascript", "curl"])
+def test_a_path_that_looks_like_a_data_uri_names_no_type(
+    backend: str, flavour: str, tmp_path: Path
+) -> None:
+    # Python's mimetypes reads a data: URL's own type, quotes and all
+    path = Path('data:x/"$(touch pwned)"\u2028process.stdout.write(1)//,a')
+    (tmp_path / path).parent.mkdir(parents=True)
+    (tmp_path / path).write_bytes(b"\x00\x01")
+    code = snippets("demo/echo", {"text": "t", "f": path}, base_url=backend)[flavour]
+    check_printed(flavour, run_snippet(code, flavour, tmp_path), "t")
+    sent = latest_prediction(backend)["input"]["f"]
+    assert sent == "data:application/octet-stream;base64,AAE="
