@@ -1,17 +1,21 @@
 """Copy as code: the exact call for a set of form values, in four flavours.
 
 `snippets` writes the same prediction as Python for this package's ``Client``, Python
-for the official ``replicate`` client, JavaScript for the official npm client, and a
-``curl`` command. The values are written so they round-trip exactly (``7.0`` stays a
-float, quotes and newlines survive the shell), and nothing secret ever lands in a
-snippet: the API token and every ``Secret`` input are read from environment variables,
-and files are referenced by path instead of being pasted in as base64.
+for the official ``replicate`` client, JavaScript (Node.js ``fetch``), and a ``curl``
+command. The values are written so they round-trip exactly (``7.0`` stays a float,
+quotes and newlines survive the shell), and nothing secret ever lands in a snippet:
+the API token and every ``Secret`` input are read from environment variables, and
+files are referenced by path instead of being pasted in as base64.
+
+Input names and values may come from a model's example, so from anyone. They enter
+a snippet only as literals written by each language's serializer (`quote`, `render`,
+JSON inside ``shlex.quote`` for the shell), with every invisible character escaped;
+comments hold fixed text only.
 """
 
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
 import shlex
 from collections.abc import Mapping
@@ -29,11 +33,12 @@ from ._codegen_values import (
     has_big_int,
     quote,
     render,
+    visible,
 )
 from ._http import DEFAULT_BASE_URL, is_loopback
 from ._schema import ModelSchema
 
-__all__ = ["env_var_for", "insert_next_cell", "snippets"]
+__all__ = ["env_var_for", "insert_next_cell", "snippets", "unwritable"]
 
 
 # -- the four snippets --------------------------------------------------------------
@@ -91,59 +96,78 @@ def _official(ref: str, tree: dict[str, Any], base: str, notes: list[str]) -> st
     )
 
 
+_JS_CALL = """
+async function call(url, init) {
+  const response = await fetch(url, init);
+  if (!response.ok) {
+    throw new Error(`${response.status} from ${url}: ${await response.text()}`);
+  }
+  return response.json();
+}
+
+let prediction = await call(%s, {
+  method: "POST",
+  headers: { ...headers, Prefer: "wait" },
+  body: JSON.stringify(body),
+});
+const done = ["succeeded", "failed", "canceled", "aborted"];
+while (!done.includes(prediction.status)) {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  prediction = await call(prediction.urls.get, { headers });
+}
+if (prediction.status !== "succeeded") {
+  throw new Error(`The prediction ${prediction.status}: ${prediction.error}`);
+}
+console.log(prediction.output);
+"""
+
+
 def _javascript(ref: str, tree: dict[str, Any], base: str, notes: list[str]) -> str:
-    lines = ['import Replicate from "replicate";']
+    # Plain fetch, not the npm client: that client copies the input object key by
+    # key before sending it, and the copy turns a "__proto__" key into a prototype,
+    # so that key would vanish. JSON.stringify sends every key as written.
+    head = ""
     if contains(tree, FileRef):
-        lines.append('import { readFile } from "node:fs/promises";')
-    head = "\n".join(lines) + "\n\n"
-    if base == DEFAULT_BASE_URL:
-        client = "new Replicate(); // reads REPLICATE_API_TOKEN from the environment"
-    elif is_loopback(base):
-        client = (
-            f"new Replicate({{ baseUrl: {quote(base, 'javascript')} }});"
-            " // local: no token needed"
-        )
+        head = 'import { readFile } from "node:fs/promises";\n\n'
+    head += "// Node.js 18 or later (fetch is built in).\n"
+    if is_loopback(base):
+        head += "// A local backend needs no token.\n"
+        headers = '{ "Content-Type": "application/json" }'
     else:
-        client = (
-            f"new Replicate({{ baseUrl: {quote(base, 'javascript')} }});"
-            " // token: REPLICATE_API_TOKEN"
+        head += "// Reads REPLICATE_API_TOKEN from the environment.\n"
+        headers = (
+            "{\n  Authorization: `Bearer ${process.env.REPLICATE_API_TOKEN}`,\n"
+            '  "Content-Type": "application/json",\n}'
         )
-    body = render({"input": tree}, "javascript", 0)
     if has_big_int(tree):
         notes = [
             *notes,
             "JavaScript numbers keep only 15-17 digits: integers beyond "
             "9007199254740991 are rounded before they are sent.",
         ]
-    head += f"{comments(notes, '//')}const replicate = {client}\n"
-    if parse_ref(ref).owner is None:
-        # run() needs owner/name; a bare version id goes through predictions
-        body = render({"version": ref, "input": tree}, "javascript", 0)
-        return (
-            f"{head}let prediction = await replicate.predictions.create({body});\n"
-            "prediction = await replicate.wait(prediction);\n"
-            "console.log(prediction.output);\n"
-        )
+    url, body = _endpoint(ref, tree, base)
     return (
-        f"{head}const output = "
-        f"await replicate.run({quote(ref, 'javascript')}, {body});\n"
-        "console.log(output);\n"
+        f"{head}{comments(notes, '//')}const headers = {headers};\n"
+        f"const body = {render(body, 'javascript', 0)};\n"
+        + _JS_CALL
+        % quote(url, "javascript")
     )
 
 
-def _json_escape(ch: str) -> str:
-    code = ord(ch)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+def _endpoint(ref: str, tree: dict[str, Any], base: str) -> tuple[str, dict[str, Any]]:
+    """Return the URL to POST the prediction to, and its JSON body."""
+    parsed = parse_ref(ref)
+    if parsed.version is None:
+        return f"{base}/models/{parsed.path}/predictions", {"input": tree}
+    return f"{base}/predictions", {"version": parsed.version, "input": tree}
 
 
 def _shell_json(value: Any) -> str:
     """Write ``value`` as JSON for the shell: literal text quoted, markers spliced in.
 
     A secret becomes ``"$NAME"`` and a file a ``data:`` URL built by ``base64`` when
-    the command runs, so neither is ever written into the command itself.
+    the command runs, so neither is ever written into the command itself. All other
+    text is inside single quotes, where the shell expands nothing.
     """
     markers: list[Any] = []
     plain = json.dumps(value, default=repr)
@@ -160,25 +184,22 @@ def _shell_json(value: Any) -> str:
             return [mark(x) for x in v]
         return v
 
-    marked = mark(value)
     # Readable UTF-8, except what a terminal would hide or cannot encode (U+2028,
     # lone surrogates): those become JSON escapes, which mean the same.
-    text = re.sub(
-        r"[^\x20-\x7e]",
-        lambda m: m[0] if m[0].isprintable() else _json_escape(m[0]),
-        json.dumps(marked, ensure_ascii=False),
-    )
+    text = visible(json.dumps(mark(value), ensure_ascii=False), "javascript")
     pieces = re.split(rf"\\u0000{tag}(\d+)\\u0000", text)
-    out = [shlex.quote(pieces[0])]
+    # JSON text goes in single quotes; only the splices are in double quotes
+    out, literal = [], pieces[0]
     for i in range(1, len(pieces), 2):
         marker = markers[int(pieces[i])]
         if isinstance(marker, EnvRef):
-            out.append(f'"${marker.name}"')
+            splice = f'"${marker.name}"'  # the name is [A-Z0-9_] (env_var_for)
         else:
-            mime = mimetypes.guess_type(marker.path)[0] or "application/octet-stream"
-            path = shlex.quote(marker.path)
-            out.append(f"\"data:{mime};base64,$(base64 < {path} | tr -d '\\n')\"")
-        out.append(shlex.quote(pieces[i + 1]))
+            literal += json.dumps(marker.data_uri_prefix)[1:-1]
+            splice = f"\"$(base64 < {shlex.quote(marker.path)} | tr -d '\\n')\""
+        out += [shlex.quote(literal), splice]
+        literal = pieces[i + 1]
+    out.append(shlex.quote(literal))
     # shlex.quote("") is "''": drop the empty pieces the splices left behind
     return "".join(p for p in out if p != "''") or "''"
 
@@ -186,13 +207,7 @@ def _shell_json(value: Any) -> str:
 def _curl(
     ref: str, tree: dict[str, Any], base: str, notes: list[str], secrets: list[str]
 ) -> str:
-    parsed = parse_ref(ref)
-    body: dict[str, Any] = {"input": tree}
-    if parsed.version is None:
-        url = f"{base}/models/{parsed.path}/predictions"
-    else:
-        url = f"{base}/predictions"
-        body = {"version": parsed.version, "input": tree}
+    url, body = _endpoint(ref, tree, base)
     extra = list(notes)
     if secrets:
         extra.append(
@@ -241,8 +256,8 @@ def snippets(
     -------
     dict of str to str
         ``python`` (this package's ``Client``), ``replicate`` (the official Python
-        client), ``javascript`` (the official npm client) and ``curl``. The token is
-        only ever referenced as ``REPLICATE_API_TOKEN``.
+        client), ``javascript`` (``fetch``, Node.js 18 or later) and ``curl``. The
+        token is only ever referenced as ``REPLICATE_API_TOKEN``.
 
     Raises
     ------
@@ -281,9 +296,8 @@ def snippets(
         tree[name] = conv.convert(value, name, f)
     notes = list(conv.notes)
     if conv.secrets:
-        listed = ", ".join(
-            f"{env} (input {src!r})" for env, src in conv.secrets.items()
-        )
+        # names only: each is [A-Z0-9_] (env_var_for); the code shows which input
+        listed = ", ".join(conv.secrets)
         notes.insert(0, f"Set these environment variables first: {listed}.")
     return {
         "python": _python(ref, tree, base, notes),
@@ -291,6 +305,25 @@ def snippets(
         "javascript": _javascript(ref, tree, base, notes),
         "curl": _curl(ref, tree, base, conv.notes, list(conv.secrets)),
     }
+
+
+def unwritable(reason: str) -> dict[str, str]:
+    """Return the code view's text for when the form's values cannot be code.
+
+    Parameters
+    ----------
+    reason : str
+        Why, e.g. the message of the error `snippets` raised. It may quote a
+        model's input names, so it is written by `comments` (it stays a comment)
+        and below two fixed lines (where Python would obey a ``coding:`` comment).
+
+    Returns
+    -------
+    dict of str to str
+        ``python`` only: the code view shows that one tab.
+    """
+    head = "# Fix the form first: its values cannot be written as code yet.\n#\n"
+    return {"python": head + comments([reason], "#")}
 
 
 def insert_next_cell(code: str) -> bool:

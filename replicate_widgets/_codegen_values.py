@@ -8,7 +8,9 @@ evaluates back to exactly the same values. :mod:`._codegen` assembles the snippe
 
 from __future__ import annotations
 
+import json
 import math
+import mimetypes
 import os
 import posixpath
 import re
@@ -33,6 +35,7 @@ __all__ = [
     "has_big_int",
     "quote",
     "render",
+    "visible",
 ]
 
 Lang = Literal["python", "javascript"]
@@ -60,6 +63,19 @@ class FileRef:
     """A file input, referenced by its local path."""
 
     path: str
+
+    @property
+    def data_uri_prefix(self) -> str:
+        """``data:TYPE;base64,``, the type guessed from the path's extension.
+
+        For snippets that send the file inline. The type comes from Python's table
+        of extensions; a path that is itself a ``data:`` URL would name its own
+        type, so anything but a plain ``type/subtype`` is ignored.
+        """
+        mime = mimetypes.guess_type(self.path)[0] or ""
+        if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", mime, re.ASCII):
+            mime = "application/octet-stream"
+        return f"data:{mime};base64,"
 
 
 def env_var_for(field_name: str) -> str:
@@ -100,6 +116,9 @@ class Converter:
 
     What it had to change is kept in `notes` (for comments in the snippet) and the
     environment variables it chose in `secrets` (variable name to input name).
+    Notes are fixed text and numbers: an input's name, value, file name or type
+    may come from a model's example and so from anyone, and it reaches the snippet
+    only as a literal written by `quote`, never inside a comment.
     """
 
     def __init__(self) -> None:
@@ -128,14 +147,14 @@ class Converter:
         mime = sniff_mime(data, declared, upload)
         given = re.sub(r"[^\w. -]+", "_", posixpath.basename(upload or "")).strip(" .")
         if given:
-            name, how = given, f"uploaded as {given!r}"
+            name = given
         else:
             stem = re.sub(r"[^A-Za-z0-9_-]+", "_", where).strip("_") or "input"
             name = stem + posixpath.splitext(file_name("data:", mime))[1]
-            how = "given"
         self.notes.append(
-            f"{where!r} was {how} ({len(data):,} bytes, {mime}), not a local file: "
-            f"save it as {name} next to this code, or change the path."
+            f"A file input was given as data ({len(data):,} bytes), not as a local "
+            "file: save the data next to this code under the file name written "
+            "below, or change that name."
         )
         return FileRef(name)
 
@@ -204,29 +223,41 @@ class Converter:
 # -- literals -----------------------------------------------------------------------
 
 
+def _escape(ch: str, lang: Lang) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    if lang == "python":
+        return f"\\U{code:08x}"
+    # a UTF-16 pair: what JSON and JavaScript strings both read as one character
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def visible(text: str, lang: Lang) -> str:
+    r"""Escape every character in ``text`` a reader cannot see.
+
+    ``text`` is JSON from `json.dumps` (``ensure_ascii=False``), a string literal or
+    a comment. Everything that is not printable becomes a ``\u`` escape (``\U``
+    in Python): what could end a line in some language (``\r``, U+0085, U+2028,
+    U+2029), NUL, lone surrogates, bidirectional controls. In JSON such characters
+    only occur inside strings, where the escape means the same character, and JSON
+    strings are also valid JavaScript strings (and, with the Python escape for
+    characters past U+FFFF, Python strings).
+    """
+    return re.sub(
+        r"[^\x20-\x7e]",
+        lambda m: m[0] if m[0].isprintable() else _escape(m[0], lang),
+        text,
+    )
+
+
 def quote(text: str, lang: Lang) -> str:
-    """Quote ``text`` as a double-quoted Python or JavaScript string literal."""
-    out = ['"']
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) <= 0xFFFF:
-            # invisible and control characters stay visible and exact as escapes
-            out.append(f"\\u{ord(ch):04x}")
-        elif lang == "python":
-            out.append(f"\\U{ord(ch):08x}")
-        else:
-            out.append(f"\\u{{{ord(ch):x}}}")
-    out.append('"')
-    return "".join(out)
+    """Quote ``text`` as a double-quoted Python or JavaScript string literal.
+
+    JSON's serializer writes the quotes and backslashes; `visible` escapes the rest.
+    """
+    return visible(json.dumps(text, ensure_ascii=False), lang)
 
 
 def _scalar(value: Any, lang: Lang) -> str:
@@ -237,7 +268,11 @@ def _scalar(value: Any, lang: Lang) -> str:
     if isinstance(value, FileRef):
         if lang == "python":
             return f"Path({quote(value.path, lang)})"
-        return f"await readFile({quote(value.path, lang)})"
+        # fetch sends JSON, so the file goes inline as a data: URL
+        return (
+            f"{quote(value.data_uri_prefix, lang)} + "
+            f'(await readFile({quote(value.path, lang)})).toString("base64")'
+        )
     if value is None:
         return "None" if lang == "python" else "null"
     if isinstance(value, bool):
@@ -249,6 +284,10 @@ def _scalar(value: Any, lang: Lang) -> str:
 
 
 def _key(key: str, lang: Lang) -> str:
+    if lang == "javascript" and key == "__proto__":
+        # In an object literal, `__proto__: v` and `"__proto__": v` set the
+        # object's prototype instead of adding a key; a computed key is a key.
+        return f"[{quote(key, lang)}]"
     if lang == "javascript" and re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", key):
         return key
     return quote(key, lang)
@@ -286,14 +325,24 @@ def render(value: Any, lang: Lang, indent: int) -> str:
 
 
 def comments(notes: list[str], prefix: str) -> str:
-    """Write ``notes`` as comment lines (``#`` or ``//``) wrapped at 79 columns."""
-    return "".join(
-        textwrap.fill(
-            n, 79, initial_indent=f"{prefix} ", subsequent_indent=f"{prefix} "
-        )
-        + "\n"
-        for n in notes
-    )
+    r"""Write ``notes`` as comment lines (``#`` or ``//``) wrapped at 79 columns.
+
+    A comment ends at a line break, and Python, JavaScript and the shell disagree
+    on what breaks a line (JavaScript also breaks at U+2028 and U+2029). So every
+    ``\n`` starts a new comment line and every other invisible character is
+    written as an escape (`visible`): no text can step out of its comment.
+    """
+    out = []
+    for note in notes:
+        for line in note.split("\n"):
+            wrapped = textwrap.fill(
+                visible(line, "python"),
+                79,
+                initial_indent=f"{prefix} ",
+                subsequent_indent=f"{prefix} ",
+            )
+            out.append((wrapped or prefix) + "\n")
+    return "".join(out)
 
 
 def contains(value: Any, cls: type) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 
 from ._backend import describe_backend, resolve_client
-from ._codegen import insert_next_cell, snippets
+from ._codegen import insert_next_cell, snippets, unwritable
 from ._codeview import CodeView
 from ._errors import ModelError, ReplicateError
 from ._form import InputForm
@@ -282,8 +282,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
                 base_url=self.client.base_url,
             )
         except (SchemaError, ValueError, TypeError) as exc:
-            message = f"# Fix the form first: {exc}"
-            self.code_view.snippets = {"python": message}
+            self.code_view.snippets = unwritable(str(exc))
 
     def run(self, **inputs: Any) -> Prediction:
         """Run the model with the form's values updated by ``inputs``; block until done.
