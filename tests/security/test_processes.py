@@ -4,33 +4,38 @@ Each test kills a real backend (a ``replicate-widgets serve`` process, or a
 Jupyter kernel that embeds one) with SIGKILL while a prediction runs, then
 watches the process table: every process the backend had started (coglet, its
 worker) must be gone within a bounded wait. The tests never kill a model
-process to pass; a leftover is killed only after the assertion has failed, so
-one failing run does not leave models running on the machine.
+process to pass (see ``ProcessTable.assert_gone`` in ``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psutil
 import pytest
 
+if TYPE_CHECKING:
+    from conftest import ProcessTable
+
 pytest.importorskip("coglet")
+
+from replicate_widgets.server._group_records import GroupRecords
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 ECHO = ROOT / "replicate_widgets" / "server" / "models" / "echo"
-GONE_WITHIN = 30.0  # seconds; the processes go in well under one
 
 
 def _start_backend(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
@@ -101,43 +106,11 @@ def _model_processes(backend_pid: int) -> list[psutil.Process]:
     return found
 
 
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _assert_all_gone(processes: list[psutil.Process]) -> None:
-    """Wait (bounded) until none of ``processes`` runs; fail naming the others."""
-    deadline = time.monotonic() + GONE_WITHIN
-    left = [p for p in processes if _alive(p)]
-    while left and time.monotonic() < deadline:
-        time.sleep(0.1)
-        left = [p for p in left if _alive(p)]
-    if not left:
-        return
-    described = []
-    for proc in left:
-        try:
-            described.append(f"{proc.pid}: {' '.join(proc.cmdline())}")
-        except psutil.Error:
-            described.append(str(proc.pid))
-    # Only now, the assertion having failed, tidy up for the machine's sake.
-    for proc in left:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    pytest.fail(
-        f"{len(left)} model process(es) outlived their backend by "
-        f"{GONE_WITHIN:.0f} s:\n" + "\n".join(described)
-    )
-
-
 # ------------------------------------------------------------------------- tests
 def test_backend_killed_with_sigkill_leaves_no_model_process(
-    tmp_path: Path, backends: list[subprocess.Popen[str]]
+    tmp_path: Path,
+    backends: list[subprocess.Popen[str]],
+    process_table: ProcessTable,
 ) -> None:
     proc, url = _start_backend(tmp_path)
     backends.append(proc)
@@ -146,11 +119,13 @@ def test_backend_killed_with_sigkill_leaves_no_model_process(
     models = _model_processes(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    _assert_all_gone(models)
+    process_table.assert_gone(models)
 
 
 def test_new_backend_reaps_model_processes_a_killed_backend_left(
-    tmp_path: Path, backends: list[subprocess.Popen[str]]
+    tmp_path: Path,
+    backends: list[subprocess.Popen[str]],
+    process_table: ProcessTable,
 ) -> None:
     proc, url = _start_backend(tmp_path)
     backends.append(proc)
@@ -163,14 +138,16 @@ def test_new_backend_reaps_model_processes_a_killed_backend_left(
     coglet.suspend()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert all(_alive(p) for p in models)
+    assert all(process_table.running(p) for p in models)
     second, _ = _start_backend(tmp_path)
     backends.append(second)
-    _assert_all_gone(models)
+    process_table.assert_gone(models)
 
 
 def test_backend_sharing_a_data_dir_leaves_live_models_alone(
-    tmp_path: Path, backends: list[subprocess.Popen[str]]
+    tmp_path: Path,
+    backends: list[subprocess.Popen[str]],
+    process_table: ProcessTable,
 ) -> None:
     # Kernels share the default data dir: a starting backend must tell a live
     # owner's model processes from a dead one's.
@@ -181,12 +158,39 @@ def test_backend_sharing_a_data_dir_leaves_live_models_alone(
         models = _model_processes(first.pid)
         second, _ = _start_backend(tmp_path)
         backends.append(second)
-        assert all(_alive(p) for p in models)
+        assert all(process_table.running(p) for p in models)
         assert http.get(running["urls"]["get"]).json()["status"] == "processing"
 
 
+def test_stale_record_never_kills_a_group_that_is_not_its_own(
+    tmp_path: Path, process_table: ProcessTable
+) -> None:
+    # A recorded group id can be reused once that group is empty: a process
+    # group without the dead backend's mark is someone else's and must live.
+    stranger = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)"],
+        start_new_session=True,
+    )
+    try:
+        records = tmp_path / "processes"
+        records.mkdir()
+        stale = records / f"{uuid.uuid4().hex}.json"
+        # Written by a backend that no longer runs (its start time differs).
+        stale.write_text(
+            json.dumps(
+                {"pid": os.getpid(), "started": 0.0, "groups": {str(stranger.pid): ""}}
+            )
+        )
+        assert GroupRecords(tmp_path).reap_stale() == 0
+        assert process_table.running(psutil.Process(stranger.pid))
+        assert not stale.exists()
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
 def test_kernel_killed_with_sigkill_takes_its_embedded_backend_models_along(
-    tmp_path: Path,
+    tmp_path: Path, process_table: ProcessTable
 ) -> None:
     from jupyter_client.manager import KernelManager
 
@@ -220,7 +224,7 @@ def test_kernel_killed_with_sigkill_takes_its_embedded_backend_models_along(
             _running_prediction(http, url)
         models = _model_processes(kernel_pid)
         os.kill(kernel_pid, signal.SIGKILL)
-        _assert_all_gone(models)
+        process_table.assert_gone(models)
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
