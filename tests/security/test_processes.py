@@ -101,7 +101,7 @@ def _model_processes(backend_pid: int) -> list[psutil.Process]:
     """Every process the backend started (coglet and its worker), at least two."""
     found = psutil.Process(backend_pid).children(recursive=True)
     described = [" ".join(p.cmdline()) for p in found]
-    assert any("cog.server" in c for c in described), described
+    assert any("cog.server.http" in c for c in described), described
     assert any("_run_worker" in c for c in described), described
     return found
 
@@ -134,7 +134,7 @@ def test_new_backend_reaps_model_processes_a_killed_backend_left(
     models = _model_processes(proc.pid)
     # Frozen, coglet cannot notice its backend die: the group outlives it, as
     # one whose lifeline failed would (only SIGKILL reaches a stopped process).
-    coglet = next(p for p in models if "cog.server" in " ".join(p.cmdline()))
+    coglet = next(p for p in models if "cog.server.http" in " ".join(p.cmdline()))
     coglet.suspend()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -219,7 +219,7 @@ def test_kernel_killed_with_sigkill_takes_its_embedded_backend_models_along(
         )
         assert reply["content"]["status"] == "ok", reply["content"]
         url = printed.get(timeout=5).strip()
-        kernel_pid = manager.provisioner.pid  # type: ignore[union-attr]
+        kernel_pid = manager.provisioner.pid
         with httpx.Client(timeout=60) as http:
             _running_prediction(http, url)
         models = _model_processes(kernel_pid)
