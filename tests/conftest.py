@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 # Set before any test module imports the package: the embedded local backend and
@@ -40,3 +43,48 @@ def local_client(local_backend: Any) -> Iterator[Any]:
 
     with Client(base_url=local_backend.url) as client:
         yield client
+
+
+class ProcessTable:
+    """Watches processes the way a person would with ``ps``: zombies are gone."""
+
+    @staticmethod
+    def running(proc: psutil.Process) -> bool:
+        """Tell whether ``proc`` still runs (a zombie has exited)."""
+        try:
+            return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    def assert_gone(
+        self, processes: list[psutil.Process], within: float = 30.0
+    ) -> None:
+        """Assert that ``processes`` end by themselves within ``within`` seconds.
+
+        For model processes after their backend died: the test never kills them
+        to pass. A survivor is killed only once the assertion has failed, so one
+        failing run does not leave models running on the machine.
+        """
+        deadline = time.monotonic() + within
+        left = [p for p in processes if self.running(p)]
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = [p for p in left if self.running(p)]
+        if not left:
+            return
+        described = []
+        for proc in left:
+            with contextlib.suppress(psutil.Error):
+                described.append(f"{proc.pid}: {' '.join(proc.cmdline())}")
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        pytest.fail(
+            f"{len(left)} process(es) still ran {within:.0f} s later:\n"
+            + "\n".join(described)
+        )
+
+
+@pytest.fixture
+def process_table() -> ProcessTable:
+    """A :class:`ProcessTable` to assert that processes ended by themselves."""
+    return ProcessTable()

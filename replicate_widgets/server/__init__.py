@@ -37,6 +37,7 @@ from starlette.applications import Starlette
 from ._app import build_app
 from ._engine import Engine
 from ._files_store import FileStore
+from ._group_records import GroupRecords
 from ._models import LocalModel, bundled_models, load_model
 from ._registry import Registry
 from ._runner import RunnerPool
@@ -166,11 +167,15 @@ def _start_engine(store: Store, config: ServerConfig) -> Engine:
     for model in config.models:
         registry.register(model)
     registry.restore_trained()
+    records = GroupRecords(config.data_dir)
+    reaped = records.reap_stale()
+    if reaped:
+        log.warning("killed %d model process group(s) of a stopped backend", reaped)
     engine = Engine(
         store,
         FileStore(config.data_dir, bytes.fromhex(file_key)),
         registry,
-        RunnerPool(),
+        RunnerPool(records=records),
         origin=config.origin,
         webhook_secret=webhook_secret,
         rate_limit=config.rate_limit,

@@ -13,6 +13,13 @@ What this absorbs (measured in ``reference/coglet.md``):
 - ``setup(weights)`` gets its weights from ``COG_WEIGHTS``.
 - setup failures show only in coglet's own output, kept in a log file here.
 
+The group never outlives the backend (see ``docs/processes.md``): coglet runs
+under :mod:`._lifeline`, which kills the group when the pipe this process holds
+closes, however the backend ends (``kill -9`` included); a group that cannot
+react is recorded in :class:`~._group_records.GroupRecords` and killed by the
+next backend started on the same data dir. ``close()`` and interpreter exit
+stop the groups at once rather than waiting for either.
+
 ``subprocess.Popen`` rather than asyncio subprocesses, so the process is not
 tied to one event loop and no child watcher is needed in a non-main thread.
 """
@@ -38,6 +45,7 @@ from typing import Any
 import httpx
 
 from replicate_widgets.server._async_stream import live_stream_ref
+from replicate_widgets.server._group_records import OWNER_ENV, TMP_PREFIX, GroupRecords
 from replicate_widgets.server._models import (
     PLATFORM_MESSAGE,
     LocalModel,
@@ -48,17 +56,29 @@ from replicate_widgets.server._models import (
 __all__ = ["CogletProcess", "RunnerError"]
 
 _POLL = 0.05
-# Process groups still running, killed at interpreter exit if nobody closed them
-# (a kernel shut down without closing the server must not leave models behind).
-_LIVE_GROUPS: dict[int, Path] = {}
+_LIFELINE = Path(__file__).with_name("_lifeline.py")
+# Processes still running, by group id: killed at interpreter exit if nobody
+# closed them (a kernel shut down without closing the server).
+_LIVE: dict[int, CogletProcess] = {}
 
 
 @atexit.register
 def _kill_leftovers() -> None:
-    for pgid, tmp in list(_LIVE_GROUPS.items()):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-        _remove_tree(tmp)
+    for process in list(_LIVE.values()):
+        process.kill_now()
+
+
+def _forget_in_forked_child() -> None:
+    # A child forked without exec (multiprocessing's "fork") would hold every
+    # lifeline open and keep the groups alive after the backend died, and its
+    # own exit would kill them: it owns none of them.
+    for process in _LIVE.values():
+        process.release_lifeline()
+    _LIVE.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_forked_child)
 
 
 class RunnerError(Exception):
@@ -100,17 +120,23 @@ class CogletProcess:
         The version to serve.
     mode
         ``"predict"`` or ``"train"`` (coglet's ``--x-mode``).
+    records
+        Where the backend records its process groups, if anywhere.
     """
 
-    def __init__(self, model: LocalModel, mode: str) -> None:
+    def __init__(
+        self, model: LocalModel, mode: str, *, records: GroupRecords | None = None
+    ) -> None:
         if not coglet_available():
             raise RunnerError(PLATFORM_MESSAGE)
         self.model = model
         self.mode = mode
         self.port = _free_port()
-        self._tmp = Path(tempfile.mkdtemp(prefix="rw-coglet-"))
+        self._records = records
+        self._tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
         self.log_path = self._tmp / "coglet.log"
         self._popen: subprocess.Popen[bytes] | None = None
+        self._lifeline: int | None = None
         self.client = httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{self.port}",
             timeout=httpx.Timeout(30.0, read=None),
@@ -157,6 +183,9 @@ class CogletProcess:
             p for p in (str(self.model.directory), env.get("PYTHONPATH", "")) if p
         )
         env.pop("COG_WEIGHTS", None)
+        env.pop(OWNER_ENV, None)  # inherited from an outer backend: not its group
+        if self._records is not None:
+            env[OWNER_ENV] = self._records.owner
         if self.model.weights:
             env["COG_WEIGHTS"] = _materialise_weights(self.model.weights, self._tmp)
         ref = self.model.train_ref if self.mode == "train" else self.model.predict_ref
@@ -179,20 +208,31 @@ class CogletProcess:
             it was not ready within ``timeout`` seconds.
         """
         cwd = runtime_directory(self.model, self.mode)
-        cmd = [sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"]
+        env = self._environment()
+        # The write end stays here (not inheritable, so no other child holds
+        # it); coglet's side reads the other to its end (see _lifeline).
+        watched, self._lifeline = os.pipe()
+        cmd = [sys.executable, str(_LIFELINE), str(watched), "cog.server.http"]
+        cmd += ["--host", "127.0.0.1"]
         if self.mode == "train":
             cmd += ["--x-mode", "train"]
-        with self.log_path.open("ab") as log:
-            self._popen = subprocess.Popen(
-                cmd,
-                cwd=cwd,
-                env=self._environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _LIVE_GROUPS[self._popen.pid] = self._tmp
+        try:
+            with self.log_path.open("ab") as log:
+                self._popen = subprocess.Popen(
+                    cmd,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=(watched,),
+                )
+        finally:
+            os.close(watched)
+        _LIVE[self._popen.pid] = self
+        if self._records is not None:
+            self._records.add(self._popen.pid, self._tmp)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -246,13 +286,29 @@ class CogletProcess:
         finally:
             # Also when the await above is cancelled: nothing may outlive us, and
             # a busy worker shares the group and can outlive its parent.
+            self.kill_now()
             if popen is not None:
-                self._signal_group(popen.pid, signal.SIGKILL)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     popen.wait(timeout=5)
-                _LIVE_GROUPS.pop(popen.pid, None)
-            _remove_tree(self._tmp)
             await self.client.aclose()
+
+    def kill_now(self) -> None:
+        """SIGKILL the whole group and forget it; safe to call more than once."""
+        popen = self._popen
+        # Once only: after the leader is reaped its group id may be reused.
+        if popen is not None and _LIVE.pop(popen.pid, None) is self:
+            self._signal_group(popen.pid, signal.SIGKILL)
+            if self._records is not None:
+                self._records.discard(popen.pid)
+        self.release_lifeline()
+        _remove_tree(self._tmp)
+
+    def release_lifeline(self) -> None:
+        """Close this process's end of the lifeline (the group then dies)."""
+        if self._lifeline is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lifeline)
+            self._lifeline = None
 
     @staticmethod
     def _signal_group(pgid: int, sig: signal.Signals) -> None:

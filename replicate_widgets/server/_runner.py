@@ -41,6 +41,7 @@ import httpx
 import httpx_sse
 
 from replicate_widgets.server._coglet_process import CogletProcess, RunnerError
+from replicate_widgets.server._group_records import GroupRecords
 from replicate_widgets.server._models import LocalModel
 from replicate_widgets.server._runner_events import (
     CRASH_MESSAGE,
@@ -76,6 +77,9 @@ class ModelRunner:
         Seconds without work after which the process is stopped.
     setup_timeout
         Seconds to wait for ``setup()`` before giving up.
+    records
+        Where the backend records its process groups (see
+        :mod:`._group_records`), if anywhere.
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class ModelRunner:
         *,
         idle_timeout: float = 600.0,
         setup_timeout: float = 300.0,
+        records: GroupRecords | None = None,
     ) -> None:
         if mode not in ("predict", "train"):
             raise ValueError(f"mode must be 'predict' or 'train', not {mode!r}")
@@ -97,6 +102,7 @@ class ModelRunner:
         self.mode: Mode = mode
         self.idle_timeout = idle_timeout
         self.setup_timeout = setup_timeout
+        self._records = records
         self._process: CogletProcess | None = None
         self._start_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(model.concurrency)
@@ -146,7 +152,7 @@ class ModelRunner:
             if process is not None:
                 await process.stop(graceful=False)
                 self._process = None
-            process = CogletProcess(self.model, self.mode)
+            process = CogletProcess(self.model, self.mode, records=self._records)
             try:
                 await process.start(self.setup_timeout)
             except BaseException:
@@ -408,12 +414,15 @@ class RunnerPool:
 
     Parameters
     ----------
-    idle_timeout
+    idle_timeout, records
         Passed to each runner.
     """
 
-    def __init__(self, *, idle_timeout: float = 600.0) -> None:
+    def __init__(
+        self, *, idle_timeout: float = 600.0, records: GroupRecords | None = None
+    ) -> None:
         self.idle_timeout = idle_timeout
+        self.records = records
         self._runners: dict[tuple[str, str], ModelRunner] = {}
 
     def get(self, model: LocalModel, mode: Mode = "predict") -> ModelRunner:
@@ -421,7 +430,9 @@ class RunnerPool:
         key = (model.version_id, mode)
         runner = self._runners.get(key)
         if runner is None or runner.state == "closed":
-            runner = ModelRunner(model, mode, idle_timeout=self.idle_timeout)
+            runner = ModelRunner(
+                model, mode, idle_timeout=self.idle_timeout, records=self.records
+            )
             self._runners[key] = runner
         return runner
 

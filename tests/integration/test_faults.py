@@ -9,11 +9,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+import psutil
 import pytest
 
 from replicate_widgets.server import serve
+
+if TYPE_CHECKING:
+    from conftest import ProcessTable
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,9 +140,10 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split(" at ")[1].split()[0]
 
 
-def test_killed_server_keeps_history_and_fails_running_ones(tmp_path: Path) -> None:
+def test_killed_server_keeps_history_and_fails_running_ones(
+    tmp_path: Path, process_table: ProcessTable
+) -> None:
     proc, url = _start(tmp_path)
-    coglets: list[int] = []
     try:
         with httpx.Client(timeout=60) as http:
             done = http.post(
@@ -151,7 +157,7 @@ def test_killed_server_keeps_history_and_fails_running_ones(tmp_path: Path) -> N
                 json={"input": {"text": "lost", "delay": 60}},
             ).json()
             _wait(http, running["urls"]["get"], {"processing"})
-            coglets = _coglets(proc.pid)
+            models = psutil.Process(proc.pid).children(recursive=True)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
     finally:
@@ -159,8 +165,8 @@ def test_killed_server_keeps_history_and_fails_running_ones(tmp_path: Path) -> N
         proc.wait()
         if proc.stdout:
             proc.stdout.close()
-        for pid in coglets:
-            _kill_group(pid)
+    # Its model processes died with it; nothing here kills them.
+    process_table.assert_gone(models)
     proc, url = _start(tmp_path)
     try:
         with httpx.Client(timeout=60) as http:
