@@ -178,11 +178,14 @@ class AsyncClient:
         while True:
             request = self._config.build(self._http, call)
             try:
-                streamed = await self._http.send(request, stream=True)
-                try:
-                    response = await self._receive(call, streamed)
-                finally:
-                    await streamed.aclose()
+                # httpx reads a redirect's body whole; a capped body follows its
+                # redirects itself (in _receive), without reading theirs.
+                response = await self._receive(
+                    call,
+                    await self._http.send(
+                        request, stream=True, follow_redirects=call.body is None
+                    ),
+                )
             except httpx.TransportError as exc:
                 delay = self._config.retry.delay(call.method, attempt, error=exc)
                 if delay is None:
@@ -201,15 +204,29 @@ class AsyncClient:
     async def _receive(
         self, call: Call[Any], response: httpx.Response
     ) -> httpx.Response:
-        """Read the body: whole, or chunk by chunk into ``call.body`` (capped)."""
-        if call.body is None:
-            await response.aread()
-            return response
-        call.body.start(response)
-        async for chunk in response.aiter_bytes():
-            if not call.body.feed(chunk):
-                break
-        return call.body.response(response)
+        """Read the body and close: whole, or chunk by chunk into ``call.body``."""
+        try:
+            if call.body is None:
+                await response.aread()
+                return response
+            for _ in range(self._http.max_redirects):
+                if response.next_request is None:
+                    break
+                await response.aclose()
+                response = await self._http.send(
+                    response.next_request, stream=True, follow_redirects=False
+                )
+            if response.next_request is not None:
+                raise httpx.TooManyRedirects(
+                    "Exceeded maximum allowed redirects.", request=response.request
+                )
+            call.body.start(response)
+            async for chunk in response.aiter_bytes():
+                if not call.body.feed(chunk):
+                    break
+            return call.body.response(response)
+        finally:
+            await response.aclose()
 
     def _attach(self, result: T) -> T:
         if isinstance(result, Page):
@@ -416,7 +433,7 @@ class AsyncClient:
         """Fill ``body`` from its URL; return the declared content type."""
         if body.url.startswith("data:"):
             data, declared = decode_data_uri(body.url)
-            body.start()
+            body.start(size=len(data))
             body.feed(data)
             return declared
         response = await self._send(self._config.file_call(body))

@@ -181,11 +181,14 @@ class Client:
         while True:
             request = self._config.build(self._http, call)
             try:
-                streamed = self._http.send(request, stream=True)
-                try:
-                    response = self._receive(call, streamed)
-                finally:
-                    streamed.close()
+                # httpx reads a redirect's body whole; a capped body follows its
+                # redirects itself (in _receive), without reading theirs.
+                response = self._receive(
+                    call,
+                    self._http.send(
+                        request, stream=True, follow_redirects=call.body is None
+                    ),
+                )
             except httpx.TransportError as exc:
                 delay = self._config.retry.delay(call.method, attempt, error=exc)
                 if delay is None:
@@ -202,15 +205,29 @@ class Client:
             attempt += 1
 
     def _receive(self, call: Call[Any], response: httpx.Response) -> httpx.Response:
-        """Read the body: whole, or chunk by chunk into ``call.body`` (capped)."""
-        if call.body is None:
-            response.read()
-            return response
-        call.body.start(response)
-        for chunk in response.iter_bytes():
-            if not call.body.feed(chunk):
-                break
-        return call.body.response(response)
+        """Read the body and close: whole, or chunk by chunk into ``call.body``."""
+        try:
+            if call.body is None:
+                response.read()
+                return response
+            for _ in range(self._http.max_redirects):
+                if response.next_request is None:
+                    break
+                response.close()
+                response = self._http.send(
+                    response.next_request, stream=True, follow_redirects=False
+                )
+            if response.next_request is not None:
+                raise httpx.TooManyRedirects(
+                    "Exceeded maximum allowed redirects.", request=response.request
+                )
+            call.body.start(response)
+            for chunk in response.iter_bytes():
+                if not call.body.feed(chunk):
+                    break
+            return call.body.response(response)
+        finally:
+            response.close()
 
     def _attach(self, result: T) -> T:
         if isinstance(result, Page):
@@ -410,7 +427,7 @@ class Client:
         """Fill ``body`` from its URL; return the declared content type."""
         if body.url.startswith("data:"):
             data, declared = decode_data_uri(body.url)
-            body.start()
+            body.start(size=len(data))
             body.feed(data)
             return declared
         response = self._send(self._config.file_call(body))

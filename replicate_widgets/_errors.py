@@ -187,7 +187,9 @@ class APITimeoutError(APIConnectionError):
 def _size(n: int) -> str:
     if n >= 1024**3:
         return f"{n / 1024**3:.1f} GB"
-    return f"{n / 1024**2:.1f} MB"
+    if n >= 1024**2:
+        return f"{n / 1024**2:.1f} MB"
+    return f"{n:,} bytes"
 
 
 class OutputTooLargeError(ReplicateError):
@@ -210,8 +212,8 @@ class OutputTooLargeError(ReplicateError):
         """The cap, in bytes."""
         self.size = size
         """The size the server declared (``Content-Length``), if any."""
-        told = f"is {_size(size)}" if size is not None else "is larger"
-        super().__init__(f"{where} {told}, over the {_size(limit)} limit. {hint}.")
+        told = f"is {_size(size)}, over" if size is not None else "is over"
+        super().__init__(f"{where} {told} the {_size(limit)} limit. {hint}.")
 
 
 class ModelError(ReplicateError):

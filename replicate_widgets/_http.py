@@ -107,8 +107,13 @@ class Body:
         self._memory = io.BytesIO()
         self._error = False
 
-    def start(self, response: httpx.Response | None = None) -> None:
+    def start(
+        self, response: httpx.Response | None = None, *, size: int | None = None
+    ) -> None:
         """Begin a body (again, when a request is retried); check its declared size.
+
+        The size is the response's ``Content-Length``, or ``size`` when the bytes
+        are at hand (a ``data:`` URI).
 
         Raises
         ------
@@ -124,9 +129,10 @@ class Body:
         if self.file is not None:
             self.file.seek(0)
             self.file.truncate()
-        declared = response.headers.get("content-length", "") if response else ""
-        if declared.isdigit() and int(declared) > self.limit:
-            raise self.too_large(int(declared))
+        length = response.headers.get("content-length", "") if response else ""
+        declared = int(length) if length.isdigit() else size
+        if declared is not None and declared > self.limit:
+            raise self.too_large(declared)
 
     def feed(self, chunk: bytes) -> bool:
         """Take the next chunk; ``False`` means the rest is not wanted.

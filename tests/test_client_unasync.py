@@ -79,7 +79,7 @@ _CLIENT: list[tuple[str, str]] = [
     ),
     (r"self\._http\.send\(", "await self._http.send("),
     (r"response\.read\(\)", "await response.aread()"),
-    (r"streamed\.close\(\)", "await streamed.aclose()"),
+    (r"\bresponse\.close\(\)", "await response.aclose()"),
     (
         r"\bfor chunk in response\.iter_bytes\(\)",
         "async for chunk in response.aiter_bytes()",

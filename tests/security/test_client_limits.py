@@ -10,6 +10,7 @@ hosts-file entry would; the headers the client chose are what the server receive
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import threading
 import tracemalloc
@@ -42,6 +43,9 @@ T = TypeVar("T")
 class Capture:
     """Records every request's headers; ``/zeros/<n>`` streams n zero bytes.
 
+    ``/redirect/<n>`` redirects to ``/ok`` (or ``?to=``) with n zero bytes as its
+    own body.
+
     The body is generated as it is sent, so its size costs the test nothing;
     ``?length=0`` leaves out ``Content-Length`` (the body ends when the connection
     closes), so only counting can tell how much arrived.
@@ -56,15 +60,24 @@ class Capture:
                 parts = urlsplit(self.path)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 owner.requests.append((parts.path, headers))
-                if not parts.path.startswith("/zeros/"):
+                if parts.path.startswith("/redirect/"):
+                    # A redirect whose own body is huge: nobody needs to read it.
+                    size = int(parts.path.rsplit("/", 1)[1])
+                    self.send_response(302)
+                    self.send_header(
+                        "Location", parse_qs(parts.query).get("to", ["/ok"])[0]
+                    )
+                    self.end_headers()
+                elif parts.path.startswith("/zeros/"):
+                    size = int(parts.path.rsplit("/", 1)[1])
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    if parse_qs(parts.query).get("length") != ["0"]:
+                        self.send_header("Content-Length", str(size))
+                    self.end_headers()
+                else:
                     self._small()
                     return
-                size = int(parts.path.rsplit("/", 1)[1])
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                if parse_qs(parts.query).get("length") != ["0"]:
-                    self.send_header("Content-Length", str(size))
-                self.end_headers()
                 view = memoryview(ZEROS)
                 try:
                     while size > 0:
@@ -342,12 +355,44 @@ def test_read_counts_a_body_of_unknown_length_and_stops_at_the_cap(capture: Capt
     assert peak < 24 * MB, peak
 
 
+def test_read_follows_a_redirect_without_reading_its_body(capture: Capture):
+    url = f"{capture.url}/redirect/{300 * MB}"
+    with Client(base_url=capture.url) as client:
+        content, peak = peak_bytes(lambda: client.read(url))
+    assert not isinstance(content, BaseException), content
+    assert content.data == b"ok"
+    assert capture.requests[-1][0] == "/ok"
+    assert peak < 16 * MB, peak
+
+
+def test_a_redirect_to_another_origin_loses_the_token(capture: Capture):
+    elsewhere = f"http://localhost:{capture.port}/ok"
+    with Client(api_token=TOKEN, base_url=f"{capture.url}/v1") as client:
+        assert client.read(f"{capture.url}/redirect/0?to={elsewhere}").data == b"ok"
+    (first, sent), (second, received) = capture.requests[-2:]
+    assert (first, second) == ("/redirect/0", "/ok")
+    assert sent["authorization"] == f"Bearer {TOKEN}"
+    assert received["host"] == f"localhost:{capture.port}"
+    assert "authorization" not in received
+
+
 def test_the_read_cap_is_configurable_per_client(capture: Capture):
     with Client(base_url=capture.url, max_read_bytes=MB) as client:
         assert len(client.read(f"{capture.url}/zeros/{MB}").data) == MB
         with pytest.raises(OutputTooLargeError, match=r"over the 1\.0 MB limit"):
             client.read(f"{capture.url}/zeros/{MB + 1}?length=0")
         assert len(client.read(f"{capture.url}/zeros/{3 * MB}", max_bytes=3 * MB).data)
+
+
+def test_data_uris_have_the_same_cap(tmp_path: Path):
+    uri = "data:text/plain;base64," + base64.b64encode(b"x" * 2000).decode()
+    with Client(base_url="http://127.0.0.1:9/v1") as client:
+        assert len(client.read(uri, max_bytes=2000).data) == 2000
+        with pytest.raises(OutputTooLargeError, match="is 2,000 bytes, over the 1,999"):
+            client.read(uri, max_bytes=1999)
+        with pytest.raises(OutputTooLargeError):
+            client.download(uri, tmp_path / "x", max_bytes=1999)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_download_streams_a_large_output_to_disk(capture: Capture, tmp_path: Path):
