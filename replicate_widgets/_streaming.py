@@ -21,6 +21,7 @@ events or lines, which those pieces would throw off.
 from __future__ import annotations
 
 import json
+from collections import deque
 from typing import Any, Literal, cast
 
 from ._types import Prediction, StreamEvent
@@ -60,7 +61,7 @@ class StreamTracker:
         # from the stream waiting to be placed in it; and whether the last piece
         # delivered left its line open (the newline that follows it is its own).
         self._log_pos = 0
-        self._log_pending: list[str] = []
+        self._log_pending: deque[str] = deque()
         self._log_open = False
         self._failures = 0
 
@@ -128,10 +129,19 @@ class StreamTracker:
         plain = text.replace("\r", "\n")
         while self._log_pending:
             piece = self._log_pending[0].replace("\r", "\n")
-            found = plain.find(piece, self._log_pos)
+            start = self._log_pos
+            if (
+                self._log_open
+                and plain.startswith("\n", start)
+                and not piece.startswith("\n")
+            ):
+                # Step over the newline that ended the piece before; only a blank
+                # line ("") would otherwise be placed on it.
+                start += 1
+            found = plain.find(piece, start)
             if found < 0 and not terminal:
                 return []  # the polled log lags behind the stream: wait for it
-            self._log_pending.pop(0)
+            self._log_pending.popleft()
             if found >= 0:  # else it can never be placed: the rest still is
                 self._log_pos = found + len(piece)
                 self._log_open = True

@@ -245,6 +245,12 @@ def test_tracker_keeps_blank_lines_and_resumes_after_a_line_it_already_sent():
     events += t.catch_up(prediction("processing", "one\n\ntwo\n"))
     events += t.catch_up(prediction("succeeded", "one\n\ntwo\n"))
     assert logs_of(events) == ["", "two"]
+    # A blank line that came over the stream is not sent again.
+    t = StreamTracker()
+    for n, piece in enumerate(["one", "", "two"]):
+        t.accept("logs", piece, str(n))
+    events = t.catch_up(prediction("succeeded", "one\n\ntwo\nthree\n"))
+    assert logs_of(events) == ["three"]
 
 
 REDRAW = Path(__file__).resolve().parent / "models" / "redraw"
