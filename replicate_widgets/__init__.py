@@ -24,11 +24,13 @@ from ._errors import (
     MissingTokenError,
     ModelError,
     NotFoundError,
+    OutputTooLargeError,
     PermissionDeniedError,
     RateLimitError,
     ReplicateError,
     ServerError,
 )
+from ._files import SavedFile
 from ._retry import RetryPolicy
 from ._schema import ModelSchema, parse
 from ._schema_types import SchemaError
@@ -128,6 +130,7 @@ __all__ = [
     "ModelError",
     "ModelSchema",
     "NotFoundError",
+    "OutputTooLargeError",
     "Page",
     "PermissionDeniedError",
     "Playground",
@@ -137,6 +140,7 @@ __all__ = [
     "RateLimitError",
     "ReplicateError",
     "RetryPolicy",
+    "SavedFile",
     "SchemaError",
     "SearchResults",
     "ServerError",

@@ -7,7 +7,9 @@ GENERATED from :mod:`._client` by ``tests/test_client_unasync.py``; edit
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -28,8 +30,14 @@ from ._async_resources import (
 )
 from ._async_resources_deployments import Deployments
 from ._errors import ModelError
-from ._files import decode_data_uri, sniff
-from ._http import Call, ClientConfig
+from ._files import SavedFile, atomic_file, decode_data_uri, sniff
+from ._http import (
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_MAX_READ_BYTES,
+    Body,
+    Call,
+    ClientConfig,
+)
 from ._retry import RetryPolicy
 from ._streaming import STREAM_READ_TIMEOUT, StreamTracker
 from ._types import FileContent, Page, Prediction, StreamEvent
@@ -64,6 +72,12 @@ class AsyncClient:
         A :class:`~replicate_widgets._retry.RetryPolicy` for full control of backoff.
     poll_interval
         Seconds between polls while waiting for a prediction.
+    max_read_bytes
+        The largest file :meth:`read` holds in memory (default 256 MB); larger
+        ones raise :class:`~replicate_widgets.OutputTooLargeError`, and
+        :meth:`download` saves them to disk.
+    max_download_bytes
+        The largest file :meth:`download` writes (default 20 GB).
 
     Examples
     --------
@@ -81,8 +95,18 @@ class AsyncClient:
         max_retries: int = 4,
         retry: RetryPolicy | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_read_bytes: int = DEFAULT_MAX_READ_BYTES,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
-        self._config = ClientConfig(api_token, base_url, timeout, max_retries, retry)
+        self._config = ClientConfig(
+            api_token,
+            base_url,
+            timeout,
+            max_retries,
+            retry,
+            max_read_bytes=max_read_bytes,
+            max_download_bytes=max_download_bytes,
+        )
         if (
             isinstance(poll_interval, bool)
             or not isinstance(poll_interval, (int, float))
@@ -154,8 +178,14 @@ class AsyncClient:
         while True:
             request = self._config.build(self._http, call)
             try:
-                response = await self._http.send(request)
-                await response.aread()
+                # httpx reads a redirect's body whole; a capped body follows its
+                # redirects itself (in _receive), without reading theirs.
+                response = await self._receive(
+                    call,
+                    await self._http.send(
+                        request, stream=True, follow_redirects=call.body is None
+                    ),
+                )
             except httpx.TransportError as exc:
                 delay = self._config.retry.delay(call.method, attempt, error=exc)
                 if delay is None:
@@ -170,6 +200,33 @@ class AsyncClient:
                     return self._config.finish(call, response)
             await asyncio.sleep(delay)
             attempt += 1
+
+    async def _receive(
+        self, call: Call[Any], response: httpx.Response
+    ) -> httpx.Response:
+        """Read the body and close: whole, or chunk by chunk into ``call.body``."""
+        try:
+            if call.body is None:
+                await response.aread()
+                return response
+            for _ in range(self._http.max_redirects):
+                if response.next_request is None:
+                    break
+                await response.aclose()
+                response = await self._http.send(
+                    response.next_request, stream=True, follow_redirects=False
+                )
+            if response.next_request is not None:
+                raise httpx.TooManyRedirects(
+                    "Exceeded maximum allowed redirects.", request=response.request
+                )
+            call.body.start(response)
+            async for chunk in response.aiter_bytes():
+                if not call.body.feed(chunk):
+                    break
+            return call.body.response(response)
+        finally:
+            await response.aclose()
 
     def _attach(self, result: T) -> T:
         if isinstance(result, Page):
@@ -309,23 +366,76 @@ class AsyncClient:
                 if tracker.done:
                     return
 
-    async def read(self, url: str) -> FileContent:
+    async def read(self, url: str, *, max_bytes: int | None = None) -> FileContent:
         """Read an output file (URL or ``data:`` URI) as bytes, with a sniffed type.
 
-        The token is sent only to the API's host and Replicate's file hosts.
+        The token is sent only to the API's origin and, over https, to Replicate's
+        file hosts.
+
+        Parameters
+        ----------
+        url
+            An http(s) URL or a ``data:`` URI.
+        max_bytes
+            The largest file accepted; default: the client's ``max_read_bytes``
+            (256 MB). Larger files belong on disk: see :meth:`download`.
+
+        Raises
+        ------
+        OutputTooLargeError
+            When the file is larger than ``max_bytes``; it is refused by its declared
+            length, or as soon as more arrived, so it never fills memory.
         """
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a string, not {type(url).__name__}.")
-        if url.startswith("data:"):
-            data, declared = decode_data_uri(url)
-            return FileContent(data, sniff(data, declared))
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"Cannot read {url[:60]!r}: expected an http(s) URL or a data: URI."
-            )
-        call: Call[httpx.Response] = Call("GET", url, lambda r: r)
-        response = await self._send(call)
-        return FileContent(
-            response.content,
-            sniff(response.content, response.headers.get("content-type")),
-        )
+        body = self._config.read_body(url, max_bytes)
+        declared = await self._fetch(body)
+        data = body.content()
+        return FileContent(data, sniff(data, declared))
+
+    async def download(
+        self,
+        url: str,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int | None = None,
+    ) -> SavedFile:
+        """Save an output file (URL or ``data:`` URI) to ``path``, streaming it.
+
+        For files too large to :meth:`read` into memory. The file is written under a
+        temporary name and renamed, so ``path`` never holds half a file.
+
+        Parameters
+        ----------
+        url
+            An http(s) URL or a ``data:`` URI.
+        path
+            The file to write (its folder must exist); an existing one is replaced.
+        max_bytes
+            The largest file accepted; default: the client's ``max_download_bytes``
+            (20 GB).
+
+        Returns
+        -------
+        SavedFile
+            The path, the type sniffed from the first bytes, and the size.
+
+        Raises
+        ------
+        OutputTooLargeError
+            When the file is larger than ``max_bytes`` (nothing is left at ``path``).
+        """
+        target = Path(path)
+        with atomic_file(target) as handle:
+            body = self._config.download_body(url, max_bytes, handle)
+            declared = await self._fetch(body)
+        return SavedFile(target, sniff(bytes(body.head), declared), body.size)
+
+    async def _fetch(self, body: Body) -> str | None:
+        """Fill ``body`` from its URL; return the declared content type."""
+        if body.url.startswith("data:"):
+            data, declared = decode_data_uri(body.url)
+            body.start(size=len(data))
+            body.feed(data)
+            return declared
+        response = await self._send(self._config.file_call(body))
+        content_type: str | None = response.headers.get("content-type")
+        return content_type

@@ -9,8 +9,10 @@ with retries, sleep, read SSE. :mod:`._async_client` is generated from it by
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -19,8 +21,14 @@ from httpx_sse import EventSource, SSEError
 
 from . import _endpoints as ep
 from ._errors import ModelError
-from ._files import decode_data_uri, sniff
-from ._http import Call, ClientConfig
+from ._files import SavedFile, atomic_file, decode_data_uri, sniff
+from ._http import (
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_MAX_READ_BYTES,
+    Body,
+    Call,
+    ClientConfig,
+)
 from ._resources import (
     AccountNamespace,
     Collections,
@@ -67,6 +75,12 @@ class Client:
         A :class:`~replicate_widgets._retry.RetryPolicy` for full control of backoff.
     poll_interval
         Seconds between polls while waiting for a prediction.
+    max_read_bytes
+        The largest file :meth:`read` holds in memory (default 256 MB); larger
+        ones raise :class:`~replicate_widgets.OutputTooLargeError`, and
+        :meth:`download` saves them to disk.
+    max_download_bytes
+        The largest file :meth:`download` writes (default 20 GB).
 
     Examples
     --------
@@ -84,8 +98,18 @@ class Client:
         max_retries: int = 4,
         retry: RetryPolicy | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_read_bytes: int = DEFAULT_MAX_READ_BYTES,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
-        self._config = ClientConfig(api_token, base_url, timeout, max_retries, retry)
+        self._config = ClientConfig(
+            api_token,
+            base_url,
+            timeout,
+            max_retries,
+            retry,
+            max_read_bytes=max_read_bytes,
+            max_download_bytes=max_download_bytes,
+        )
         if (
             isinstance(poll_interval, bool)
             or not isinstance(poll_interval, (int, float))
@@ -157,8 +181,14 @@ class Client:
         while True:
             request = self._config.build(self._http, call)
             try:
-                response = self._http.send(request)
-                response.read()
+                # httpx reads a redirect's body whole; a capped body follows its
+                # redirects itself (in _receive), without reading theirs.
+                response = self._receive(
+                    call,
+                    self._http.send(
+                        request, stream=True, follow_redirects=call.body is None
+                    ),
+                )
             except httpx.TransportError as exc:
                 delay = self._config.retry.delay(call.method, attempt, error=exc)
                 if delay is None:
@@ -173,6 +203,31 @@ class Client:
                     return self._config.finish(call, response)
             time.sleep(delay)
             attempt += 1
+
+    def _receive(self, call: Call[Any], response: httpx.Response) -> httpx.Response:
+        """Read the body and close: whole, or chunk by chunk into ``call.body``."""
+        try:
+            if call.body is None:
+                response.read()
+                return response
+            for _ in range(self._http.max_redirects):
+                if response.next_request is None:
+                    break
+                response.close()
+                response = self._http.send(
+                    response.next_request, stream=True, follow_redirects=False
+                )
+            if response.next_request is not None:
+                raise httpx.TooManyRedirects(
+                    "Exceeded maximum allowed redirects.", request=response.request
+                )
+            call.body.start(response)
+            for chunk in response.iter_bytes():
+                if not call.body.feed(chunk):
+                    break
+            return call.body.response(response)
+        finally:
+            response.close()
 
     def _attach(self, result: T) -> T:
         if isinstance(result, Page):
@@ -305,23 +360,76 @@ class Client:
                 if tracker.done:
                     return
 
-    def read(self, url: str) -> FileContent:
+    def read(self, url: str, *, max_bytes: int | None = None) -> FileContent:
         """Read an output file (URL or ``data:`` URI) as bytes, with a sniffed type.
 
-        The token is sent only to the API's host and Replicate's file hosts.
+        The token is sent only to the API's origin and, over https, to Replicate's
+        file hosts.
+
+        Parameters
+        ----------
+        url
+            An http(s) URL or a ``data:`` URI.
+        max_bytes
+            The largest file accepted; default: the client's ``max_read_bytes``
+            (256 MB). Larger files belong on disk: see :meth:`download`.
+
+        Raises
+        ------
+        OutputTooLargeError
+            When the file is larger than ``max_bytes``; it is refused by its declared
+            length, or as soon as more arrived, so it never fills memory.
         """
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a string, not {type(url).__name__}.")
-        if url.startswith("data:"):
-            data, declared = decode_data_uri(url)
-            return FileContent(data, sniff(data, declared))
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"Cannot read {url[:60]!r}: expected an http(s) URL or a data: URI."
-            )
-        call: Call[httpx.Response] = Call("GET", url, lambda r: r)
-        response = self._send(call)
-        return FileContent(
-            response.content,
-            sniff(response.content, response.headers.get("content-type")),
-        )
+        body = self._config.read_body(url, max_bytes)
+        declared = self._fetch(body)
+        data = body.content()
+        return FileContent(data, sniff(data, declared))
+
+    def download(
+        self,
+        url: str,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int | None = None,
+    ) -> SavedFile:
+        """Save an output file (URL or ``data:`` URI) to ``path``, streaming it.
+
+        For files too large to :meth:`read` into memory. The file is written under a
+        temporary name and renamed, so ``path`` never holds half a file.
+
+        Parameters
+        ----------
+        url
+            An http(s) URL or a ``data:`` URI.
+        path
+            The file to write (its folder must exist); an existing one is replaced.
+        max_bytes
+            The largest file accepted; default: the client's ``max_download_bytes``
+            (20 GB).
+
+        Returns
+        -------
+        SavedFile
+            The path, the type sniffed from the first bytes, and the size.
+
+        Raises
+        ------
+        OutputTooLargeError
+            When the file is larger than ``max_bytes`` (nothing is left at ``path``).
+        """
+        target = Path(path)
+        with atomic_file(target) as handle:
+            body = self._config.download_body(url, max_bytes, handle)
+            declared = self._fetch(body)
+        return SavedFile(target, sniff(bytes(body.head), declared), body.size)
+
+    def _fetch(self, body: Body) -> str | None:
+        """Fill ``body`` from its URL; return the declared content type."""
+        if body.url.startswith("data:"):
+            data, declared = decode_data_uri(body.url)
+            body.start(size=len(data))
+            body.feed(data)
+            return declared
+        response = self._send(self._config.file_call(body))
+        content_type: str | None = response.headers.get("content-type")
+        return content_type

@@ -16,6 +16,7 @@ this tree::
     │   └── ServerError                          5xx
     ├── APIConnectionError                       the server could not be reached
     │   └── APITimeoutError                      no answer in time
+    ├── OutputTooLargeError(limit, size)         a file over the read/download cap
     └── ModelError(prediction, logs)             failed, canceled or aborted
 
 Every message says what happened and what the person can do next; none contains the
@@ -181,6 +182,38 @@ class APIConnectionError(ReplicateError):
 
 class APITimeoutError(APIConnectionError):
     """The server did not answer within the client's timeout."""
+
+
+def _size(n: int) -> str:
+    if n >= 1024**3:
+        return f"{n / 1024**3:.1f} GB"
+    if n >= 1024**2:
+        return f"{n / 1024**2:.1f} MB"
+    return f"{n:,} bytes"
+
+
+class OutputTooLargeError(ReplicateError):
+    """A file is larger than the client accepts; the rest of it was not read.
+
+    Parameters
+    ----------
+    where
+        The file, as shown in the message (a URL without its query).
+    limit
+        The cap in bytes.
+    size
+        The size the server declared, if it did.
+    hint
+        What the person can do about it.
+    """
+
+    def __init__(self, where: str, limit: int, size: int | None, hint: str) -> None:
+        self.limit = limit
+        """The cap, in bytes."""
+        self.size = size
+        """The size the server declared (``Content-Length``), if any."""
+        told = f"is {_size(size)}, over" if size is not None else "is over"
+        super().__init__(f"{where} {told} the {_size(limit)} limit. {hint}.")
 
 
 class ModelError(ReplicateError):

@@ -5,18 +5,22 @@ become ``data:`` URLs when at most 256 KB (the API's advice: not stored, no extr
 request), and are uploaded through the Files API otherwise. Files over 100 MB fail
 before anything is uploaded.
 
-Out: output URLs and ``data:`` URIs are read back as bytes; the content type is sniffed
-from the bytes (Pillow for images, magic numbers for the rest) because sync-mode data
-URIs often say ``application/octet-stream``.
+Out: output URLs and ``data:`` URIs are read back as bytes, or streamed into a file
+(:class:`SavedFile`) when they are large; the content type is sniffed from the bytes
+(Pillow for images, magic numbers for the rest) because sync-mode data URIs often say
+``application/octet-stream``.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import mimetypes
 import os
 import pathlib
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import unquote_to_bytes
@@ -201,3 +205,32 @@ def decode_data_uri(uri: str) -> tuple[bytes, str]:
         except ValueError as exc:
             raise ValueError(f"The data: URI has broken base64 ({exc}).") from None
     return unquote_to_bytes(payload), declared
+
+
+@dataclass(frozen=True)
+class SavedFile:
+    """An output file written to disk by ``Client.download``."""
+
+    path: pathlib.Path
+    """Where it was written."""
+    content_type: str
+    """The MIME type, sniffed from the file's first bytes where possible."""
+    size: int
+    """Its length in bytes."""
+
+
+@contextlib.contextmanager
+def atomic_file(path: pathlib.Path) -> Iterator[BinaryIO]:
+    """Open a temporary file beside ``path`` that replaces ``path`` once complete.
+
+    A reader sees the old file or the new one, never half of it; when the block
+    raises, the temporary file is removed and ``path`` is left as it was.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w+b") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise

@@ -25,6 +25,7 @@ from typing import Any
 
 from ._keep_files import (
     RECORD,
+    Downloader,
     FileSaver,
     Reader,
     is_output_url,
@@ -39,6 +40,7 @@ from ._types import Prediction
 __all__ = [
     "KEEP_ENV",
     "OUTPUTS_ENV",
+    "Downloader",
     "Keeper",
     "KeptFile",
     "KeptRecord",
@@ -218,7 +220,7 @@ class Keeper:
     Examples
     --------
     >>> keeper = Keeper()                                   # doctest: +SKIP
-    >>> folder = keeper.save(prediction, read=client.read)  # doctest: +SKIP
+    >>> folder = keeper.save(prediction, download=client.download)  # doctest: +SKIP
     >>> keeper.list()[0].output_paths                       # doctest: +SKIP
     """
 
@@ -258,6 +260,7 @@ class Keeper:
         read: Reader | None = None,
         *,
         schema: ModelSchema | None = None,
+        download: Downloader | None = None,
     ) -> Path | None:
         """Keep a finished prediction; return its folder (None when keeping is off).
 
@@ -269,11 +272,15 @@ class Keeper:
             Output files already in memory: URL to ``(bytes, mime)`` or to a
             ``FileContent``. Nothing is downloaded twice.
         read : callable or None
-            Reads any other output URL (pass ``client.read``). Without it, URLs not in
-            ``files`` stay URLs in the record (data: URIs are decoded regardless).
+            Reads any other output URL into memory (``client.read``), when there is
+            no `download`. Without either, URLs not in ``files`` stay URLs in the
+            record (data: URIs are decoded regardless).
         schema : ModelSchema or None
             The model's schema, so that ``secret`` inputs are masked. Without it,
             inputs named like ``token``, ``password`` or ``api_key`` are masked.
+        download : callable or None
+            Saves any other output URL straight to a file (pass ``client.download``),
+            so large outputs never pass through memory. Preferred over `read`.
 
         Returns
         -------
@@ -307,7 +314,7 @@ class Keeper:
             for f in (previous.files if previous else ())
             if f.url
         }
-        saver = FileSaver(folder, files or {}, read, kept)
+        saver = FileSaver(folder, files or {}, read, kept, download)
         names = saver.outputs(prediction.output)
         record = {
             "format": FORMAT,

@@ -2,7 +2,8 @@
 
 `Keeper` (in :mod:`._keep`) decides what to keep; `FileSaver` here writes each output
 file (and each large ``data:`` input) once, under a name whose extension matches its
-sniffed type, atomically.
+sniffed type, atomically. Files fetched with a `Downloader` go straight to disk in
+chunks, so an output of any size is kept without passing through memory.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import mimetypes
 import os
 import posixpath
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._files import decode_data_uri
+from ._files import atomic_file, decode_data_uri
 from ._media import file_name, sniff_mime
 from ._schema import ModelSchema
 from ._schema_secrets import mask_values
@@ -25,6 +28,7 @@ from ._schema_types import SECRET_MASK
 
 __all__ = [
     "RECORD",
+    "Downloader",
     "FileSaver",
     "Reader",
     "as_bytes_and_mime",
@@ -41,6 +45,13 @@ RECORD = "record.json"
 Reader = Callable[[str], Any]
 """Reads a URL: returns ``(bytes, mime)`` or an object with ``data`` and
 ``content_type`` (what ``Client.read`` returns)."""
+
+Downloader = Callable[[str, Path], Any]
+"""Writes a URL's content into a file (what ``Client.download`` does); a
+``content_type`` attribute of what it returns is taken as the declared type."""
+
+# Enough of a file's start to sniff its type from; files are hashed in pieces this big.
+_CHUNK = 1024 * 1024
 
 # Without a schema, inputs whose names say they are secret are masked anyway.
 # ("hf_token" is masked, "max_tokens" is not.)
@@ -128,14 +139,8 @@ def _safe_name(name: str, mime: str, index: int, prefix: str = "") -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write atomically: a reader sees the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        handle.write(data)
 
 
 def mask_secrets(
@@ -160,6 +165,48 @@ def mask_secrets(
     }
 
 
+@dataclass
+class _Fetched:
+    """One file's content: bytes in memory, or a file on disk.
+
+    A ``temporary`` file was downloaded for this save: it is moved into place or
+    removed.
+    """
+
+    declared: str
+    content: bytes | Path
+    temporary: bool = False
+
+    def sample(self) -> bytes:
+        """Return the bytes to sniff: all of them in memory, the start of a file."""
+        if isinstance(self.content, bytes):
+            return self.content
+        with self.content.open("rb") as handle:
+            return handle.read(_CHUNK)
+
+    def digest(self) -> tuple[str, int]:
+        """Return the hex SHA-256 and the size."""
+        if isinstance(self.content, bytes):
+            return hashlib.sha256(self.content).hexdigest(), len(self.content)
+        return _sha256(self.content), self.content.stat().st_size
+
+    def place(self, target: Path) -> None:
+        """Put the content at ``target``, atomically."""
+        if isinstance(self.content, bytes):
+            write_atomic(target, self.content)
+        elif self.temporary:
+            os.replace(self.content, target)
+            self.temporary = False
+        else:  # a file kept before under another name: copy it, in pieces
+            with self.content.open("rb") as source, atomic_file(target) as handle:
+                shutil.copyfileobj(source, handle, _CHUNK)
+
+    def discard(self) -> None:
+        """Remove a downloaded file that was not put in place."""
+        if self.temporary and isinstance(self.content, Path):
+            self.content.unlink(missing_ok=True)
+
+
 class FileSaver:
     """Writes a prediction's files into its folder, naming each once.
 
@@ -170,9 +217,13 @@ class FileSaver:
     given : Mapping
         URL to ``(bytes, mime)`` or ``FileContent`` already in memory.
     read : callable or None
-        Fetches other URLs; failures are noted in `missing`, never raised.
+        Fetches other URLs into memory when there is no `download`; failures are
+        noted in `missing`, never raised.
     kept : Mapping
         URL to ``(path, mime)`` of files a previous save wrote.
+    download : callable or None
+        Fetches other URLs straight into a file (preferred over `read`); failures
+        are noted in `missing`, never raised.
     """
 
     def __init__(
@@ -181,10 +232,12 @@ class FileSaver:
         given: Mapping[str, Any],
         read: Reader | None,
         kept: Mapping[str, tuple[Path, str]],
+        download: Downloader | None = None,
     ) -> None:
         self.folder = folder
         self.given = given
         self.read = read
+        self.download = download
         # url -> (path, mime) of files an earlier save wrote: never fetched twice
         self.kept = {u: v for u, v in kept.items() if v[0].is_file()}
         self.entries: list[dict[str, Any]] = []
@@ -211,12 +264,23 @@ class FileSaver:
     def one(
         self, url: str, index: int, role: str = "output", stem: str | None = None
     ) -> str | None:
-        data_mime = self.fetch(url)
-        if data_mime is None:
+        fetched = self.fetch(url)
+        if fetched is None:
             return None
-        data, declared = data_mime
-        mime = sniff_mime(data, declared, None if url.startswith("data:") else url)
-        digest = hashlib.sha256(data).hexdigest()
+        try:
+            return self._write(fetched, url, index, role, stem)
+        finally:
+            fetched.discard()
+
+    def _write(
+        self, fetched: _Fetched, url: str, index: int, role: str, stem: str | None
+    ) -> str:
+        mime = sniff_mime(
+            fetched.sample(),
+            fetched.declared,
+            None if url.startswith("data:") else url,
+        )
+        digest, size = fetched.digest()
         base = file_name(url, mime, index) if stem is None else f"{stem}.bin"
         name = _safe_name(base, mime, index, "input-" if role == "input" else "")
         stem_, ext = posixpath.splitext(name)
@@ -226,12 +290,12 @@ class FileSaver:
         self.used.add(name)
         target = self.folder / name
         if not (target.is_file() and _sha256(target) == digest):
-            write_atomic(target, data)
+            fetched.place(target)
         self.entries.append(
             {
                 "name": name,
                 "mime": mime,
-                "size": len(data),
+                "size": size,
                 "sha256": digest,
                 "url": shorten_data_uris(url),
                 "role": role,
@@ -243,27 +307,51 @@ class FileSaver:
         reason = f"{type(exc).__name__}: {exc}"[:300]
         self.missing.append({"url": shorten_data_uris(url), "reason": reason})
 
-    def fetch(self, url: str) -> tuple[bytes, str] | None:
+    def fetch(self, url: str) -> _Fetched | None:
         if url in self.given:
-            return as_bytes_and_mime(self.given[url], url)
+            data, mime = as_bytes_and_mime(self.given[url], url)
+            return _Fetched(mime, data)
         if url in self.kept:  # saved before: no second download
             path, mime = self.kept[url]
-            return path.read_bytes(), mime
+            return _Fetched(mime, path)
         if url.startswith("data:"):
             try:
-                return decode_data_uri(url)
+                data, mime = decode_data_uri(url)
             except ValueError as exc:
                 self.note(url, exc)
                 return None
+            return _Fetched(mime, data)
+        if self.download is not None:
+            return self._download(url, self.download)
         if self.read is None:
             self.missing.append({"url": url, "reason": "not downloaded: no reader"})
             return None
         try:
-            return as_bytes_and_mime(self.read(url), url)
+            data, mime = as_bytes_and_mime(self.read(url), url)
         except Exception as exc:  # one expired URL must not lose the rest
             self.note(url, exc)
             return None
+        return _Fetched(mime, data)
+
+    def _download(self, url: str, download: Downloader) -> _Fetched | None:
+        fd, name = tempfile.mkstemp(dir=self.folder, prefix=".download-", suffix=".tmp")
+        os.close(fd)
+        path = Path(name)
+        try:
+            got = download(url, path)
+        except Exception as exc:  # one expired URL must not lose the rest
+            path.unlink(missing_ok=True)
+            self.note(url, exc)
+            return None
+        declared = getattr(got, "content_type", None)
+        return _Fetched(
+            declared if isinstance(declared, str) else "", path, temporary=True
+        )
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -216,6 +216,8 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
                 files,
                 self.client.read,
                 schema=self.schema,
+                # Outputs the panel did not hold go straight to disk, whatever size.
+                download=getattr(self.client, "download", None),
             )
         except Exception as exc:  # disk full, permissions: say so, keep the result
             self._note.value = _note(

@@ -1,4 +1,4 @@
-"""Following a prediction's events: SSE first, reconnecting, then polling (pure logic).
+r"""Following a prediction's events: SSE first, reconnecting, then polling (pure logic).
 
 :class:`StreamTracker` is the bookkeeping both clients share. It receives decoded SSE
 events (httpx-sse does the wire format) and polled predictions, and emits each output
@@ -6,14 +6,22 @@ chunk and log line exactly once, whichever way it arrived:
 
 * events carry ids (``1690212292:0``); an id seen before is dropped, so a server that
   replays a stream after a reconnect with ``Last-Event-ID`` causes no duplicates;
-* output and log counts are kept, so when the stream gives up and the client polls
-  ``GET /predictions/{id}``, only what the stream had not delivered is emitted (an
-  iterator output grows as a list with one item per ``output`` event).
+* the output count and the position in the log text are kept, so when the stream
+  gives up and the client polls ``GET /predictions/{id}``, only what the stream had
+  not delivered is emitted (an iterator output grows as a list with one item per
+  ``output`` event).
+
+A ``logs`` event is a piece of the log text without the newline that ends it, as
+Replicate's stream sends them: usually a line, but a partial write (``print(...,
+end="")``) or a progress bar redrawn with ``\r`` is a piece too, and the rest of its
+line comes in later pieces. So the log text is followed by position, never by counting
+events or lines, which those pieces would throw off.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
 from typing import Any, Literal, cast
 
 from ._types import Prediction, StreamEvent
@@ -26,13 +34,6 @@ MAX_RECONNECTS = 3
 
 STREAM_READ_TIMEOUT = 90.0
 """Seconds of silence after which a stream connection counts as dropped."""
-
-
-def _lines(text: str) -> list[str]:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 def _as_text(value: Any) -> str:
@@ -56,8 +57,12 @@ class StreamTracker:
         self.max_reconnects = max_reconnects
         self._seen_ids: set[str] = set()
         self._outputs: list[str] = []
-        self._log_lines = 0
-        self._partial_log = ""
+        # Characters of the prediction's log text delivered so far; ``logs`` events
+        # from the stream waiting to be placed in it; and whether the last piece
+        # delivered left its line open (the newline that follows it is its own).
+        self._log_pos = 0
+        self._log_pending: deque[str] = deque()
+        self._log_open = False
         self._failures = 0
 
     @property
@@ -77,7 +82,7 @@ class StreamTracker:
         if event == "output":
             self._outputs.append(data)
         elif event == "logs":
-            self._log_lines += len(_lines(data)) or 1
+            self._log_pending.append(data)
         elif event == "done":
             self.done = True
         return StreamEvent(cast(EventName, event), data, event_id or None)
@@ -95,11 +100,10 @@ class StreamTracker:
         """
         if self.done:
             return []
-        events: list[StreamEvent] = []
-        lines = _lines(prediction.logs or "")
-        for line in lines[self._log_lines :]:
-            events.append(StreamEvent("logs", line))
-        self._log_lines = max(self._log_lines, len(lines))
+        events = [
+            StreamEvent("logs", piece)
+            for piece in self._new_logs(prediction.logs or "", prediction.is_terminal)
+        ]
         for chunk in self._new_output(prediction.output, prediction.is_terminal):
             self._outputs.append(chunk)
             events.append(StreamEvent("output", chunk))
@@ -116,6 +120,44 @@ class StreamTracker:
                 events.append(StreamEvent("done", "{}"))
             self.done = True
         return events
+
+    def _new_logs(self, text: str, terminal: bool) -> list[str]:
+        """Return the pieces of ``text`` (the whole log so far) not delivered yet."""
+        # The stream's pieces lost their line-ending newlines, and a stream cannot
+        # carry a bare \r (it ends a line there), so they are placed in the text
+        # with \r read as \n; the replacement keeps every offset.
+        plain = text.replace("\r", "\n")
+        while self._log_pending:
+            piece = self._log_pending[0].replace("\r", "\n")
+            start = self._log_pos
+            if (
+                self._log_open
+                and plain.startswith("\n", start)
+                and not piece.startswith("\n")
+            ):
+                # Step over the newline that ended the piece before; only a blank
+                # line ("") would otherwise be placed on it.
+                start += 1
+            found = plain.find(piece, start)
+            if found < 0 and not terminal:
+                return []  # the polled log lags behind the stream: wait for it
+            self._log_pending.popleft()
+            if found >= 0:  # else it can never be placed: the rest still is
+                self._log_pos = found + len(piece)
+                self._log_open = True
+        if self._log_open and text.startswith("\n", self._log_pos):
+            self._log_pos += 1  # the end of a line already delivered
+            self._log_open = False
+        rest = text[self._log_pos :]
+        if not rest:
+            return []
+        self._log_pos = len(text)
+        pieces = rest.split("\n")
+        # A final newline ends the last line; without one it stays open.
+        self._log_open = pieces[-1] != ""
+        if not self._log_open:
+            pieces.pop()
+        return pieces
 
     def _new_output(self, output: Any, terminal: bool) -> list[str]:
         if isinstance(output, list):

@@ -73,13 +73,20 @@ _CLIENT: list[tuple[str, str]] = [
     (r"    def __exit__\(", "    async def __aexit__("),
     (r"        self\.close\(\)", "        await self.close()"),
     (
-        r"    def (_send|search|run|_finish|stream|stream_prediction|_sse|read)\(",
+        r"    def (_send|_receive|search|run|_finish|stream|stream_prediction|_sse|"
+        r"read|download|_fetch)\(",
         r"    async def \1(",
     ),
     (r"self\._http\.send\(", "await self._http.send("),
     (r"response\.read\(\)", "await response.aread()"),
+    (r"\bresponse\.close\(\)", "await response.aclose()"),
     (
-        r"(?<!lambda url: )(?<!await )\bself\.(_send|_finish|predictions\.\w+)\(",
+        r"\bfor chunk in response\.iter_bytes\(\)",
+        "async for chunk in response.aiter_bytes()",
+    ),
+    (
+        r"(?<!lambda url: )(?<!await )"
+        r"\bself\.(_send|_receive|_fetch|_finish|predictions\.\w+)\(",
         r"await self.\1(",
     ),
     (r"\bfor (\w+) in self\.(_sse|stream_prediction)\(", r"async for \1 in self.\2("),
