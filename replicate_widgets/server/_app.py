@@ -3,9 +3,11 @@
 Handlers parse the request, call the :class:`~._engine.Engine` or
 :class:`~._registry.Registry`, and render documents; every error is a
 :class:`~._problem.Problem` rendered as ``application/problem+json``. Besides
-``/v1``, three capability routes need no token: ``/v1/streams/{id}`` (the
-official JavaScript client opens ``urls.stream`` without one),
-``/outputs/...`` (output files) and ``/covers/...`` (cover images).
+``/v1``, capability routes need no token: ``/v1/streams/{id}`` (the official
+JavaScript client opens ``urls.stream`` without one), ``/outputs/...`` (output
+files), ``/covers/...`` (cover images) and the signed download route. The
+:class:`Gate` in front of the routes decides who may call and how much they
+may send.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._files_store import MAX_UPLOAD_BODY, too_large
+from ._files_store import max_upload_body, too_large
 from ._lifecycle import REQUEST_ORIGIN
 from ._problem import Problem, problem_response
 from ._routes_catalog import (
@@ -290,7 +292,7 @@ class Gate:
     - With a token, ``/v1`` needs ``Authorization: Bearer``; the capability
       routes (streams, output files, covers, web pages and the signed download
       route ``/v1/files/{id}/download``, which checks its signature) do not.
-    - Bodies are capped (:data:`MAX_JSON_BODY`, or ``MAX_UPLOAD_BODY`` for
+    - Bodies are capped (:data:`MAX_JSON_BODY`, or a file's limit for
       ``POST /v1/files``) by ``Content-Length`` first and while they stream.
     - ``/v1/v1/...`` is served as ``/v1/...``: the official Python client (1.0.7)
       puts ``/v1/...`` paths after its ``base_url``, so given the server's URL
@@ -336,7 +338,9 @@ class Gate:
         refusal = self._check_caller(scope, headers)
         if refusal is None:
             refusal = self._check_token(scope, path)
-        limit = MAX_UPLOAD_BODY if (scope["method"], path) == _UPLOAD else MAX_JSON_BODY
+        limit = (
+            max_upload_body() if (scope["method"], path) == _UPLOAD else MAX_JSON_BODY
+        )
         length = headers.get("content-length", "")
         if refusal is None and length.isdigit() and int(length) > limit:
             refusal = problem_response(_too_large(path, limit))

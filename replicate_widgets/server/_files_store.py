@@ -27,8 +27,14 @@ from ._problem import Problem
 MAX_FILE_SIZE = 100 * 1024 * 1024
 """The Files API limit (Replicate documents 100 MB)."""
 
-MAX_UPLOAD_BODY = MAX_FILE_SIZE + 64 * 1024
-"""The largest body ``POST /v1/files`` takes: one file and its form fields."""
+FORM_OVERHEAD = 64 * 1024
+"""Room for the multipart framing and form fields around an uploaded file."""
+
+
+def max_upload_body() -> int:
+    """Return the largest body ``POST /v1/files`` takes: one file and its fields."""
+    return MAX_FILE_SIZE + FORM_OVERHEAD
+
 
 _COPY_CHUNK = 1 << 20
 

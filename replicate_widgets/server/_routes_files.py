@@ -22,7 +22,7 @@ def _file_doc(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_file(request: Request) -> Response:
-    # The app refuses a body over MAX_UPLOAD_BODY (declared or streamed).
+    # The app's Gate refuses a body over max_upload_body(), declared or streamed.
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Problem(
             415,

@@ -303,6 +303,38 @@ def test_streamed_huge_json_body_is_cut(api: httpx.Client) -> None:
     assert api.get("predictions").status_code == 200
 
 
+def test_streamed_upload_is_cut_at_the_upload_limit(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import replicate_widgets.server._files_store as files_store
+
+    # The server runs in this process: a 1 MB limit stands in for 100 MB.
+    monkeypatch.setattr(files_store, "MAX_FILE_SIZE", 1 << 20)
+    before = {f["id"] for f in api.get("files").json()["results"]}
+    sent = 0
+    chunk = b"x" * (1 << 20)
+
+    def body() -> Iterator[bytes]:
+        nonlocal sent
+        yield (
+            b'--b\r\nContent-Disposition: form-data; name="content"; '
+            b'filename="big.bin"\r\n\r\n'
+        )
+        for _ in range(200):
+            sent += len(chunk)
+            yield chunk
+        yield b"\r\n--b--\r\n"
+
+    r = api.post(
+        "files",
+        content=body(),
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert "100MB" in _problem(r, 413)["detail"]
+    assert sent < 100 * (1 << 20)
+    assert {f["id"] for f in api.get("files").json()["results"]} == before
+
+
 def test_deeply_nested_json_is_400(api: httpx.Client) -> None:
     for depth in (1000, 100_000, 100):
         nested = "[" * depth + "]" * depth
