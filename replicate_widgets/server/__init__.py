@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import os
 import secrets
 import socket
 import threading
+import urllib.parse
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from ._app import build_app
+from ._app import build_app, is_loopback
 from ._engine import Engine
 from ._files_store import FileStore
 from ._group_records import GroupRecords
@@ -64,13 +64,20 @@ def default_data_dir() -> Path:
     return Path(cache) / "replicate-widgets"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def check_public_url(url: str) -> str:
+    """Return a ``--public-url`` without its trailing slash, or raise ``ValueError``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"public_url {url!r} must be an http:// or https:// URL such as "
+            "https://models.example.org (without /v1)."
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(
+            f"public_url {url!r} must not have a query, fragment or user name; "
+            "pass just the scheme, host, port and path prefix."
+        )
+    return url.rstrip("/")
 
 
 def load_models(
@@ -118,11 +125,17 @@ class ServerConfig:
     data_dir
         Where the SQLite database and files live.
     origin
-        ``http://host:port`` the server is reachable at.
+        ``http://host:port`` this machine reaches the server at.
     token
         Bearer token required on ``/v1`` (``None``: no auth).
     rate_limit
         Prediction creations per second (``None``: unlimited).
+    public_url
+        The URL clients use (``--public-url``), the base of every URL in
+        documents; ``None``: ``origin``, or each request's ``Host`` when bound
+        to a public address.
+    public_bind
+        Whether the server listens on a non-loopback address.
     """
 
     models: list[LocalModel]
@@ -130,6 +143,8 @@ class ServerConfig:
     origin: str
     token: str | None = field(default=None, repr=False)
     rate_limit: float | None = None
+    public_url: str | None = None
+    public_bind: bool = False
     startup_error: list[BaseException] = field(default_factory=list)
 
 
@@ -151,7 +166,15 @@ def create_app(config: ServerConfig) -> Any:
             await engine.close()
             store.close()
 
-    return build_app(lifespan, config.token)
+    return build_app(
+        lifespan,
+        config.token,
+        public_url=config.public_url,
+        # Only a server that checks tokens answers other names than loopback ones.
+        origin_from_host=config.public_bind
+        and config.token is not None
+        and config.public_url is None,
+    )
 
 
 def _start_engine(store: Store, config: ServerConfig) -> Engine:
@@ -176,7 +199,8 @@ def _start_engine(store: Store, config: ServerConfig) -> Engine:
         FileStore(config.data_dir, bytes.fromhex(file_key)),
         registry,
         RunnerPool(records=records),
-        origin=config.origin,
+        origin=config.public_url or config.origin,
+        local_origin=config.origin,
         webhook_secret=webhook_secret,
         rate_limit=config.rate_limit,
     )
@@ -192,7 +216,7 @@ class LocalServer:
     Attributes
     ----------
     url
-        The API base URL, ``http://127.0.0.1:PORT/v1``.
+        The API base URL, ``http://127.0.0.1:PORT/v1`` (or the public URL's).
     port
         The TCP port.
     data_dir
@@ -200,7 +224,7 @@ class LocalServer:
     """
 
     def __init__(self, config: ServerConfig, sock: socket.socket) -> None:
-        self.url = f"{config.origin}/v1"
+        self.url = f"{config.public_url or config.origin}/v1"
         self.port = int(sock.getsockname()[1])
         self.data_dir = config.data_dir
         self._socket = sock
@@ -269,6 +293,7 @@ def serve(
     token: str | None = None,
     rate_limit: float | None = None,
     bundled: bool = True,
+    public_url: str | None = None,
 ) -> LocalServer:
     """Start the local backend in a background thread; return once listening.
 
@@ -288,6 +313,12 @@ def serve(
         Prediction creations allowed per second; beyond it, 429 problems.
     bundled
         Also serve the bundled models (``replicate/hello-world`` ...).
+    public_url
+        The URL clients reach the server at, such as
+        ``https://models.example.org`` behind a reverse proxy; every URL the
+        server hands out starts with it, and its host name is served. Without
+        it, a server bound to a public address uses the ``Host`` each request
+        names.
 
     Returns
     -------
@@ -297,9 +328,12 @@ def serve(
     Raises
     ------
     ValueError
-        For a non-loopback ``host`` without ``token``, or a bad ``rate_limit``.
+        For a non-loopback ``host`` without ``token``, a bad ``rate_limit`` or
+        ``public_url``.
     """
-    if not _is_loopback(host) and not token:
+    if public_url is not None:
+        public_url = check_public_url(public_url)
+    if not is_loopback(host) and not token:
         raise ValueError(
             f"Refusing to listen on {host} without a token: anyone who can reach "
             "it could run models and read files. Pass token=... (--token), or "
@@ -344,5 +378,7 @@ def serve(
         origin=f"http://{shown}:{bound}",
         token=token,
         rate_limit=rate_limit,
+        public_url=public_url,
+        public_bind=not is_loopback(host),
     )
     return LocalServer(config, sock)

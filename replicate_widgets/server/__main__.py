@@ -48,6 +48,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--token", default=None, help="require 'Authorization: Bearer TOKEN' on the API"
     )
     parser.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="the URL clients reach the server at (e.g. behind a reverse proxy); "
+        "every URL the server hands out starts with it",
+    )
+    parser.add_argument(
         "--rate-limit",
         type=float,
         default=None,
@@ -74,6 +81,7 @@ def run_serve(args: argparse.Namespace) -> int:
             token=args.token,
             rate_limit=args.rate_limit,
             bundled=not args.no_bundled,
+            public_url=args.public_url,
         )
     except (ValueError, OSError, ModelLoadError, RuntimeError) as exc:
         sys.stderr.write(f"replicate-widgets: {exc}\n")

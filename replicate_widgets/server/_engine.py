@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 
 from ._clock import iso, now_iso, parse_iso
-from ._files_store import FileStore, absolutize, new_id
+from ._files_store import FileStore, new_id
 from ._inputs import InputSchema, format_invalid_fields, output_is_iterator
-from ._lifecycle import Lifecycle, Live
+from ._lifecycle import Lifecycle, Live, output_schema
 from ._models import LocalModel
 from ._problem import Problem
 from ._registry import Registry
@@ -81,7 +81,11 @@ class Engine(Lifecycle):
     store, files, registry, pool
         Persistence, file storage, the model registry and RUNTIME's runners.
     origin
-        ``http://127.0.0.1:PORT``; the base of every URL in documents.
+        The base of every URL in documents: ``--public-url``, or where this
+        machine reaches the server.
+    local_origin
+        Where this machine reaches the server (``http://127.0.0.1:PORT``): the
+        base of the signed download URLs coglet fetches input files from.
     webhook_secret
         The ``whsec_`` key that signs webhooks.
     rate_limit
@@ -96,10 +100,12 @@ class Engine(Lifecycle):
         pool: RunnerPool,
         *,
         origin: str,
+        local_origin: str | None = None,
         webhook_secret: str,
         rate_limit: float | None = None,
     ) -> None:
         super().__init__(store, files, registry, pool, origin=origin)
+        self.local_origin = local_origin or origin
         self.webhook_secret = webhook_secret
         self.rate_limit = rate_limit
         self._creations: collections.deque[float] = collections.deque()
@@ -280,7 +286,15 @@ class Engine(Lifecycle):
                 "completed",
             ]
         iterator = output_is_iterator(local.openapi_schema)
-        live = Live(doc, kind, local, model_input, iterator, EventLog(int(time.time())))
+        live = Live(
+            doc,
+            kind,
+            local,
+            model_input,
+            iterator,
+            EventLog(int(time.time())),
+            output_schema(local, kind),
+        )
         if webhook is not None:
             live.webhook = WebhookSender(
                 self._http,
@@ -317,21 +331,30 @@ class Engine(Lifecycle):
                     title="Input validation failed",
                 )
             return (
-                f"{self.origin}/v1/files/{file_id}/download?"
+                f"{self.local_origin}/v1/files/{file_id}/download?"
                 f"{self.files.signed_query(file_id)}"
             )
         return value
 
     def _own_file_id(self, value: str) -> str | None:
-        """Return the file id if ``value`` is a Files API URL of this server."""
+        """Return the file id if ``value`` is a Files API URL of this server.
+
+        That is a URL at the origin the client was given (which may be a
+        ``--public-url``) or at any loopback name with the server's port.
+        """
         if not value.startswith(("http://", "https://")):
             return None
         url = urllib.parse.urlsplit(value)
-        ours = urllib.parse.urlsplit(self.origin)
-        local = {ours.hostname, "127.0.0.1", "localhost", "::1"}
-        if url.hostname not in local or url.port != ours.port:
-            return None
-        match = _FILE_PATH.match(url.path)
+        path = url.path
+        given = self.origin.rstrip("/")
+        if value.startswith(given + "/"):
+            path = urllib.parse.urlsplit(value[len(given) :]).path
+        else:
+            ours = urllib.parse.urlsplit(self.local_origin)
+            local = {ours.hostname, "127.0.0.1", "localhost", "::1"}
+            if url.hostname not in local or url.port != ours.port:
+                return None
+        match = _FILE_PATH.match(path)
         return match.group(1) if match else None
 
     # ---------------------------------------------------------------- reads
@@ -358,10 +381,7 @@ class Engine(Lifecycle):
             if doc is not None:
                 found = self.store.get_version(doc["version"])
                 schema = found[2]["openapi_schema"] if found else {}
-                return replay(
-                    absolutize(doc, self.origin),
-                    kind == "prediction" and output_is_iterator(schema),
-                )
+                return replay(doc, kind == "prediction" and output_is_iterator(schema))
         raise Problem(404, f"Prediction {pid} does not exist.")
 
     # ------------------------------------------------------------ lifecycle

@@ -3,7 +3,8 @@
 coglet returns output files as ``data:`` URLs. Replicate clients expect URLs they
 can download, so each one is written under the data dir and served by the
 backend at ``/outputs/<random token>/<name>``; the token makes the URL a
-capability, like Replicate's ``replicate.delivery`` links. Uploads live under
+capability, like Replicate's ``replicate.delivery`` links. Documents hold these
+URLs as :class:`LocalURL` values, which only the server creates. Uploads live under
 ``files/<id>`` and can be fetched with a token or with a signed download URL,
 which is also how coglet (which has no token) downloads them as inputs.
 """
@@ -25,6 +26,15 @@ from ._problem import Problem
 
 MAX_FILE_SIZE = 100 * 1024 * 1024
 """The Files API limit (Replicate documents 100 MB)."""
+
+FORM_OVERHEAD = 64 * 1024
+"""Room for the multipart framing and form fields around an uploaded file."""
+
+
+def max_upload_body() -> int:
+    """Return the largest body ``POST /v1/files`` takes: one file and its fields."""
+    return MAX_FILE_SIZE + FORM_OVERHEAD
+
 
 _COPY_CHUNK = 1 << 20
 
@@ -149,7 +159,7 @@ class FileStore:
         return hmac.compare_digest(self.sign(file_id, when), signature)
 
     # --------------------------------------------------------------- outputs
-    def save_output(self, data: bytes, mime: str, stem: str) -> str:
+    def save_output(self, data: bytes, mime: str, stem: str) -> LocalURL:
         """Write one output file and return its ``rwlocal:/outputs/...`` URL."""
         token = new_id()
         ext = mimetypes.guess_extension(mime.split(";")[0].strip()) or ".bin"
@@ -157,7 +167,7 @@ class FileStore:
         folder = self.root / "outputs" / token
         folder.mkdir()
         (folder / name).write_bytes(data)
-        return f"{LOCAL_PREFIX}/outputs/{token}/{name}"
+        return local_url(f"/outputs/{token}/{name}")
 
     def output_path(self, token: str, name: str) -> Path | None:
         """Return the file behind ``/outputs/<token>/<name>``, if it exists."""
@@ -166,9 +176,15 @@ class FileStore:
         path = self.root / "outputs" / token / name
         return path if path.is_file() else None
 
-    def local_output(self, url: str) -> Path | None:
-        """Return the file behind a stored ``rwlocal:/outputs/...`` URL."""
-        parts = url.removeprefix(LOCAL_PREFIX).split("/")
+    def local_output(self, url: Any) -> Path | None:
+        """Return the output file behind one of this server's output URLs.
+
+        Only a :class:`LocalURL` counts: a string a model returned is not a path
+        into the data directory, whatever it looks like.
+        """
+        if not isinstance(url, LocalURL):
+            return None
+        parts = url.path.split("/")
         if len(parts) != 4 or parts[1] != "outputs":
             return None
         return self.output_path(parts[2], parts[3])
@@ -184,18 +200,70 @@ def too_large() -> Problem:
 
 
 LOCAL_PREFIX = "rwlocal:"
-"""Stored documents keep this server's own URLs as ``rwlocal:/path`` so they
-survive a restart on another port; :func:`absolutize` renders them."""
+_ESCAPED = LOCAL_PREFIX + "="
+
+
+class LocalURL(str):
+    """A URL of this server, kept as ``rwlocal:/path`` until it is rendered.
+
+    Stored documents keep the server's own URLs without an origin, so they survive
+    a restart on another port and can be shown at whichever origin a client used.
+    Only values of this type are rewritten by :func:`absolutize`: a string a user
+    or a model sent that merely starts with ``rwlocal:`` stays as it was.
+    """
+
+    __slots__ = ()
+
+    @property
+    def path(self) -> str:
+        """The path part, ``/outputs/...``."""
+        return self[len(LOCAL_PREFIX) :]
+
+
+def local_url(path: str) -> LocalURL:
+    """Return the :class:`LocalURL` of ``path`` (which starts with ``/``)."""
+    return LocalURL(LOCAL_PREFIX + path)
 
 
 def absolutize(value: Any, origin: str) -> Any:
-    """Return ``value`` with every ``rwlocal:/path`` string made absolute."""
-    if isinstance(value, str):
-        if value.startswith(LOCAL_PREFIX):
-            return origin + value[len(LOCAL_PREFIX) :]
-        return value
+    """Return ``value`` with every :class:`LocalURL` made absolute at ``origin``."""
+    if isinstance(value, LocalURL):
+        return origin + value.path
     if isinstance(value, list):
         return [absolutize(v, origin) for v in value]
     if isinstance(value, dict):
         return {k: absolutize(v, origin) for k, v in value.items()}
+    return value
+
+
+def to_stored(value: Any) -> Any:
+    """Return ``value`` in its stored JSON form.
+
+    A :class:`LocalURL` is stored as its ``rwlocal:/path`` text; any other string
+    that starts with ``rwlocal:`` is escaped as ``rwlocal:=<string>``, so
+    :func:`from_stored` never mistakes it for one of the server's URLs.
+    """
+    if isinstance(value, LocalURL):
+        return str(value)
+    if isinstance(value, str):
+        return _ESCAPED + value if value.startswith(LOCAL_PREFIX) else value
+    if isinstance(value, list):
+        return [to_stored(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_stored(v) for k, v in value.items()}
+    return value
+
+
+def from_stored(value: Any) -> Any:
+    """Invert :func:`to_stored`: ``rwlocal:/path`` strings become :class:`LocalURL`."""
+    if isinstance(value, str):
+        if value.startswith(_ESCAPED):
+            return value[len(_ESCAPED) :]
+        if value.startswith(LOCAL_PREFIX + "/"):
+            return LocalURL(value)
+        return value
+    if isinstance(value, list):
+        return [from_stored(v) for v in value]
+    if isinstance(value, dict):
+        return {k: from_stored(v) for k, v in value.items()}
     return value

@@ -7,7 +7,9 @@ events into the Replicate-shaped document, which is fanned out to
 ``urls.stream`` readers (:mod:`._sse`), to the webhook (:mod:`._webhooks`) and
 to the store. It also cancels, expires (``Cancel-After``) and finishes them.
 coglet's quirks are absorbed here: the doubled ``Prediction failed:`` prefix,
-and ``data:`` URL outputs (stored and served as files, list order kept).
+and file outputs, which coglet sends as ``data:`` URLs: those the version's
+output schema types as files (``format: uri``) are stored and served as files,
+list order kept; a string output that merely looks like a data URL stays text.
 """
 
 from __future__ import annotations
@@ -15,22 +17,33 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._clock import now_iso, seconds_between
-from ._files_store import FileStore, absolutize, parse_data_url
+from ._files_store import FileStore, LocalURL, absolutize, parse_data_url
 from ._models import LocalModel
 from ._problem import Problem
 from ._registry import Registry
 from ._runner import Mode, RunnerError, RunnerEvent, RunnerPool
-from ._sse import EventLog, output_text
+from ._sse import EventLog
 from ._store import TERMINAL_STATUSES, Store
 from ._webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
+
+REQUEST_ORIGIN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "REQUEST_ORIGIN", default=None
+)
+"""The origin the current request reached the server at, when documents follow it.
+
+Set per request by the app (only for a server bound to a public address
+without ``--public-url``); tasks a request starts inherit it, so a prediction's
+webhooks use the URLs its creator used.
+"""
 
 PERSIST_INTERVAL = 0.5
 RECENT_LOGS = 512
@@ -57,6 +70,7 @@ class Live:
     model_input: dict[str, Any]
     iterator: bool
     events: EventLog
+    output_schema: dict[str, Any] = field(default_factory=dict)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     dispatched: bool = False
     started: bool = False
@@ -64,7 +78,7 @@ class Live:
     deadline: asyncio.Task[None] | None = None
     webhook: WebhookSender | None = None
     destination: tuple[str, str] | None = None
-    outputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, LocalURL] = field(default_factory=dict)
     emitted: int = 0
     last_persist: float = 0.0
 
@@ -77,7 +91,8 @@ class Lifecycle:
     store, files, registry, pool
         Persistence, file storage, the model registry and RUNTIME's runners.
     origin
-        ``http://127.0.0.1:PORT``; the base of every URL in documents.
+        The base of every URL in documents (``--public-url``, else
+        ``http://127.0.0.1:PORT``), unless :data:`REQUEST_ORIGIN` is set.
     """
 
     def __init__(
@@ -93,10 +108,15 @@ class Lifecycle:
         self.files = files
         self.registry = registry
         self.pool = pool
-        self.origin = origin
+        self._origin = origin
         self._live: dict[str, Live] = {}
         self._recent: collections.OrderedDict[str, EventLog] = collections.OrderedDict()
         self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+
+    @property
+    def origin(self) -> str:
+        """The base of the URLs in documents rendered now."""
+        return REQUEST_ORIGIN.get() or self._origin
 
     def _slot(self, local: LocalModel, mode: str) -> asyncio.Semaphore:
         key = (local.version_id, mode)
@@ -171,7 +191,11 @@ class Lifecycle:
             live.doc["started_at"] = now_iso()
 
     async def _output_chunk(self, live: Live, chunk: Any, index: int) -> None:
-        chunk = self._store_outputs(live, chunk)
+        schema = live.output_schema
+        if live.iterator:
+            # An iterator sends its items one by one: each is typed by ``items``.
+            schema = _items(_branches(schema, _schemas(live.model), set()))
+        chunk = self._store_outputs(live, chunk, schema)
         if live.iterator:
             output = live.doc["output"] if isinstance(live.doc["output"], list) else []
             output.extend([None] * (index + 1 - len(output)))
@@ -179,18 +203,30 @@ class Lifecycle:
             live.doc["output"] = output
         items = chunk if isinstance(chunk, list) and not live.iterator else [chunk]
         for item in items:
-            await live.events.publish(
-                "output", output_text(absolutize(item, self.origin))
-            )
+            await live.events.publish("output", item)
         live.emitted += 1
 
-    def _store_outputs(self, live: Live, value: Any) -> Any:
-        """Replace ``data:`` URLs in an output with stored files' URLs."""
+    def _store_outputs(self, live: Live, value: Any, schema: Any) -> Any:
+        """Replace file outputs (``data:`` URLs) with stored files' URLs.
+
+        Only where ``schema`` (the output schema, walked along ``value``) says
+        ``format: uri`` is a data URL a file that coglet made from a returned
+        ``Path``; anywhere else it is whatever text the model returned.
+        """
+        nodes = _branches(schema, _schemas(live.model), set())
         if isinstance(value, list):
-            return [self._store_outputs(live, v) for v in value]
+            items = _items(nodes)
+            return [self._store_outputs(live, v, items) for v in value]
         if isinstance(value, dict):
-            return {k: self._store_outputs(live, v) for k, v in value.items()}
-        if isinstance(value, str) and value.startswith("data:"):
+            return {
+                k: self._store_outputs(live, v, _property(nodes, k))
+                for k, v in value.items()
+            }
+        if (
+            isinstance(value, str)
+            and value.startswith("data:")
+            and any(n.get("format") == "uri" for n in nodes)
+        ):
             if value not in live.outputs:
                 try:
                     mime, data = parse_data_url(value)
@@ -208,18 +244,14 @@ class Lifecycle:
             status = "failed"
         if status != "canceled":
             self._mark_started(live)  # it ran, even if no start event came
-        output = self._store_outputs(live, data.get("output"))
+        output = self._store_outputs(live, data.get("output"), live.output_schema)
         if live.iterator and isinstance(output, list):
             # The completed snapshot is authoritative; stream any items that
             # never arrived as output events.
             for item in output[live.emitted :]:
-                await live.events.publish(
-                    "output", output_text(absolutize(item, self.origin))
-                )
+                await live.events.publish("output", item)
         elif not live.iterator and live.emitted == 0 and output is not None:
-            await live.events.publish(
-                "output", output_text(absolutize(output, self.origin))
-            )
+            await live.events.publish("output", output)
         doc["output"] = output
         if data.get("logs") and len(str(data["logs"])) > len(doc["logs"] or ""):
             doc["logs"] = str(data["logs"])
@@ -345,6 +377,52 @@ class Lifecycle:
         if not out["metrics"]:
             out.pop("metrics")
         return out
+
+
+def _schemas(model: LocalModel) -> dict[str, Any]:
+    schemas = model.openapi_schema.get("components", {}).get("schemas", {})
+    return schemas if isinstance(schemas, dict) else {}
+
+
+def output_schema(model: LocalModel, kind: str) -> dict[str, Any]:
+    """Return a version's ``Output`` (or ``TrainingOutput``) schema, or ``{}``."""
+    name = "TrainingOutput" if kind == "training" else "Output"
+    found = _schemas(model).get(name)
+    return found if isinstance(found, dict) else {}
+
+
+def _branches(node: Any, schemas: dict[str, Any], seen: set[str]) -> list[Any]:
+    """Return ``node`` and the schemas it combines (``$ref``, ``allOf``...)."""
+    if not isinstance(node, dict):
+        return []
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        return _branches(schemas.get(name), schemas, seen | {name})
+    out = [node]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for branch in node.get(key) or ():
+            out.extend(_branches(branch, schemas, seen))
+    return out
+
+
+def _items(nodes: list[Any]) -> dict[str, Any]:
+    """Return the schema of the items of an array typed by ``nodes``."""
+    return {"anyOf": [n["items"] for n in nodes if "items" in n]}
+
+
+def _property(nodes: list[Any], key: str) -> dict[str, Any]:
+    """Return the schema of member ``key`` of an object typed by ``nodes``."""
+    found = []
+    for node in nodes:
+        props = node.get("properties")
+        if isinstance(props, dict) and key in props:
+            found.append(props[key])
+        elif isinstance(node.get("additionalProperties"), dict):
+            found.append(node["additionalProperties"])
+    return {"anyOf": found}
 
 
 def _apply_metric(metrics: dict[str, Any], data: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._clock import now_iso
+from ._files_store import local_url
 from ._models import LocalModel, ModelLoadError, load_model
 from ._problem import Problem
 from ._store import Store
@@ -85,7 +86,7 @@ class Registry:
         doc["default_example"] = example
         if model.cover_image is not None:
             self.covers[(model.owner, model.name)] = model.cover_image
-            doc["cover_image_url"] = f"rwlocal:/covers/{model.owner}/{model.name}"
+            doc["cover_image_url"] = local_url(f"/covers/{model.owner}/{model.name}")
         else:
             doc.setdefault("cover_image_url", None)
         self._store.put_model(doc)
@@ -170,7 +171,7 @@ class Registry:
     def _complete_model(self, doc: dict[str, Any]) -> dict[str, Any]:
         versions = self._store.list_versions(doc["owner"], doc["name"])
         full = dict(doc)
-        full["url"] = f"rwlocal:/v1/models/{doc['owner']}/{doc['name']}"
+        full["url"] = local_url(f"/v1/models/{doc['owner']}/{doc['name']}")
         full["run_count"] = self._store.count_predictions(
             f"{doc['owner']}/{doc['name']}"
         )

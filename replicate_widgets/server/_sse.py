@@ -2,10 +2,12 @@
 
 Replicate's ``urls.stream`` speaks a different dialect from coglet's SSE: events
 ``output`` (raw text; a file URL for file outputs), ``logs``, ``error`` (JSON
-``{"detail": ...}``) and ``done`` (JSON, ``{}`` or ``{"reason": ...}``), ids
-like ``1690212292:0``, and an opening ``: hi`` comment. A :class:`EventLog`
-keeps one prediction's events so any number of readers can follow it and a
-reader that reconnects with ``Last-Event-ID`` resumes where it stopped.
+``{"detail": ...}``) and ``done`` (JSON: ``{}``, or ``{"reason": ...}`` naming
+how it ended: ``error``, ``canceled`` or ``aborted``), ids like
+``1690212292:0``, and an opening ``: hi`` comment. A :class:`EventLog` keeps one
+prediction's events so any number of readers can follow it and a reader that
+reconnects with ``Last-Event-ID`` resumes where it stopped. Output events keep
+the chunk itself; its file URLs are made absolute for each reader.
 """
 
 from __future__ import annotations
@@ -18,23 +20,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._clock import parse_iso
+from ._files_store import absolutize
 
 KEEPALIVE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
 class Event:
-    """One server-sent event."""
+    """One server-sent event; an ``output`` event holds the output chunk."""
 
     seq: int
     name: str
-    data: str
+    data: Any
 
 
-def encode(event: Event, prefix: int) -> bytes:
-    """Encode ``event`` in the wire format; multi-line data gets one line each."""
+def encode(event: Event, prefix: int, origin: str) -> bytes:
+    """Encode ``event`` in the wire format; multi-line data gets one line each.
+
+    ``origin`` is where the reader reaches this server; the server's own URLs in
+    output chunks are rendered against it.
+    """
+    data = (
+        output_text(absolutize(event.data, origin))
+        if event.name == "output"
+        else str(event.data)
+    )
     lines = [f"id: {prefix}:{event.seq}", f"event: {event.name}"]
-    lines.extend(f"data: {line}" for line in event.data.split("\n"))
+    lines.extend(f"data: {line}" for line in data.split("\n"))
     return ("\n".join(lines) + "\n\n").encode()
 
 
@@ -49,7 +61,8 @@ def done_data(status: str) -> str:
         return "{}"
     if status == "failed":
         return json.dumps({"reason": "error"})
-    return json.dumps({"reason": "canceled"})
+    # canceled, or aborted (its Cancel-After deadline came before it started).
+    return json.dumps({"reason": status})
 
 
 def parse_last_event_id(value: str | None) -> int:
@@ -78,8 +91,11 @@ class EventLog:
         self.closed = False
         self._changed = asyncio.Condition()
 
-    async def publish(self, name: str, data: str) -> None:
-        """Append an event and wake every follower."""
+    async def publish(self, name: str, data: Any) -> None:
+        """Append an event and wake every follower.
+
+        ``data`` is the text of the event, or the output chunk of an ``output``.
+        """
         if self.closed:
             return
         async with self._changed:
@@ -95,11 +111,11 @@ class EventLog:
             await self.publish("error", json.dumps({"detail": detail}))
         await self.publish("done", done_data(status))
 
-    async def follow(self, after: int = -1) -> AsyncIterator[bytes]:
+    async def follow(self, after: int = -1, origin: str = "") -> AsyncIterator[bytes]:
         """Yield encoded events with sequence numbers above ``after``.
 
         Starts with the ``: hi`` comment, sends a keep-alive comment when idle
-        and ends after ``done``.
+        and ends after ``done``. File URLs in outputs start with ``origin``.
         """
         yield b": hi\n\n"
         position = after + 1
@@ -114,7 +130,7 @@ class EventLog:
                 yield b": keep-alive\n\n"
                 continue
             for event in pending:
-                yield encode(event, self.prefix)
+                yield encode(event, self.prefix, origin)
             position += len(pending)
             if closed and position >= len(self.events):
                 return
@@ -128,11 +144,7 @@ def replay(doc: dict[str, Any], iterator: bool) -> EventLog:
     log = EventLog(_prefix_of(doc))
     output = doc.get("output")
     chunks = output if iterator and isinstance(output, list) else [output]
-    events = [
-        Event(i, "output", output_text(c))
-        for i, c in enumerate(chunks)
-        if c is not None
-    ]
+    events = [Event(i, "output", c) for i, c in enumerate(chunks) if c is not None]
     if doc.get("status") == "failed":
         detail = doc.get("error") or "The prediction failed."
         events.append(Event(len(events), "error", json.dumps({"detail": detail})))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._files_store import from_stored, to_stored
 from ._problem import Problem
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "aborted"})
@@ -120,7 +121,7 @@ class Store:
         self._db.execute(
             "INSERT OR REPLACE INTO models (owner, name, created_at, doc) "
             "VALUES (?, ?, ?, ?)",
-            (doc["owner"], doc["name"], doc["created_at"], json.dumps(doc)),
+            (doc["owner"], doc["name"], doc["created_at"], _dump(doc)),
         )
 
     def get_model(self, owner: str, name: str) -> dict[str, Any] | None:
@@ -159,8 +160,8 @@ class Store:
                 owner,
                 name,
                 doc["created_at"],
-                json.dumps(doc),
-                json.dumps(source),
+                _dump(doc),
+                _dump(source),
             ),
         )
 
@@ -201,7 +202,7 @@ class Store:
                 doc["created_at"],
                 doc["status"],
                 doc["model"],
-                json.dumps(doc),
+                _dump(doc),
             ),
         )
 
@@ -272,7 +273,7 @@ class Store:
         self._db.execute(
             "INSERT OR REPLACE INTO deployments (owner, name, created_at, doc) "
             "VALUES (?, ?, ?, ?)",
-            (doc["owner"], doc["name"], created_at, json.dumps(doc)),
+            (doc["owner"], doc["name"], created_at, _dump(doc)),
         )
 
     def get_deployment(
@@ -303,7 +304,7 @@ class Store:
         """Insert or replace a file document."""
         self._db.execute(
             "INSERT OR REPLACE INTO files (id, created_at, doc) VALUES (?, ?, ?)",
-            (doc["id"], doc["created_at"], json.dumps(doc)),
+            (doc["id"], doc["created_at"], _dump(doc)),
         )
 
     def get_file(self, file_id: str) -> dict[str, Any] | None:
@@ -337,7 +338,12 @@ class Store:
         self._db.execute("DELETE FROM files WHERE id=?", (file_id,))
 
 
+def _dump(doc: dict[str, Any]) -> str:
+    # The server's own URLs and look-alike user strings are told apart on disk.
+    return json.dumps(to_stored(doc))
+
+
 def _load(text: str) -> dict[str, Any]:
-    value = json.loads(text)
+    value = from_stored(json.loads(text))
     assert isinstance(value, dict)  # noqa: S101 (only dicts are ever written)
     return value

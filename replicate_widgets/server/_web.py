@@ -34,19 +34,76 @@ def json_response(
     return JSONResponse(data, status_code=status, headers=headers)
 
 
+MAX_JSON_DEPTH = 64
+"""How deeply a JSON body may nest arrays and objects (model inputs are flat)."""
+
+
+def is_json_type(content_type: str) -> bool:
+    """Whether a ``Content-Type`` is JSON: ``application/json`` or ``*/*+json``."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return mime == "application/json" or (
+        mime.startswith("application/") and mime.endswith("+json")
+    )
+
+
 async def read_json(request: Request) -> Any:
-    """Parse the JSON body (empty means ``{}``); malformed JSON is a 400 problem."""
+    """Parse the JSON body (empty means ``{}``).
+
+    A body must be sent as ``application/json``: a web page can send
+    ``text/plain`` (or no type) to any address without the browser asking first,
+    so accepting it would let any page create predictions here. A wrong type is
+    a 415 problem; malformed or too deeply nested JSON a 400.
+    """
+    headers = request.headers
+    content_type = headers.get("content-type", "")
+    has_body = (
+        headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    )
+    if has_body and not is_json_type(content_type):
+        # Refused before the body is read.
+        raise Problem(
+            415,
+            f"Send the JSON body with Content-Type: application/json "
+            f"(this request said {content_type or 'nothing'!r}).",
+        )
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise Problem(
             400,
             f"The request body is not valid JSON ({exc}). Send a "
             "JSON object with Content-Type: application/json.",
         ) from exc
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise _too_deep()
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Return how deeply ``value`` nests lists and dicts (iteratively)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in node)
+    return deepest
+
+
+def _too_deep() -> Problem:
+    return Problem(
+        400,
+        f"The request body nests arrays and objects too deeply (at most "
+        f"{MAX_JSON_DEPTH} levels). Send a flatter JSON object.",
+    )
 
 
 def page(request: Request, results: list[Any], cursor: str | None) -> JSONResponse:

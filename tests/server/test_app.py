@@ -140,7 +140,10 @@ def test_official_style_model_endpoint(api: httpx.Client) -> None:
 
 # ------------------------------------------------------------------- errors
 def test_errors_are_problem_documents(api: httpx.Client) -> None:
-    _problem(api.post("predictions", content=b"{nope"), 400)
+    malformed = api.post(
+        "predictions", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    _problem(malformed, 400)
     _problem(api.post("predictions", json=[1, 2]), 400)
     unknown = _problem(
         api.post(
@@ -507,7 +510,7 @@ def test_declared_oversize_upload_is_refused_before_reading(server) -> None:
     url = urllib.parse.urlsplit(server.url)
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
         sock.sendall(
-            b"POST /v1/files HTTP/1.1\r\nHost: x\r\n"
+            b"POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: multipart/form-data; boundary=b\r\n"
             b"Content-Length: 200000000\r\n\r\n--b\r\n"
         )

@@ -221,7 +221,14 @@ def test_create_version_of_another_model_and_missing_fields(api: httpx.Client) -
     detail = _problem(api.post("deployments", json={"name": "half"}), 422)
     assert "Missing field(s) model, version, hardware" in detail
     _problem(api.post("deployments", json=[1]), 400)
-    _problem(api.post("deployments", content=b"{nope"), 400)
+    _problem(
+        api.post(
+            "deployments",
+            content=b"{nope",
+            headers={"Content-Type": "application/json"},
+        ),
+        400,
+    )
 
 
 def test_duplicate_name_is_409(api: httpx.Client) -> None:

@@ -218,7 +218,14 @@ def test_patch_errors_name_what_is_wrong(api: httpx.Client) -> None:
     )
     assert detail.startswith("description, readme must be string(s)")
     _problem(api.patch("models/replicate/hello-world", json=["x"]), 400)
-    _problem(api.patch("models/replicate/hello-world", content=b"{"), 400)
+    _problem(
+        api.patch(
+            "models/replicate/hello-world",
+            content=b"{",
+            headers={"Content-Type": "application/json"},
+        ),
+        400,
+    )
     # Nothing was applied by the rejected requests.
     hello = api.get("models/replicate/hello-world").json()
     assert hello["paper_url"] is None
