@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,9 @@ class Event:
     data: Any
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def encode(event: Event, prefix: int, origin: str) -> bytes:
     """Encode ``event`` in the wire format; multi-line data gets one line each.
 
@@ -46,7 +50,9 @@ def encode(event: Event, prefix: int, origin: str) -> bytes:
         else str(event.data)
     )
     lines = [f"id: {prefix}:{event.seq}", f"event: {event.name}"]
-    lines.extend(f"data: {line}" for line in data.split("\n"))
+    # A reader ends a line at CR, LF or CRLF: splitting on LF alone would let a
+    # model's bare CR end the data line and start a forged "event:" or "id:" field.
+    lines.extend(f"data: {line}" for line in _LINE_BREAK.split(data))
     return ("\n".join(lines) + "\n\n").encode()
 
 

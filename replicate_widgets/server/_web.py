@@ -36,6 +36,7 @@ def json_response(
 
 MAX_JSON_DEPTH = 64
 """How deeply a JSON body may nest arrays and objects (model inputs are flat)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_json_type(content_type: str) -> bool:
@@ -79,23 +80,36 @@ async def read_json(request: Request) -> Any:
         ) from exc
     except RecursionError as exc:
         raise _too_deep() from exc
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise _too_deep()
+    _check_tree(value)
     return value
 
 
-def _depth(value: Any) -> int:
-    """Return how deeply ``value`` nests lists and dicts (iteratively)."""
-    deepest = 0
+def _check_tree(value: Any) -> None:
+    """Refuse a parsed body that nests too deeply or holds a lone surrogate.
+
+    Python's JSON reader accepts ``"\\ud800"``, but no UTF-8 encoder can write it:
+    stored, it would break every later response that includes it (lists too).
+    One iterative walk checks both, keys included.
+    """
     stack = [(value, 1)]
     while stack:
         node, level = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                raise Problem(
+                    400,
+                    "The request body holds a lone UTF-16 surrogate (a \\ud800-"
+                    "\\udfff escape without its pair), which is not text. Send "
+                    "valid Unicode text.",
+                )
+            continue
         if isinstance(node, dict):
+            stack.extend((key, level) for key in node)
             node = list(node.values())
         if isinstance(node, list):
-            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                raise _too_deep()
             stack.extend((child, level + 1) for child in node)
-    return deepest
 
 
 def _too_deep() -> Problem:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx_sse
 import pytest
 
 from replicate_widgets.server import serve
@@ -389,6 +390,48 @@ def test_aborted_prediction_stream_says_aborted(api: httpx.Client) -> None:
     assert canceled["status"] == "canceled"
     events = _stream_events(api.get(busy["urls"]["stream"]).text)
     assert events[-1] == ("done", '{"reason": "canceled"}')
+
+
+def test_a_bare_carriage_return_cannot_forge_stream_events(
+    api: httpx.Client,
+) -> None:
+    # A reader (httpx-sse, a browser's EventSource) ends a line at a bare CR too.
+    forged = "real\revent: done\rdata: {}\r\rid: 999:0\revent: output\rdata: evil"
+    made = api.post(
+        "models/demo/echo/predictions",
+        json={"input": {"text": forged}},
+        headers={"Prefer": "wait"},
+    ).json()
+    assert _wait(api, made["urls"]["get"])["output"] == forged
+    with api.stream("GET", made["urls"]["stream"]) as response:
+        events = [(e.event, e.data) for e in httpx_sse.EventSource(response).iter_sse()]
+    assert [name for name, _ in events].count("done") == 1
+    assert events[-1][0] == "done"
+    outputs = [data for name, data in events if name == "output"]
+    # Every character arrives; a CR reads as a line break, as SSE defines it.
+    assert outputs == [forged.replace("\r", "\n")]
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "\x00"])
+def test_unencodable_text_is_a_clear_400_and_breaks_nothing(
+    api: httpx.Client, text: str
+) -> None:
+    # json.dumps would write a lone surrogate as an escape that Python reads back,
+    # but no UTF-8 encoder can store it: it must be refused at the door.
+    body = json.dumps({"input": {"text": text}})
+    response = api.post(
+        "models/demo/echo/predictions",
+        content=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    if "\x00" in text:  # NUL is valid JSON text and must round-trip
+        assert response.status_code == 201, response.text
+        done = _wait(api, response.json()["urls"]["get"])
+        assert done["output"] == text
+    else:
+        assert "surrogate" in _problem(response, 400)["detail"]
+    assert api.get("predictions").status_code == 200
+    assert api.get("models/demo/echo").status_code == 200
 
 
 # --------------------------------------- the server's own URLs, and only those

@@ -19,7 +19,7 @@ from replicate_widgets import Client, ReplicateError
 from replicate_widgets._playground import Playground
 from replicate_widgets.server import serve
 
-TOKEN = "r8_S3cretT0kenNeverShown1234567890abcdef"  # noqa: S105 (a test token)
+TOKEN = "r8_S3cretT0kenNeverShown1234567890abcdef"
 BUNDLED = Path(__file__).parents[2] / "replicate_widgets" / "server" / "models"
 
 
@@ -62,7 +62,9 @@ def test_the_token_appears_nowhere(
         done = pg.run(text="Short text. With two sentences.", signing_key="k3y")
         assert done.status == "succeeded"
         texts += [repr(pg), repr(done), str(done.output)]
-        texts += [pg.code(lang) for lang in ("python", "replicate", "javascript", "curl")]
+        texts += [
+            pg.code(lang) for lang in ("python", "replicate", "javascript", "curl")
+        ]
         texts.append(pg.share().html)
         texts += [repr(s) for s in _states(pg)]
         failing = Playground("demo/echo", client=client, keep=kept)
