@@ -85,9 +85,9 @@ async def read_json(request: Request) -> Any:
 
 
 def _check_tree(value: Any) -> None:
-    """Refuse a parsed body that nests too deeply or holds a lone surrogate.
+    r"""Refuse a parsed body that nests too deeply or holds a lone surrogate.
 
-    Python's JSON reader accepts ``"\\ud800"``, but no UTF-8 encoder can write it:
+    Python's JSON reader accepts ``"\ud800"``, but no UTF-8 encoder can write it:
     stored, it would break every later response that includes it (lists too).
     One iterative walk checks both, keys included.
     """
