@@ -171,10 +171,15 @@ class FileStore:
 
     def output_path(self, token: str, name: str) -> Path | None:
         """Return the file behind ``/outputs/<token>/<name>``, if it exists."""
-        if not token.isalnum() or "/" in name or name.startswith("."):
+        if not (token.isascii() and token.isalnum() and len(token) <= 64):
+            return None
+        if "/" in name or "\0" in name or name.startswith("."):
             return None
         path = self.root / "outputs" / token / name
-        return path if path.is_file() else None
+        try:
+            return path if path.is_file() else None
+        except OSError:  # a name longer than the file system allows
+            return None
 
     def local_output(self, url: Any) -> Path | None:
         """Return the output file behind one of this server's output URLs.
