@@ -59,7 +59,11 @@ BODIES: list[Any] = [
     "just a string",
     *({"input": {"text": s, s: s}} for s in STRINGS),
     *({"input": v, "version": v, "owner": v, "name": v} for v in VALUES),
-    *({k: v} for k, v in zip(["input", "webhook", "hardware", "visibility"], VALUES)),
+    *(
+        {key: value}
+        for key in ("input", "webhook", "webhook_events_filter", "hardware")
+        for value in VALUES
+    ),
     json.loads("[" * 70 + "]" * 70),
 ]
 
