@@ -346,7 +346,9 @@ def serve(
         )
     directory = Path(data_dir or default_data_dir()).expanduser()
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        # Prompts, outputs and the webhook secret live here: a new folder is
+        # private to its owner (other local users cannot list or read it).
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(
             f"cannot keep data in {directory} ({exc.strerror}); pass data_dir=... "

@@ -619,3 +619,9 @@ def test_cli_takes_public_url(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "public_url" in bad.stderr
+
+
+def test_a_new_data_dir_is_private_to_its_owner(tmp_path: Path) -> None:
+    data = tmp_path / "fresh" / "data"
+    with serve(port=0, models=[BUNDLED / "echo"], bundled=False, data_dir=data):
+        assert data.stat().st_mode & 0o777 == 0o700
