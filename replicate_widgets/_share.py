@@ -33,7 +33,9 @@ MAX_EMBED_BYTES = 5 * 1024 * 1024
 """Audio, video and other files up to this size are embedded; larger ones linked."""
 _MAX_TEXT = 100_000
 _LOG_LINES = 200
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# ANSI colours (CSI) and operating system commands (OSC: window titles, OSC 8
+# hyperlinks, ended by BEL or ESC \): a shared page shows the logs' text only.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _UTC = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|\+00:00)$")
 
 # JupyterLab's theme variables, with fallbacks for nbconvert and plain browsers.
