@@ -43,16 +43,18 @@ _FORBIDDEN = frozenset({"srcdoc", "formaction", "action", "srcset"})
 # What the package's own data: URIs look like (see _files.data_url): a validated
 # RFC 6838 type, base64 and nothing else, so no value can end the attribute.
 _DATA_URI = re.compile(f"data:{MIME_PATTERN};base64,[A-Za-z0-9+/]*={{0,2}}")
-# Browsers drop these before reading a URL's scheme ("java\tscript:" runs).
-_URL_NOISE = re.compile(r"[\x00-\x20\x7f]")
+# Browsers drop whitespace and controls before reading a URL's scheme
+# ("java\tscript:" runs); quotes, angle brackets and backticks are never part of a
+# well-formed URL (RFC 3986 percent-encodes them), only of attempts to leave one.
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f\"'<>`]")
 
 
 def is_web_url(url: object) -> bool:
     """Tell whether ``url`` is an ``http(s)`` URL with a host, safe to link to.
 
-    Whitespace and control characters anywhere make it unsafe: browsers strip them
+    Whitespace and control characters anywhere make it unsafe (browsers strip them
     before reading the scheme, so a check that did not would let a ``javascript:``
-    URL through.
+    URL through), and so do quotes, ``<``, ``>`` and backticks.
     """
     if not isinstance(url, str) or _URL_NOISE.search(url):
         return False

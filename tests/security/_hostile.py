@@ -45,9 +45,11 @@ PAYLOADS = (
 # Declared MIME types (HTTP Content-Type, data: URI headers, upload types, kept
 # records). Media types make a browser load the data: URI, so onerror would fire.
 HOSTILE_MIMES = (
-    f'audio/x" onerror="{PROBE}',
-    f'video/x" onerror="{PROBE}',
-    f'image/x" onerror="{PROBE}',
+    # The handler must survive what follows the type: ";base64,..." in a data: URI.
+    f'audio/x" onerror="{PROBE}//',
+    f'audio/x"onerror="{PROBE}"',
+    f'video/x"onerror="{PROBE}"',
+    f'image/x" onerror="{PROBE}//',
     f'application/x" onclick="{PROBE}',
     f'text/plain"><img src=x onerror="{PROBE}">',
     "text/html",
