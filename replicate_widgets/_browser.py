@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,6 +21,7 @@ from ._backend import describe_backend, resolve_client
 from ._browser_cards import card_head_html, image, model_tile, short, thumbnail
 from ._catalog_shared import explain_error, notice_html
 from ._errors import ReplicateError
+from ._html import tag
 from ._loop import submit
 from ._types import Collection, Model, Page, Version
 
@@ -337,15 +337,14 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         example = model.default_example or {}
         inputs = example.get("input") or {}
         output = example.get("output")
-        rows = "".join(
-            f"<tr><td><code>{html.escape(str(k))}</code></td>"
-            f"<td>{html.escape(short(v))}</td></tr>"
+        rows = [
+            tag("tr", tag("td", tag("code", str(k))), tag("td", short(v)))
             for k, v in inputs.items()
-        )
+        ]
         parts: list[ipywidgets.Widget] = []
         if rows:
             parts.append(
-                ipywidgets.HTML(f"<b>Default example</b><table>{rows}</table>")
+                ipywidgets.HTML(tag("b", "Default example") + tag("table", *rows))
             )
         first = output[0] if isinstance(output, list) and output else output
         if isinstance(first, str) and first.startswith(("http://", "https://")):
@@ -354,7 +353,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
                 parts.append(image(data))
         elif output is not None:
             text = "".join(output) if isinstance(output, list) else output
-            parts.append(ipywidgets.HTML(f"<pre>{html.escape(short(text, 600))}</pre>"))
+            parts.append(ipywidgets.HTML(tag("pre", short(text, 600))))
         box = ipywidgets.VBox(parts)
         box.add_class("rw-browser-example")
         return box

@@ -6,7 +6,6 @@ Pure functions of a Model (and bytes): no request is made here, so
 
 from __future__ import annotations
 
-import html
 import io
 import json
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 import ipywidgets
 
 from ._catalog_shared import model_links_html
+from ._html import Markup, tag
 from ._types import Model
 
 __all__ = ["card_head_html", "image", "model_tile", "short", "thumbnail"]
@@ -36,17 +36,24 @@ def thumbnail(data: bytes, max_edge: int) -> bytes:
 def model_tile(model: Model, on_details: Callable[[str], object]) -> ipywidgets.VBox:
     """Return a grid tile: a placeholder cover, name, description, Details button."""
     placeholder = ipywidgets.HTML(
-        '<div style="height:96px;display:flex;align-items:center;'
-        "justify-content:center;background:var(--jp-layout-color2,#eee);"
-        f'font-size:28px">{html.escape(model.name[:1].upper() or "?")}</div>'
+        tag(
+            "div",
+            model.name[:1].upper() or "?",
+            style=(
+                "height:96px;display:flex;align-items:center;justify-content:center;"
+                "background:var(--jp-layout-color2,#eee);font-size:28px"
+            ),
+        )
     )
     runs = f"{model.run_count:,} runs" if model.run_count is not None else ""
     text = ipywidgets.HTML(
-        '<div style="line-height:1.35">'
-        f'<b class="rw-tile-ref">{html.escape(model.ref)}</b>'
-        '<div style="font-size:12px">'
-        f"{html.escape(short(model.description or '', 120))}</div>"
-        f'<div style="font-size:11px;opacity:.7">{html.escape(runs)}</div></div>'
+        tag(
+            "div",
+            tag("b", model.ref, class_="rw-tile-ref"),
+            tag("div", short(model.description or "", 120), style="font-size:12px"),
+            tag("div", runs, style="font-size:11px;opacity:.7"),
+            style="line-height:1.35",
+        )
     )
     button = ipywidgets.Button(description="Details", layout={"width": "auto"})
     button.add_class("rw-tile-open")
@@ -62,16 +69,17 @@ def model_tile(model: Model, on_details: Callable[[str], object]) -> ipywidgets.
     return tile
 
 
-def card_head_html(model: Model) -> str:
+def card_head_html(model: Model) -> Markup:
     """Return the model card's title, description, run count and links as HTML."""
     runs = f"{model.run_count:,} runs" if model.run_count is not None else ""
     official = " · official" if model.is_official else ""
-    return (
-        '<div style="line-height:1.4">'
-        f'<h3 class="rw-card-title">{html.escape(model.ref)}</h3>'
-        f"<div>{html.escape(model.description or 'No description.')}</div>"
-        f'<div class="rw-card-runs">{html.escape(runs + official)}</div>'
-        f"<div>{model_links_html(model)}</div></div>"
+    return tag(
+        "div",
+        tag("h3", model.ref, class_="rw-card-title"),
+        tag("div", model.description or "No description."),
+        tag("div", runs + official, class_="rw-card-runs"),
+        tag("div", model_links_html(model)),
+        style="line-height:1.4",
     )
 
 

@@ -12,7 +12,6 @@ or a digit. URLs must be ``http(s)``.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._errors import AuthenticationError, NotFoundError, ReplicateError
+from ._html import Markup, is_web_url, join, link, tag
 from ._types import Model
 
 if TYPE_CHECKING:
@@ -116,35 +116,43 @@ def check_url(value: str, label: str = "URL") -> str | None:
 # -- shared HTML helpers -------------------------------------------------------------
 
 
-def notice_html(text: str, kind: str = "error") -> str:
+_NOTICE_COLOURS = {
+    "error": "var(--jp-error-color1,#c62828)",
+    "ok": "var(--jp-success-color1,#2e7d32)",
+    "info": "var(--jp-brand-color1,#1976d2)",
+}
+
+
+def notice_html(text: str, kind: str = "error") -> Markup:
     """Return a boxed, escaped message (``kind``: ``error``, ``info`` or ``ok``)."""
     if not text:
-        return ""
-    colour = {
-        "error": "var(--jp-error-color1,#c62828)",
-        "ok": "var(--jp-success-color1,#2e7d32)",
-    }.get(kind, "var(--jp-brand-color1,#1976d2)")
-    role = ' role="alert"' if kind == "error" else ""
-    return (
-        f'<div class="rw-notice rw-notice-{kind}"{role} style="padding:6px 10px;'
-        f"border-left:4px solid {colour};background:var(--jp-layout-color2,#f6f6f6);"
-        f'color:var(--jp-ui-font-color1,#222);white-space:pre-wrap">'
-        f"{html.escape(text)}</div>"
+        return Markup("")
+    kind = kind if kind in _NOTICE_COLOURS else "info"
+    return tag(
+        "div",
+        text,
+        class_=f"rw-notice rw-notice-{kind}",
+        role="alert" if kind == "error" else None,
+        style=(
+            f"padding:6px 10px;border-left:4px solid {_NOTICE_COLOURS[kind]};"
+            "background:var(--jp-layout-color2,#f6f6f6);"
+            "color:var(--jp-ui-font-color1,#222);white-space:pre-wrap"
+        ),
     )
 
 
-def link_html(url: str | None, label: str) -> str:
-    """Return an escaped link for an http(s) URL, else ``""`` (no ``javascript:``)."""
-    if not url or check_url(url) is not None:
-        return ""
-    return (
-        f'<a href="{html.escape(url, quote=True)}" target="_blank" '
-        'rel="noopener noreferrer" style="color:var(--jp-content-link-color,#1976d2);'
-        f'text-decoration:underline">{html.escape(label)}</a>'
+def link_html(url: str | None, label: str) -> Markup:
+    """Return a link for an http(s) URL, else ``""`` (no ``javascript:``)."""
+    if not is_web_url(url):
+        return Markup("")
+    return link(
+        url,
+        label,
+        style="color:var(--jp-content-link-color,#1976d2);text-decoration:underline",
     )
 
 
-def model_links_html(model: Model) -> str:
+def model_links_html(model: Model) -> Markup:
     """Return the model's page, GitHub, paper and licence links, joined by dots."""
     links = (
         link_html(model.url, "page"),
@@ -152,19 +160,21 @@ def model_links_html(model: Model) -> str:
         link_html(model.paper_url, "paper"),
         link_html(model.license_url, "licence"),
     )
-    return " · ".join(link for link in links if link)
+    return join((a for a in links if a), " · ")
 
 
-def model_summary_html(model: Model) -> str:
+def model_summary_html(model: Model) -> Markup:
     """Return an escaped summary of a model: name, visibility, description, links."""
     runs = "" if model.run_count is None else f" · {model.run_count:,} runs"
-    return (
-        '<div class="rw-model-summary">'
-        f'<b class="rw-model-ref">{html.escape(model.ref)}</b>'
-        f' <span class="rw-visibility">({html.escape(model.visibility or "?")})</span>'
-        f"{html.escape(runs)}"
-        f"<div>{html.escape(model.description or '')}</div>"
-        f"<div>{model_links_html(model)}</div></div>"
+    return tag(
+        "div",
+        tag("b", model.ref, class_="rw-model-ref"),
+        " ",
+        tag("span", f"({model.visibility or '?'})", class_="rw-visibility"),
+        runs,
+        tag("div", model.description or ""),
+        tag("div", model_links_html(model)),
+        class_="rw-model-summary",
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from ._compare_plan import (
 )
 from ._errors import RateLimitError
 from ._history import record
+from ._html import Markup, escape, tag
 from ._loop import io_loop, on_io_thread, submit
 from ._panel import PredictionPanel
 from ._types import Prediction
@@ -92,7 +92,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             ),
         )
         grid.add_class("rw-grid")
-        self._title = ipywidgets.HTML(f"<b>{html.escape(title)}</b>")
+        self._title = ipywidgets.HTML(tag("b", title))
         self._run_btn = ipywidgets.Button(description="Run all", icon="play")
         self._run_btn.add_class("rw-grid-run")
         self._cancel_btn = ipywidgets.Button(description="Cancel all", icon="stop")
@@ -244,21 +244,26 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
 
     # -- drawing -----------------------------------------------------------------------
 
-    def _header(self, cell: Cell) -> str:
-        note = ""
-        if cell.error:
-            note = (
-                '<div class="rw-grid-error" style="color:var(--jp-error-color1,'
-                f'#c62828)">{html.escape(cell.error)}</div>'
-            )
-        return (
-            '<div class="rw-grid-header" style="font-weight:600;'
-            'font-family:var(--jp-code-font-family);padding:2px 0">'
-            f"{html.escape(cell.label)}</div>{note}"
+    def _header(self, cell: Cell) -> Markup:
+        head = tag(
+            "div",
+            cell.label,
+            class_="rw-grid-header",
+            style=(
+                "font-weight:600;font-family:var(--jp-code-font-family);padding:2px 0"
+            ),
+        )
+        if not cell.error:
+            return head
+        return head + tag(
+            "div",
+            cell.error,
+            class_="rw-grid-error",
+            style="color:var(--jp-error-color1,#c62828)",
         )
 
     def _say(self, text: str) -> None:
-        value = html.escape(text)
+        value = escape(text)
         if on_io_thread():
             self._message.value = value
         else:  # the io loop is the grid's one writer

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from ._catalog_shared import (
     suggest_name,
 )
 from ._errors import APIError, ReplicateError
+from ._html import tag
 from ._loop import submit
 from ._types import Model
 
@@ -315,8 +315,7 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
         for key, note in self._notes.items():
             text = errors.get(key, "") if key in self._touched else ""
             note.value = (
-                '<span style="color:var(--jp-error-color1,#c62828)">'
-                f"{html.escape(text)}</span>"
+                tag("span", text, style="color:var(--jp-error-color1,#c62828)")
                 if text
                 else ""
             )

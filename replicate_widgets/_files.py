@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote_to_bytes
 
 from ._sniff import GENERIC_TYPES as GENERIC_TYPES  # re-exported: public here before
-from ._sniff import sniff_mime
+from ._sniff import clean_mime, sniff_mime
 
 MAX_DATA_URL_BYTES = 256 * 1024
 """Largest file sent inline as a ``data:`` URL."""
@@ -101,8 +101,13 @@ def read_file_input(value: Any, where: str = "file") -> tuple[bytes, str, str]:
 
 
 def data_url(data: bytes, content_type: str) -> str:
-    """Encode bytes as a base64 ``data:`` URL."""
-    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
+    """Encode bytes as a base64 ``data:`` URL: the package's one builder of them.
+
+    ``content_type`` passes `clean_mime` first, so the URL is always
+    ``data:<type/subtype>;base64,...`` and safe in an HTML attribute.
+    """
+    payload = base64.b64encode(data).decode("ascii")
+    return f"data:{clean_mime(content_type)};base64,{payload}"
 
 
 @dataclass
@@ -193,12 +198,16 @@ def sniff(data: bytes, declared: str | None = None) -> str:
 
 
 def decode_data_uri(uri: str) -> tuple[bytes, str]:
-    """Decode a ``data:`` URI into ``(bytes, declared type)``."""
+    """Decode a ``data:`` URI into ``(bytes, declared type)``.
+
+    The declared type has passed `clean_mime`: ``application/octet-stream`` unless
+    it is a valid ``type/subtype``.
+    """
     header, sep, payload = uri.partition(",")
     if not header.startswith("data:") or not sep:
         raise ValueError(f"Not a valid data: URI (starts {uri[:40]!r}).")
     params = header[5:].split(";")
-    declared = params[0] or "text/plain"
+    declared = clean_mime(params[0] or "text/plain")
     if "base64" in params[1:]:
         try:
             return base64.b64decode(payload, validate=False), declared

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HiddenValues", "StaleMarker", "Upload"]
+from ._sniff import OCTET_STREAM, clean_mime
 
-_OCTET = "application/octet-stream"
+__all__ = ["HiddenValues", "StaleMarker", "Upload"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class StaleMarker(Exception):
 
 
 def _guess_type(name: str) -> str:
-    return mimetypes.guess_type(name)[0] or _OCTET
+    return mimetypes.guess_type(name)[0] or OCTET_STREAM
 
 
 def _markers(value: Any) -> Iterator[str]:
@@ -69,9 +69,9 @@ class HiddenValues:
         key, name = content.get("__file__"), content.get("name")
         if not (isinstance(key, str) and isinstance(name, str) and buffers):
             return
-        mime = content.get("type")
-        if not isinstance(mime, str) or not mime:
-            mime = _guess_type(name)  # browsers leave the type empty for unknown ones
+        # The browser's word is checked like any declared type (it ends up in a
+        # data: URI); browsers leave the type empty for unknown ones.
+        mime = clean_mime(content.get("type") or _guess_type(name))
         self.uploads[key] = Upload(name, mime, bytes(buffers[0]))
 
     def receive_secret(self, content: dict[str, Any]) -> None:
@@ -103,7 +103,7 @@ class HiddenValues:
         if isinstance(value, pathlib.Path):
             upload = Upload(value.name, _guess_type(value.name), value.read_bytes())
         elif isinstance(value, (bytes, bytearray, memoryview)):
-            upload = Upload(f"{name}.bin", _OCTET, bytes(value))
+            upload = Upload(f"{name}.bin", OCTET_STREAM, bytes(value))
         elif hasattr(value, "read"):
             data = value.read()
             if not isinstance(data, bytes):

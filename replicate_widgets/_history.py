@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
-import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +39,7 @@ from ._history_model import (
 )
 from ._history_rows import RowActions, RowTable
 from ._history_sync import HistorySync
+from ._html import tag
 from ._loop import io_loop, on_io_thread, submit
 from ._types import Page, Prediction
 
@@ -370,7 +370,7 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
 
     def _say(self, text: str, error: bool = False) -> None:
         style = "color:var(--jp-error-color1,#c62828)" if error else ""
-        value = f'<span style="{style}">{html.escape(text)}</span>' if text else ""
+        value = tag("span", text, style=style or None) if text else ""
         self._schedule(lambda: setattr(self._message, "value", value))
 
     def _schedule(self, fn: Callable[[], object]) -> None:

@@ -6,15 +6,15 @@ and its tests can lean on these without a kernel or a backend.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
-import html
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ._files import data_url
+from ._html import Markup, join, tag
 from ._media import media_kind
 from ._schema_secrets import has_mask
 from ._types import TERMINAL_STATUSES, Prediction
@@ -284,8 +284,7 @@ def kept_prediction(rec: KeptRecord) -> Prediction:
 
     def inline(value: Any) -> Any:
         if isinstance(value, str) and value in files:
-            data, mime = files[value]
-            return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+            return data_url(*files[value])
         if isinstance(value, list):
             return [inline(v) for v in value]
         if isinstance(value, dict):
@@ -310,30 +309,42 @@ def default_keeper() -> Keeper | None:
 # -- rows -----------------------------------------------------------------------------
 
 
-def row_html(entry: HistoryEntry) -> str:
+def row_html(entry: HistoryEntry) -> Markup:
     """Render the status, model, id and time cells of a row as HTML."""
-    status = html.escape(entry.status or "?")
-    badges = [f'<span class="rw-history-status">{status}</span>']
+    badges = [tag("span", entry.status or "?", class_="rw-history-status")]
     if entry.data_removed:
         kept = " · kept locally" if entry.kept is not None else ""
         badges.append(
-            f'<span class="rw-history-removed" title="{html.escape(_REMOVED_TIP)}" '
-            'style="color:var(--jp-warn-color0,#b26a00)">'
-            f"data removed{kept}</span>"
+            tag(
+                "span",
+                f"data removed{kept}",
+                class_="rw-history-removed",
+                title=_REMOVED_TIP,
+                style="color:var(--jp-warn-color0,#b26a00)",
+            )
         )
     elif "kept" in entry.origins:
-        badges.append('<span class="rw-history-kept">kept</span>')
+        badges.append(tag("span", "kept", class_="rw-history-kept"))
     when = entry.when
     shown = when.astimezone().strftime("%Y-%m-%d %H:%M:%S") if when else ""
     (_, w_status), (_, w_model), (_, w_time) = COLUMNS
-    return (
-        '<div style="display:flex;gap:8px;align-items:center;line-height:1.3">'
-        f'<span style="flex:0 0 {w_status}">{"<br>".join(badges)}</span>'
-        f'<span style="flex:0 0 {w_model};overflow:hidden">'
-        f'<span class="rw-history-model">{html.escape(entry.model)}</span><br>'
-        f'<code class="rw-history-id" style="font-size:10px;opacity:.75">'
-        f"{html.escape(entry.id)}</code></span>"
-        f'<span style="flex:0 0 {w_time}">{shown}</span></div>'
+    return tag(
+        "div",
+        tag("span", join(badges, tag("br")), style=f"flex:0 0 {w_status}"),
+        tag(
+            "span",
+            tag("span", entry.model, class_="rw-history-model"),
+            tag("br"),
+            tag(
+                "code",
+                entry.id,
+                class_="rw-history-id",
+                style="font-size:10px;opacity:.75",
+            ),
+            style=f"flex:0 0 {w_model};overflow:hidden",
+        ),
+        tag("span", shown, style=f"flex:0 0 {w_time}"),
+        style="display:flex;gap:8px;align-items:center;line-height:1.3",
     )
 
 

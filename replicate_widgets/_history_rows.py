@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets
 
 from ._history_model import COLUMNS, HistoryEntry, row_html, row_signature
+from ._html import tag
 
 __all__ = ["RowActions", "RowTable", "close_tree"]
 
@@ -40,11 +41,11 @@ class RowTable:
 
     def __init__(self, actions: RowActions) -> None:
         self._actions = actions
-        cells = "".join(f'<b style="flex:0 0 {w}">{t}</b>' for t, w in COLUMNS)
+        cells = (tag("b", t, style=f"flex:0 0 {w}") for t, w in COLUMNS)
         self._head = ipywidgets.HTML(
-            f'<div style="display:flex;gap:8px;padding-left:74px">{cells}</div>'
+            tag("div", *cells, style="display:flex;gap:8px;padding-left:74px")
         )
-        self._empty = ipywidgets.HTML("<i>No predictions yet.</i>")
+        self._empty = ipywidgets.HTML(tag("i", "No predictions yet."))
         self._rows: dict[str, tuple[tuple[Any, ...], ipywidgets.HBox]] = {}
         self.box = ipywidgets.VBox()
         """The widget that shows the header and the rows."""

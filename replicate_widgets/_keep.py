@@ -35,6 +35,7 @@ from ._keep_files import (
     write_atomic,
 )
 from ._schema import ModelSchema
+from ._sniff import clean_mime
 from ._types import Prediction
 
 __all__ = [
@@ -169,7 +170,7 @@ def _read_record(folder: Path) -> KeptRecord:
     files = tuple(
         KeptFile(
             name=str(f["name"]),
-            mime=str(f.get("mime", "application/octet-stream")),
+            mime=clean_mime(f.get("mime")),  # the record is a file anyone can edit
             size=int(f.get("size", 0)),
             sha256=str(f.get("sha256", "")),
             url=f.get("url"),

@@ -25,6 +25,7 @@ from ._media import file_name, sniff_mime
 from ._schema import ModelSchema
 from ._schema_secrets import mask_values
 from ._schema_types import SECRET_MASK
+from ._sniff import clean_mime
 
 __all__ = [
     "RECORD",
@@ -120,7 +121,7 @@ def as_bytes_and_mime(got: Any, url: str) -> tuple[bytes, str]:
             f"the file for {url[:60]!r} must be (bytes, mime), a FileContent or a "
             f"MediaItem, not {type(got).__name__}"
         )
-    return bytes(data), mime if isinstance(mime, str) else ""
+    return bytes(data), clean_mime(mime)
 
 
 def _safe_name(name: str, mime: str, index: int, prefix: str = "") -> str:

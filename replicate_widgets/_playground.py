@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from ._codeview import CodeView
 from ._errors import ModelError, ReplicateError
 from ._form import InputForm
 from ._history import record
+from ._html import Markup, tag
 from ._keep import Keeper
 from ._loop import submit
 from ._panel import PredictionPanel
@@ -148,26 +148,37 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
     def _show_header(self) -> None:
         badge = describe_backend(self.client.base_url)
         local = badge == "local backend"
-        self._header.value = (
-            '<div class="rw-playground-header" style="display:flex;gap:8px;'
-            'align-items:center;font-family:var(--jp-ui-font-family)">'
-            f'<b style="font-size:var(--jp-content-font-size2,1.2em)">'
-            f"{html.escape(self._title)}</b>"
-            f'<span class="rw-badge" data-backend="{"local" if local else "cloud"}" '
-            'style="padding:1px 8px;border-radius:10px;font-size:11px;'
-            "border:1px solid var(--jp-border-color1,#bbb);"
-            f'background:{_LOCAL_BG if local else _CLOUD_BG}">'
-            f"{html.escape(badge)}</span></div>"
+        self._header.value = tag(
+            "div",
+            tag("b", self._title, style="font-size:var(--jp-content-font-size2,1.2em)"),
+            tag(
+                "span",
+                badge,
+                class_="rw-badge",
+                data_backend="local" if local else "cloud",
+                style=(
+                    "padding:1px 8px;border-radius:10px;font-size:11px;"
+                    "border:1px solid var(--jp-border-color1,#bbb);"
+                    f"background:{_LOCAL_BG if local else _CLOUD_BG}"
+                ),
+            ),
+            class_="rw-playground-header",
+            style="display:flex;gap:8px;align-items:center;"
+            "font-family:var(--jp-ui-font-family)",
         )
 
     def _fail(self, message: str) -> None:
         self.error = message
-        self._message.value = (
-            '<div class="rw-playground-error" role="alert" style="padding:8px 10px;'
-            "border-left:4px solid var(--jp-error-color1,#c62828);"
-            "background:var(--jp-layout-color2,#f6f6f6);"
-            'color:var(--jp-ui-font-color1,#222);white-space:pre-wrap">'
-            f"{html.escape(message)}</div>"
+        self._message.value = tag(
+            "div",
+            message,
+            class_="rw-playground-error",
+            role="alert",
+            style=(
+                "padding:8px 10px;border-left:4px solid var(--jp-error-color1,#c62828);"
+                "background:var(--jp-layout-color2,#f6f6f6);"
+                "color:var(--jp-ui-font-color1,#222);white-space:pre-wrap"
+            ),
         )
 
     # -- running -------------------------------------------------------------------
@@ -362,9 +373,9 @@ def _keeper(keep: bool | str | os.PathLike[str] | Keeper) -> Keeper | None:
     return Keeper(None if keep is True else os.fspath(keep))
 
 
-def _note(text: str) -> str:
-    return (
-        '<div style="color:var(--jp-ui-font-color2,#666);'
-        'font-size:var(--jp-ui-font-size0,11px)">'
-        f"{html.escape(text)}</div>"
+def _note(text: str) -> Markup:
+    return tag(
+        "div",
+        text,
+        style="color:var(--jp-ui-font-color2,#666);font-size:var(--jp-ui-font-size0,11px)",
     )

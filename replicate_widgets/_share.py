@@ -7,19 +7,20 @@ as ``data:`` URIs, small audio and video the same way, text escaped. Displaying 
 Voila exports show it without a kernel.
 
 Everything a model or a person wrote (inputs, outputs, logs, errors, even the model
-name) is escaped: a ``<script>`` in a prompt shows as text and never runs.
+name) is escaped: a ``<script>`` in a prompt shows as text and never runs. The HTML is
+built with :func:`~._html.tag`, which escapes every value; declared file types pass
+:func:`~._sniff.clean_mime` before they reach a ``data:`` URI.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._files import decode_data_uri
+from ._files import data_url, decode_data_uri
+from ._html import Markup, escape, is_web_url, join, link, tag
 from ._keep import KeptRecord
 from ._keep_files import as_bytes_and_mime, is_output_url, mask_secrets
 from ._media import file_name, media_kind, prepare_image, sniff_mime
@@ -32,7 +33,9 @@ MAX_EMBED_BYTES = 5 * 1024 * 1024
 """Audio, video and other files up to this size are embedded; larger ones linked."""
 _MAX_TEXT = 100_000
 _LOG_LINES = 200
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# ANSI colours (CSI) and operating system commands (OSC: window titles, OSC 8
+# hyperlinks, ended by BEL or ESC \): a shared page shows the logs' text only.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _UTC = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|\+00:00)$")
 
 # JupyterLab's theme variables, with fallbacks for nbconvert and plain browsers.
@@ -60,23 +63,6 @@ _PRE = (
 _CELL = f"border-top: 1px solid {_BORDER}; padding: 4px 8px; vertical-align: top;"
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _link(url: str, text: str | None = None) -> str:
-    if not url.startswith(("https://", "http://")):
-        return _e(text or url)  # only web links are clickable: no javascript: URLs
-    return (
-        f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">'
-        f"{_e(text or url)}</a>"
-    )
-
-
-def _data_uri(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
 def _size(n: int) -> str:
     if n < 1024:
         return f"{n:,} bytes"
@@ -93,10 +79,10 @@ def _when(stamp: str) -> str:
     return f"{match[1]} {match[2]} UTC" if match else stamp
 
 
-def _pre(text: str) -> str:
+def _pre(text: str) -> Markup:
     if len(text) > _MAX_TEXT:
         text = text[:_MAX_TEXT] + f"\n… ({len(text) - _MAX_TEXT:,} more characters)"
-    return f'<pre style="{_PRE}">{_e(text)}</pre>'
+    return tag("pre", text, style=_PRE)
 
 
 class _Renderer:
@@ -106,17 +92,17 @@ class _Renderer:
         self.files = files
         self.max_edge = max_edge
 
-    def file(self, url: str, index: int, edge: int | None = None) -> str:
+    def file(self, url: str, index: int, edge: int | None = None) -> Markup:
         if url in self.files:
             data, declared = as_bytes_and_mime(self.files[url], url)
         elif url.startswith("data:"):
             try:
                 data, declared = decode_data_uri(url)
             except ValueError:
-                return _e("(an unreadable data: URI)")
+                return Markup("(an unreadable data: URI)")
         else:
-            return f'<div style="color: {_MUTED};">Not embedded: {_link(url)}</div>'
-        web = url if url.startswith(("https://", "http://")) else None
+            return tag("div", "Not embedded: ", link(url), style=f"color: {_MUTED};")
+        web = url if is_web_url(url) else None
         mime = sniff_mime(data, declared, web)
         name = file_name(url, mime, index)
         kind = media_kind(mime)
@@ -126,73 +112,80 @@ class _Renderer:
             except (ValueError, OSError):
                 kind = "file"  # SVG or a broken image: offered as a file below
             else:
-                return (
-                    f'<img src="{_data_uri(shown.data, shown.mime)}" alt="{_e(name)}" '
-                    f'width="{shown.width}" height="{shown.height}" '
-                    'style="max-width: 100%; height: auto; border-radius: 4px;">'
+                return tag(
+                    "img",
+                    src=data_url(shown.data, shown.mime),
+                    alt=name,
+                    width=shown.width,
+                    height=shown.height,
+                    style="max-width: 100%; height: auto; border-radius: 4px;",
                 )
         if kind == "text":
             return _pre(data.decode("utf-8", errors="replace"))
         if len(data) > MAX_EMBED_BYTES:
-            where = f": {_link(web)}" if web else ""
-            return (
-                f'<div style="color: {_MUTED};">{_e(name)} ({_e(mime)}, '
-                f"{_size(len(data))}) is too large to embed{where}</div>"
+            return tag(
+                "div",
+                f"{name} ({mime}, {_size(len(data))}) is too large to embed",
+                *((": ", link(web)) if web else ()),
+                style=f"color: {_MUTED};",
             )
-        src = _data_uri(data, mime)
+        src = data_url(data, mime)
         if kind in ("audio", "video"):
-            return (
-                f'<{kind} controls src="{src}" title="{_e(name)}" '
-                f'style="max-width: 100%;"></{kind}>'
+            return tag(
+                kind, controls=True, src=src, title=name, style="max-width: 100%;"
             )
-        return (
-            f'<a download="{_e(name)}" href="{src}">Download {_e(name)}</a> '
-            f'<span style="color: {_MUTED};">({_e(mime)}, {_size(len(data))})</span>'
+        return join(
+            [
+                tag("a", f"Download {name}", download=name, href=src),
+                tag("span", f"({mime}, {_size(len(data))})", style=f"color: {_MUTED};"),
+            ],
+            " ",
         )
 
-    def value(self, value: Any, join: bool, depth: int = 0) -> str:
+    def value(self, value: Any, join_text: bool, depth: int = 0) -> Markup:
         if is_output_url(value):
             return self.file(value, depth)
         if isinstance(value, str):
             return _pre(value)
         if isinstance(value, list):
             words = value and all(isinstance(v, str) for v in value)
-            if join and words and not any(is_output_url(v) for v in value):
+            if join_text and words and not any(is_output_url(v) for v in value):
                 return _pre("".join(value))  # streamed tokens read as one text
             if value and all(is_output_url(v) for v in value):
-                items = "".join(
-                    f'<div style="margin: 4px;">{self.file(v, i)}</div>'
+                items = (
+                    tag("div", self.file(v, i), style="margin: 4px;")
                     for i, v in enumerate(value)
                 )
-                return f'<div style="display: flex; flex-wrap: wrap;">{items}</div>'
+                return tag("div", *items, style="display: flex; flex-wrap: wrap;")
             if all(isinstance(v, (int, float, bool)) or v is None for v in value):
                 return _pre(json.dumps(value))  # an embedding: compact
-            return "".join(
-                f"<div>{self.value(v, False, depth + 1)}</div>" for v in value
-            )
+            return join(tag("div", self.value(v, False, depth + 1)) for v in value)
         if isinstance(value, dict) and depth < 8:
-            rows = "".join(
-                f'<tr><th style="{_CELL} text-align: left;">{_e(k)}</th>'
-                f'<td style="{_CELL}">{self.value(v, False, depth + 1)}</td></tr>'
+            rows = (
+                tag(
+                    "tr",
+                    tag("th", str(k), style=f"{_CELL} text-align: left;"),
+                    tag("td", self.value(v, False, depth + 1), style=_CELL),
+                )
                 for k, v in value.items()
             )
-            return f'<table style="border-collapse: collapse;">{rows}</table>'
+            return tag("table", *rows, style="border-collapse: collapse;")
         if value is None:
-            return f'<span style="color: {_MUTED};">(no output)</span>'
+            return tag("span", "(no output)", style=f"color: {_MUTED};")
         return _pre(json.dumps(value, indent=2, default=str))
 
-    def input(self, value: Any) -> str:
+    def input(self, value: Any) -> Markup:
         if is_output_url(value) and value in self.files:
             return self.file(value, 0, edge=min(self.max_edge, 192))
         if isinstance(value, str):
             if value.startswith("data:") and len(value) > 256:
-                return _e(f"{value.split(',', 1)[0]},… ({len(value):,} characters)")
+                return escape(f"{value.split(',', 1)[0]},… ({len(value):,} characters)")
             if is_output_url(value):
-                return _link(value)
+                return link(value)
             if "\n" in value or len(value) > 120:
                 return _pre(value)
-            return _e(value)
-        return f"<code>{_e(json.dumps(value, default=str))}</code>"
+            return escape(value)
+        return tag("code", json.dumps(value, default=str))
 
 
 def _logs_tail(logs: str) -> tuple[str, int]:
@@ -258,45 +251,56 @@ def share_html(
     status = prediction.status
     color = _STATUS.get(status, "var(--jp-brand-color1, #1565c0)")
     heading = title or prediction.model or "Prediction"
-    facts = []
+    facts: list[Markup | str] = []
     if prediction.version:
-        facts.append(f"version <code>{_e(prediction.version[:12])}</code>")
+        facts.append(join(["version ", tag("code", prediction.version[:12])]))
     if prediction.created_at:
-        facts.append(f"created {_e(_when(prediction.created_at))}")
+        facts.append(f"created {_when(prediction.created_at)}")
     for key in ("predict_time", "total_time"):
         value = prediction.metrics.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            facts.append(f"{_e(key.replace('_', ' '))} {value:.2f} s")
+            facts.append(f"{key.replace('_', ' ')} {value:.2f} s")
     parts = [
-        f'<div class="replicate-widgets-share" style="{_BOX}">',
-        '<div style="display: flex; gap: 10px; align-items: baseline; '
-        'flex-wrap: wrap;">',
-        f'<strong style="font-size: 15px;">{_e(heading)}</strong>',
-        f'<span style="color: #fff; background: {color}; border-radius: 10px; '
-        f'padding: 1px 8px; font-size: 12px;">{_e(status)}</span>',
-        f'<span style="color: {_MUTED};">{" · ".join(facts)}</span>',
-        "</div>",
+        tag(
+            "div",
+            tag("strong", heading, style="font-size: 15px;"),
+            tag(
+                "span",
+                status,
+                style=(
+                    f"color: #fff; background: {color}; border-radius: 10px; "
+                    "padding: 1px 8px; font-size: 12px;"
+                ),
+            ),
+            tag("span", join(facts, " · "), style=f"color: {_MUTED};"),
+            style="display: flex; gap: 10px; align-items: baseline; flex-wrap: wrap;",
+        )
     ]
     if prediction.error:
         parts.append(
-            f'<pre style="{_PRE} color: {_STATUS["failed"]};">'
-            f"{_e(prediction.error)}</pre>"
+            tag("pre", prediction.error, style=f"{_PRE} color: {_STATUS['failed']};")
         )
-    join = schema is None or schema.output.kind == "text-stream"
+    join_text = schema is None or schema.output.kind == "text-stream"
     parts.append(
-        f'<div style="margin: 10px 0;">{render.value(prediction.output, join)}</div>'
+        tag("div", render.value(prediction.output, join_text), style="margin: 10px 0;")
     )
     masked = mask_secrets(prediction.input, schema)
     if masked:
-        rows = "".join(
-            f'<tr><th style="{_CELL} text-align: left; font-weight: 600;">{_e(n)}</th>'
-            f'<td style="{_CELL}">{render.input(masked[n])}</td></tr>'
+        rows = (
+            tag(
+                "tr",
+                tag("th", n, style=f"{_CELL} text-align: left; font-weight: 600;"),
+                tag("td", render.input(masked[n]), style=_CELL),
+            )
             for n in _input_names(prediction, schema)
         )
         parts.append(
-            f'<details open><summary style="cursor: pointer;">Input</summary>'
-            f'<table style="border-collapse: collapse; margin: 4px 0;">{rows}</table>'
-            "</details>"
+            tag(
+                "details",
+                tag("summary", "Input", style="cursor: pointer;"),
+                tag("table", *rows, style="border-collapse: collapse; margin: 4px 0;"),
+                open=True,
+            )
         )
     if prediction.logs:
         tail, count = _logs_tail(prediction.logs)
@@ -306,14 +310,28 @@ def share_html(
             else (f"{count} lines")
         )
         parts.append(
-            f'<details><summary style="cursor: pointer;">Logs ({shown})</summary>'
-            f"{_pre(tail)}</details>"
+            tag(
+                "details",
+                tag("summary", f"Logs ({shown})", style="cursor: pointer;"),
+                _pre(tail),
+            )
         )
     parts.append(
-        f'<div style="color: {_MUTED}; font-size: 11px; margin-top: 6px;">'
-        f"prediction {_e(prediction.id)} · shared with replicate-widgets</div></div>"
+        tag(
+            "div",
+            f"prediction {prediction.id} · shared with replicate-widgets",
+            style=f"color: {_MUTED}; font-size: 11px; margin-top: 6px;",
+        )
     )
-    return "\n".join(parts)
+    return str(
+        tag(
+            "div",
+            Markup("\n"),
+            join(parts, "\n"),
+            class_="replicate-widgets-share",
+            style=_BOX,
+        )
+    )
 
 
 class SharedRun:

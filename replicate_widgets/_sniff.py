@@ -4,6 +4,12 @@ Servers often label outputs ``application/octet-stream`` (``data:`` URIs include
 so the bytes decide first and the declared type, then the URL's extension, are only
 fallbacks. Images are recognised by Pillow, which knows far more formats than a
 table would; the other binary formats by their magic numbers.
+
+A declared type comes from outside (a server's ``Content-Type``, a ``data:`` URI, a
+browser upload, a kept record) and ends up in HTML attributes, ``data:`` URIs and
+file names, so `clean_mime` is the one gate every declared type passes: a valid
+``type/subtype`` token or ``application/octet-stream``. `sniff_mime` only ever
+returns what `clean_mime` accepts.
 """
 
 from __future__ import annotations
@@ -11,12 +17,22 @@ from __future__ import annotations
 import codecs
 import io
 import mimetypes
+import re
 import urllib.parse
 import warnings
 
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["GENERIC_TYPES", "sniff_mime"]
+__all__ = ["GENERIC_TYPES", "MIME_PATTERN", "OCTET_STREAM", "clean_mime", "sniff_mime"]
+
+OCTET_STREAM = "application/octet-stream"
+"""The type of bytes nothing is known about."""
+
+_NAME = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+MIME_PATTERN = f"{_NAME}/{_NAME}"
+"""A lowercase RFC 6838 media type: ``type/subtype``, restricted-name characters only
+(no quotes, spaces, ``;``, ``<`` or anything else that could end an attribute)."""
+_MIME = re.compile(MIME_PATTERN)
 
 GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 """Declared types that say nothing about the content."""
@@ -36,6 +52,28 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 # Control characters that still occur in text: tab, newlines, form feed, and the
 # escape that starts the ANSI colour codes of model logs.
 _TEXT_CONTROLS = frozenset("\t\n\r\f\x1b")
+
+
+def clean_mime(declared: object) -> str:
+    """Return ``declared`` as a lowercase ``type/subtype``, parameters dropped.
+
+    Anything that is not a valid RFC 6838 media type (not a string, empty, a
+    ``"`` or ``<`` in it, non-ASCII letters, a missing subtype...) becomes
+    ``application/octet-stream``: a type from outside is never passed on as it came.
+
+    Examples
+    --------
+    >>> clean_mime("Text/CSV; charset=utf-8")
+    'text/csv'
+    >>> clean_mime('image/png" onerror="alert(1)')
+    'application/octet-stream'
+    """
+    if not isinstance(declared, str):
+        return OCTET_STREAM
+    # Only ASCII whitespace around the type is HTTP's; anything else is kept and
+    # then fails the match.
+    label = declared.split(";", 1)[0].strip(" \t").lower()
+    return label if _MIME.fullmatch(label) else OCTET_STREAM
 
 
 def sniff_mime(
@@ -62,9 +100,16 @@ def sniff_mime(
     Returns
     -------
     str
-        A MIME type; ``application/octet-stream`` when nothing is known (empty
-        bytes included).
+        A valid ``type/subtype`` (see `clean_mime`); ``application/octet-stream``
+        when nothing is known (empty bytes included).
     """
+    # Every answer goes through the gate, wherever in the judging it came from.
+    return clean_mime(_judge(data, declared, url, detect_json))
+
+
+def _judge(
+    data: bytes, declared: str | None, url: str | None, detect_json: bool
+) -> str:
     head = data[:64]
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "audio/wav"
@@ -79,7 +124,7 @@ def sniff_mime(
         if brand.startswith(b"M4A"):
             return "audio/mp4"
         return "video/quicktime" if brand == b"qt  " else "video/mp4"
-    label = (declared or "").split(";")[0].strip().lower()
+    label = clean_mime(declared)
     if label not in GENERIC_TYPES:
         return label
     # Checked after the declared type: 0xFFE0 and up also opens UTF-16 text and

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +23,7 @@ from ._catalog_shared import check_model_name, explain_error, notice_html
 from ._create_model import CreateModel
 from ._errors import NotFoundError, ReplicateError
 from ._form import InputForm
+from ._html import tag
 from ._loop import submit
 from ._panel import PredictionPanel
 from ._schema import ModelSchema, SchemaError, parse
@@ -220,7 +220,7 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
         self.version_ref = ref
         self.form = InputForm(self.schema, submit_label="Train")
         self.form.on_submit(self._begin)
-        self._header.value = f'<b style="font-size:1.2em">Train {html.escape(ref)}</b>'
+        self._header.value = tag("b", f"Train {ref}", style="font-size:1.2em")
         self.children = [
             self._header,
             ipywidgets.HBox([self._destination, self._new_model]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,7 +140,8 @@ def test_invalid_values_never_reach_the_backend(client: Client) -> None:
     job = form.submit()
     with pytest.raises(ValueError, match="lowercase"):
         job.result(5)
-    assert "Try &#x27;my-model&#x27;" in form._notes["name"].value
+    assert "Try 'my-model'" in html.unescape(form._notes["name"].value)
+    assert "'" not in form._notes["name"].value  # escaped
     assert "https://" in form._notes["paper_url"].value
     assert "Fix the fields" in form._message.value
     names = {m.name.lower() for m in client.models.list()}

@@ -6,6 +6,47 @@ import { el, formatBytes } from "./types";
 // tqdm redraws its bar with a bare carriage return; show each redraw as its own line.
 const BARE_CR = /\r(?!\n)/g;
 
+/**
+ * Logs as DOM nodes: ansi_up's colours, nothing else a model could write.
+ *
+ * ansi_up turns OSC 8 hyperlinks (`ESC ]8;;URL ESC \ TEXT ESC ]8;; ESC \`) into bare
+ * `<a href>` whose text can say anything: a log line could show "docs" and point
+ * elsewhere, opening in the notebook's tab with `window.opener` set. Links are rebuilt
+ * here: only http(s), the URL itself is what is shown and clicked, in a new tab with
+ * `rel="noopener noreferrer"`; the text the model gave stays beside it as text. The
+ * HTML is parsed in an inert `<template>` and only ansi_up's spans are kept, so even a
+ * bug in ansi_up could not run a handler.
+ */
+export function renderLogs(ansi: AnsiUp, text: string): DocumentFragment {
+  const template = document.createElement("template");
+  template.innerHTML = ansi.ansi_to_html(text.replace(BARE_CR, "\n"));
+  for (const node of [...template.content.querySelectorAll("*")]) {
+    if (node instanceof HTMLAnchorElement) node.replaceWith(...logLink(node));
+    else if (node.tagName !== "SPAN") node.replaceWith(node.textContent ?? "");
+    else
+      for (const attr of [...node.attributes])
+        if (attr.name !== "style" && attr.name !== "class") node.removeAttribute(attr.name);
+  }
+  return template.content;
+}
+
+function logLink(anchor: HTMLAnchorElement): (Node | string)[] {
+  const label = anchor.textContent ?? "";
+  let url: URL;
+  try {
+    url = new URL(anchor.getAttribute("href") ?? "");
+  } catch {
+    return [label];
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return [label];
+  const link = el("a", "rw-log-link", url.href);
+  link.href = url.href;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  const same = label === url.href || label === anchor.getAttribute("href");
+  return same ? [link] : [`${label} (`, link, ")"];
+}
+
 export class LogsView {
   readonly root = el("div", "rw-logs-box");
   readonly pre = el("pre", "rw-logs");
@@ -44,7 +85,7 @@ export class LogsView {
       this.append(logs.slice(this.shown.length));
     } else {
       this.ansi = new AnsiUp();
-      this.pre.innerHTML = this.ansi.ansi_to_html(logs.replace(BARE_CR, "\n"));
+      this.pre.replaceChildren(renderLogs(this.ansi, logs));
     }
     this.shown = logs;
     this.more.hidden = dropped <= 0;
@@ -57,7 +98,7 @@ export class LogsView {
   showAll(text: string): void {
     this.full = true;
     this.ansi = new AnsiUp();
-    this.pre.innerHTML = this.ansi.ansi_to_html(text.replace(BARE_CR, "\n"));
+    this.pre.replaceChildren(renderLogs(this.ansi, text));
     this.pre.dataset.full = "true";
     this.more.hidden = true;
     this.follow();
@@ -66,7 +107,7 @@ export class LogsView {
   private append(delta: string): void {
     if (!delta) return;
     const span = document.createElement("span");
-    span.innerHTML = this.ansi.ansi_to_html(delta.replace(BARE_CR, "\n"));
+    span.append(renderLogs(this.ansi, delta));
     this.pre.append(span);
   }
 

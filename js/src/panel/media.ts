@@ -1,7 +1,7 @@
 // Output files: images (gallery, click to enlarge), audio and video players, download
 // links. Bytes arrive as binary buffers and are shown through object URLs, which are
 // revoked as soon as the entry they belong to is replaced or the view goes away.
-import { el, formatBytes, type MediaEntry, toBytes } from "./types";
+import { el, formatBytes, type MediaEntry, safeMime, toBytes } from "./types";
 
 interface Held {
   url: string;
@@ -24,7 +24,7 @@ export class UrlCache {
     const held = this.held.get(entry.key);
     if (held && held.data === entry.data) return held.url;
     if (held) this.drop(entry.key);
-    const url = this.create(new Blob([bytes as BlobPart], { type: entry.mime ?? "" }));
+    const url = this.create(new Blob([bytes as BlobPart], { type: safeMime(entry.mime) }));
     this.held.set(entry.key, { url, data: entry.data });
     return url;
   }
@@ -180,7 +180,8 @@ export class Lightbox {
 
 /** Save bytes the kernel sent as a file. */
 export function saveBytes(name: string, mime: string, data: Binary): void {
-  const url = URL.createObjectURL(new Blob([toBytes(data) as BlobPart], { type: mime }));
+  const blob = new Blob([toBytes(data) as BlobPart], { type: safeMime(mime) });
+  const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
   a.download = name;

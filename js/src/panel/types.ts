@@ -90,6 +90,16 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+// A lowercase RFC 6838 type/subtype: the rule of clean_mime in replicate_widgets/_sniff.py,
+// which every type the kernel sends has passed. Checked again here because a type ends
+// up in Blobs whose object URLs run on the notebook's origin.
+const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
+
+/** `mime` when it is a valid `type/subtype`, else `application/octet-stream`. */
+export function safeMime(mime: unknown): string {
+  return typeof mime === "string" && MIME.test(mime) ? mime : "application/octet-stream";
+}
+
 /** Bytes from a buffer as anywidget delivers it (a DataView) or as tests build it. */
 export function toBytes(data: Binary | string | null | undefined): Uint8Array {
   if (!data || typeof data === "string") return new Uint8Array(0);
