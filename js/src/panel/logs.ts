@@ -5,6 +5,25 @@ import { el, formatBytes } from "./types";
 
 // tqdm redraws its bar with a bare carriage return; show each redraw as its own line.
 const BARE_CR = /\r(?!\n)/g;
+// A whole OSC 8 hyperlink (ESC ]8;params;URL ST text ESC ]8;; ST, ST being BEL or
+// ESC \), and a lone opening one. Built from strings: control characters in regex
+// literals are easy to misread.
+const ESC = "\u001b";
+const BEL = "\u0007";
+const ST = `(?:${BEL}|${ESC}\\\\)`;
+const OPEN = `${ESC}\\]8;[^;${BEL}${ESC}]*;([^${BEL}${ESC}]*)${ST}`;
+const OSC8_LINK = new RegExp(`${OPEN}([^${ESC}]*)${ESC}\\]8;;${ST}`, "g");
+const OSC8_OPEN = new RegExp(OPEN, "g");
+const WEB = /^https?:\/\//i;
+
+/** Unwrap hyperlinks that will not be links: ansi_up would drop them with their text. */
+function unwrapOtherLinks(text: string): string {
+  return text
+    .replace(OSC8_LINK, (whole: string, url: string, label: string) =>
+      WEB.test(url) ? whole : label,
+    )
+    .replace(OSC8_OPEN, (whole: string, url: string) => (url === "" || WEB.test(url) ? whole : ""));
+}
 
 /**
  * Logs as DOM nodes: ansi_up's colours, nothing else a model could write.
@@ -19,7 +38,7 @@ const BARE_CR = /\r(?!\n)/g;
  */
 export function renderLogs(ansi: AnsiUp, text: string): DocumentFragment {
   const template = document.createElement("template");
-  template.innerHTML = ansi.ansi_to_html(text.replace(BARE_CR, "\n"));
+  template.innerHTML = ansi.ansi_to_html(unwrapOtherLinks(text.replace(BARE_CR, "\n")));
   for (const node of [...template.content.querySelectorAll("*")]) {
     if (node instanceof HTMLAnchorElement) node.replaceWith(...logLink(node));
     else if (node.tagName !== "SPAN") node.replaceWith(node.textContent ?? "");
