@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -88,3 +91,64 @@ class ProcessTable:
 def process_table() -> ProcessTable:
     """A :class:`ProcessTable` to assert that processes ended by themselves."""
     return ProcessTable()
+
+
+_ROOT = Path(__file__).resolve().parents[1]
+_ECHO = _ROOT / "replicate_widgets" / "server" / "models" / "echo"
+
+
+class BackendProcesses:
+    """Starts ``python -m replicate_widgets.server`` processes; each is stopped
+    (SIGTERM, then SIGKILL) at the end of the test unless a test ended it first.
+    """
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[str]] = []
+
+    def start(self, data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+        """Start a backend serving ``demo/echo`` only; return it and its API URL."""
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "replicate_widgets.server",
+                "--port",
+                "0",
+                "--no-bundled",
+                "--model",
+                str(_ECHO),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
+            cwd=_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(_ROOT)},
+        )
+        self.started.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("Serving the Replicate API at "), line
+        return proc, line.split(" at ")[1].split()[0]
+
+    def stop_all(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+
+
+@pytest.fixture
+def backend_processes() -> Iterator[BackendProcesses]:
+    """Start backend processes of their own (to kill them, say) for one test."""
+    processes = BackendProcesses()
+    yield processes
+    processes.stop_all()

@@ -18,7 +18,7 @@ import pytest
 from replicate_widgets.server import serve
 
 if TYPE_CHECKING:
-    from conftest import ProcessTable
+    from conftest import BackendProcesses, ProcessTable
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,82 +114,46 @@ def test_model_crash_by_its_own_hand_is_reported(tmp_path: Path) -> None:
         assert nxt["output"] == "fine"
 
 
-def _start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "replicate_widgets.server",
-            "--port",
-            "0",
-            "--no-bundled",
-            "--model",
-            str(ECHO),
-            "--data-dir",
-            str(data_dir),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("Serving the Replicate API at "), line
-    return proc, line.split(" at ")[1].split()[0]
-
-
 def test_killed_server_keeps_history_and_fails_running_ones(
-    tmp_path: Path, process_table: ProcessTable
+    tmp_path: Path, process_table: ProcessTable, backend_processes: BackendProcesses
 ) -> None:
-    proc, url = _start(tmp_path)
-    try:
-        with httpx.Client(timeout=60) as http:
-            done = http.post(
-                f"{url}/models/demo/echo/predictions",
-                json={"input": {"text": "kept"}},
-                headers={"Prefer": "wait"},
-            ).json()
-            assert done["status"] == "succeeded"
-            running = http.post(
-                f"{url}/models/demo/echo/predictions",
-                json={"input": {"text": "lost", "delay": 60}},
-            ).json()
-            _wait(http, running["urls"]["get"], {"processing"})
-            models = psutil.Process(proc.pid).children(recursive=True)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-    finally:
-        proc.kill()
-        proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+    proc, url = backend_processes.start(tmp_path)
+    with httpx.Client(timeout=60) as http:
+        done = http.post(
+            f"{url}/models/demo/echo/predictions",
+            json={"input": {"text": "kept"}},
+            headers={"Prefer": "wait"},
+        ).json()
+        assert done["status"] == "succeeded"
+        running = http.post(
+            f"{url}/models/demo/echo/predictions",
+            json={"input": {"text": "lost", "delay": 60}},
+        ).json()
+        _wait(http, running["urls"]["get"], {"processing"})
+    models = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
     # Its model processes died with it; nothing here kills them.
     process_table.assert_gone(models)
-    proc, url = _start(tmp_path)
-    try:
-        with httpx.Client(timeout=60) as http:
-            kept = http.get(f"{url}/predictions/{done['id']}").json()
-            assert kept["status"] == "succeeded"
-            assert kept["output"] == "kept"
-            lost = http.get(f"{url}/predictions/{running['id']}").json()
-            assert lost["status"] == "failed"
-            assert "stopped while this prediction was running" in lost["error"]
-            assert lost["completed_at"].endswith("Z")
-            listed = [p["id"] for p in http.get(f"{url}/predictions").json()["results"]]
-            assert listed == [running["id"], done["id"]]
-            again = http.post(
-                f"{url}/models/demo/echo/predictions",
-                json={"input": {"text": "after"}},
-                headers={"Prefer": "wait"},
-            ).json()
-            assert again["output"] == "after"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-        if proc.stdout:
-            proc.stdout.close()
+    proc, url = backend_processes.start(tmp_path)
+    with httpx.Client(timeout=60) as http:
+        kept = http.get(f"{url}/predictions/{done['id']}").json()
+        assert kept["status"] == "succeeded"
+        assert kept["output"] == "kept"
+        lost = http.get(f"{url}/predictions/{running['id']}").json()
+        assert lost["status"] == "failed"
+        assert "stopped while this prediction was running" in lost["error"]
+        assert lost["completed_at"].endswith("Z")
+        listed = [p["id"] for p in http.get(f"{url}/predictions").json()["results"]]
+        assert listed == [running["id"], done["id"]]
+        again = http.post(
+            f"{url}/models/demo/echo/predictions",
+            json={"input": {"text": "after"}},
+            headers={"Prefer": "wait"},
+        ).json()
+        assert again["output"] == "after"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ import psutil
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import ProcessTable
+    from conftest import BackendProcesses, ProcessTable
 
 pytest.importorskip("coglet")
 
@@ -36,50 +35,6 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 ECHO = ROOT / "replicate_widgets" / "server" / "models" / "echo"
-
-
-def _start_backend(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m replicate_widgets.server`` and return it with its URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "replicate_widgets.server",
-            "--port",
-            "0",
-            "--no-bundled",
-            "--model",
-            str(ECHO),
-            "--data-dir",
-            str(data_dir),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("Serving the Replicate API at "), line
-    return proc, line.split(" at ")[1].split()[0]
-
-
-def _stop_backend(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    if proc.stdout:
-        proc.stdout.close()
-
-
-@pytest.fixture
-def backends() -> Iterator[list[subprocess.Popen[str]]]:
-    """Backends a test started; stopped (or reaped, if killed) at the end."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        _stop_backend(proc)
 
 
 def _running_prediction(http: httpx.Client, url: str) -> dict[str, Any]:
@@ -109,11 +64,10 @@ def _model_processes(backend_pid: int) -> list[psutil.Process]:
 # ------------------------------------------------------------------------- tests
 def test_backend_killed_with_sigkill_leaves_no_model_process(
     tmp_path: Path,
-    backends: list[subprocess.Popen[str]],
+    backend_processes: BackendProcesses,
     process_table: ProcessTable,
 ) -> None:
-    proc, url = _start_backend(tmp_path)
-    backends.append(proc)
+    proc, url = backend_processes.start(tmp_path)
     with httpx.Client(timeout=60) as http:
         _running_prediction(http, url)
     models = _model_processes(proc.pid)
@@ -124,11 +78,10 @@ def test_backend_killed_with_sigkill_leaves_no_model_process(
 
 def test_new_backend_reaps_model_processes_a_killed_backend_left(
     tmp_path: Path,
-    backends: list[subprocess.Popen[str]],
+    backend_processes: BackendProcesses,
     process_table: ProcessTable,
 ) -> None:
-    proc, url = _start_backend(tmp_path)
-    backends.append(proc)
+    proc, url = backend_processes.start(tmp_path)
     with httpx.Client(timeout=60) as http:
         _running_prediction(http, url)
     models = _model_processes(proc.pid)
@@ -139,25 +92,22 @@ def test_new_backend_reaps_model_processes_a_killed_backend_left(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert all(process_table.running(p) for p in models)
-    second, _ = _start_backend(tmp_path)
-    backends.append(second)
+    backend_processes.start(tmp_path)
     process_table.assert_gone(models)
 
 
 def test_backend_sharing_a_data_dir_leaves_live_models_alone(
     tmp_path: Path,
-    backends: list[subprocess.Popen[str]],
+    backend_processes: BackendProcesses,
     process_table: ProcessTable,
 ) -> None:
     # Kernels share the default data dir: a starting backend must tell a live
     # owner's model processes from a dead one's.
-    first, url = _start_backend(tmp_path)
-    backends.append(first)
+    first, url = backend_processes.start(tmp_path)
     with httpx.Client(timeout=60) as http:
         running = _running_prediction(http, url)
         models = _model_processes(first.pid)
-        second, _ = _start_backend(tmp_path)
-        backends.append(second)
+        backend_processes.start(tmp_path)
         assert all(process_table.running(p) for p in models)
         assert http.get(running["urls"]["get"]).json()["status"] == "processing"
 
