@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -67,6 +68,9 @@ from ._web import (
 log = logging.getLogger(__name__)
 
 _PUBLIC = ("/v1/streams/", "/outputs/", "/covers/")
+# A file's download URL, optionally ending with its name; its signature is
+# checked by the route.
+_SIGNED_DOWNLOAD = re.compile(r"/v1/files/[^/]+/download(?:/[^/]+)?")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -159,6 +163,7 @@ ROUTES = [
     Route("/v1/files/{id}", get_file, methods=["GET"]),
     Route("/v1/files/{id}", delete_file, methods=["DELETE"]),
     Route("/v1/files/{id}/download", download_file, methods=["GET"]),
+    Route("/v1/files/{id}/download/{name}", download_file, methods=["GET"]),
     Route("/v1/hardware", hardware),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models", create_model, methods=["POST"]),
@@ -255,7 +260,10 @@ class Gate:
         public = (
             path.startswith(_PUBLIC)
             or path.startswith("/p/")
-            or (path.endswith("/download") and b"signature=" in scope["query_string"])
+            or (
+                _SIGNED_DOWNLOAD.fullmatch(path) is not None
+                and b"signature=" in scope["query_string"]
+            )
         )
         if not authorized and not public:
             response = problem_response(
