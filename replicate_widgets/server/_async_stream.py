@@ -103,8 +103,8 @@ def _prediction_id(context):
 
 
 def _pull(loop, context, agen):
-    marker = _prediction_id(context)
-    marker = os.path.join(_CANCELLED, marker) if marker else None
+    prediction_id = _prediction_id(context)
+    marker = os.path.join(_CANCELLED, prediction_id) if prediction_id else None
 
     def cancelled():
         return marker is not None and os.path.exists(marker)
@@ -137,8 +137,8 @@ def _pull(loop, context, agen):
         try:
             # Runs the generator's own finally blocks (cancel, early stop).
             step(agen.aclose, watch=False)
-        except Exception:  # noqa: S110 - already stopping; nothing to report to
-            pass
+        except Exception:
+            pass  # already stopping, with nobody to report to
 
 
 def _stream_here(*args, **kwargs):
@@ -197,7 +197,8 @@ def live_stream_ref(model: LocalModel, directory: Path) -> str | None:
         ),
         encoding="utf-8",
     )
-    (directory / _CANCELLED).mkdir(exist_ok=True)
+    if model.concurrency > 1:
+        (directory / _CANCELLED).mkdir(exist_ok=True)
     return f"{shim}:{name}"
 
 

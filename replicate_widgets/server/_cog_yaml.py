@@ -19,6 +19,7 @@ the line, and say what to change.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import shlex
 import sys
@@ -32,7 +33,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from replicate_widgets.server._model_files import ModelLoadError
 
-__all__ = ["BACKEND_ENVIRONMENT", "CogConfig", "missing_packages", "read_cog_yaml"]
+__all__ = [
+    "BACKEND_ENVIRONMENT",
+    "CogConfig",
+    "install_advice",
+    "missing_packages",
+    "read_cog_yaml",
+]
 
 # Cog refuses these in ``environment:`` (its build and runtime set them).
 _COG_RESERVED = (
@@ -256,15 +263,14 @@ def read_cog_yaml(directory: Path) -> CogConfig:
         )
     key = "predict" if predict and not run else "run"
     example = "run.py:Runner" if key == "run" else "predict.py:Predictor"
-    return CogConfig(
-        path=path,
+    return dataclasses.replace(
+        config,
         predict=_reference(config, key, data.get(key), example),
         predict_key=key,
         train=_reference(config, "train", data.get("train"), "train.py:train"),
         concurrency=_concurrency(config, data.get("concurrency")),
         environment=_environment(config, data.get("environment")),
         python_packages=_packages(config, data.get("build"), directory),
-        lines=lines,
     )
 
 

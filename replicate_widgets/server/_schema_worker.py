@@ -96,7 +96,12 @@ def _where(exc: BaseException) -> str | None:
         for filename, line in reversed(places):
             path = Path(filename).resolve()
             if line and path.is_relative_to(folder) and path.is_file():
-                return f"{path.relative_to(folder)}, line {line}"
+                inner = path.relative_to(folder)
+                # Not a library in a virtualenv kept inside the project.
+                if not any(
+                    p.startswith(".") or p.endswith("-packages") for p in inner.parts
+                ):
+                    return f"{inner}, line {line}"
         current = current.__cause__ or current.__context__
     return None
 

@@ -12,6 +12,7 @@ titles, ``format: uri``, iterator outputs, ``TrainingInput``/``TrainingOutput``)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -33,7 +34,9 @@ import replicate
 from replicate.exceptions import ReplicateError
 
 from replicate_widgets.server import LocalServer, serve
+from replicate_widgets.server._lifecycle import _apply_metric
 from replicate_widgets.server._models import ModelLoadError, load_model
+from replicate_widgets.server._runner import ModelRunner, RunnerEvent
 
 pytestmark = pytest.mark.integration
 
@@ -293,6 +296,29 @@ def test_dotted_metrics_are_nested_once(client: replicate.Client) -> None:
         "timing": {"preprocess": 0.1, "steps": {"total": 5}},
         "dict_metric": "hello",
     }
+
+
+def test_metric_events_fold_into_what_coglet_returns(tmp_path: Path) -> None:
+    # While a prediction runs, the backend folds coglet's metric events into
+    # its document; folded, they must equal coglet's own final snapshot.
+    model = load_model(copy_project("metrics", tmp_path))
+
+    async def run() -> list[RunnerEvent]:
+        runner = ModelRunner(model)
+        try:
+            return [event async for event in runner.run("metrics-fold", {})]
+        finally:
+            await runner.close()
+
+    events = asyncio.run(run())
+    folded: dict[str, Any] = {}
+    for event in events:
+        if event.kind == "metric":
+            _apply_metric(folded, event.data)
+    final = dict(events[-1].data["metrics"])
+    final.pop("predict_time")
+    assert folded == final
+    assert folded["token_count"] == 3
 
 
 # --------------------------------------------- async iterators, concurrency
