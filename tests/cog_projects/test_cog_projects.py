@@ -6,8 +6,9 @@ predictors, training, ``environment:``, file inputs that check the suffix,
 metrics, async iterators with concurrency), written for this suite. They are
 served from copies (loading writes ``.cog/`` into the folder) and driven with
 the official ``replicate`` client. ``expected_schema.json`` beside a project
-holds the schema components Cog writes for it (``cog build``'s rules: ``x-order``,
-titles, ``format: uri``, iterator outputs, ``TrainingInput``/``TrainingOutput``).
+holds the schema components ``cog build`` would write for it, written by hand
+from its rules (``x-order``, titles, ``nullable``, ``format: uri``, iterator
+outputs, ``TrainingInput``/``TrainingOutput`` titled ``Output``).
 """
 
 from __future__ import annotations
@@ -184,6 +185,8 @@ def test_trainer_class_with_setup(client: replicate.Client) -> None:
         time.sleep(0.05)
         training.reload()
     assert training.status == "succeeded", training.error
+    # train() ran on the instance setup() prepared; a training's output is
+    # kept as the new version's weights.
     assert training.output["weights"] == "hello train world"
 
 
