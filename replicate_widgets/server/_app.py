@@ -75,6 +75,9 @@ from ._web import (
 log = logging.getLogger(__name__)
 
 _PUBLIC = ("/v1/streams/", "/outputs/", "/covers/")
+# A file's download URL, optionally ending with its name; its signature is
+# checked by the route.
+_SIGNED_DOWNLOAD = re.compile(r"/v1/files/[^/]+/download(?:/[^/]+)?")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -167,6 +170,7 @@ ROUTES = [
     Route("/v1/files/{id}", get_file, methods=["GET"]),
     Route("/v1/files/{id}", delete_file, methods=["DELETE"]),
     Route("/v1/files/{id}/download", download_file, methods=["GET"]),
+    Route("/v1/files/{id}/download/{name}", download_file, methods=["GET"]),
     Route("/v1/hardware", hardware),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models", create_model, methods=["POST"]),
@@ -240,7 +244,6 @@ async def _crash(request: Request, exc: Exception) -> Response:
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_DOWNLOAD = re.compile(r"^/v1/files/[^/]+/download$")
 # A Host header: a DNS name or IPv4 address, or a bracketed IPv6 address, and a port.
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$")
 _FILE_RESPONSE_PATHS = ("/outputs/", "/covers/")
@@ -428,7 +431,7 @@ class Gate:
         public = (
             path.startswith(_PUBLIC)
             or path.startswith("/p/")
-            or _DOWNLOAD.match(path) is not None
+            or _SIGNED_DOWNLOAD.fullmatch(path) is not None
         )
         if authorized or public:
             return None
@@ -469,7 +472,10 @@ def is_loopback(name: str) -> bool:
 
 
 def _serves_files(path: str) -> bool:
-    return path.startswith(_FILE_RESPONSE_PATHS) or _DOWNLOAD.match(path) is not None
+    return (
+        path.startswith(_FILE_RESPONSE_PATHS)
+        or _SIGNED_DOWNLOAD.fullmatch(path) is not None
+    )
 
 
 def _too_large(path: str, limit: int) -> Problem:

@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from replicate_widgets.server._async_stream import live_stream_ref
+from replicate_widgets.server._async_stream import cancel_marker, live_stream_ref
 from replicate_widgets.server._group_records import OWNER_ENV, TMP_PREFIX, GroupRecords
 from replicate_widgets.server._models import (
     PLATFORM_MESSAGE,
@@ -175,7 +175,8 @@ class CogletProcess:
         shim = shim_dir / "python"
         shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
         shim.chmod(0o755)
-        env = dict(os.environ)
+        # cog.yaml's environment: first; it may not name the variables set below.
+        env = {**os.environ, **self.model.environment}
         env["PATH"] = os.pathsep.join((str(shim_dir), env.get("PATH", "")))
         env["PORT"] = str(self.port)
         env["COG_MAX_CONCURRENCY"] = str(self.model.concurrency)
@@ -260,6 +261,16 @@ class CogletProcess:
                     f"(last status {status}):\n{self.log_tail()}"
                 )
             await asyncio.sleep(_POLL)
+
+    async def cancel(self, prediction_id: str) -> None:
+        """Ask coglet to cancel a prediction; unknown or finished ids are fine."""
+        marker = cancel_marker(self._tmp, prediction_id)
+        if marker is not None:
+            # coglet's cancel does not reach a live-stream wrapper with
+            # several slots; it watches for this file instead.
+            marker.touch()
+        with contextlib.suppress(httpx.HTTPError):
+            await self.client.post(f"/predictions/{prediction_id}/cancel")
 
     async def health(self) -> dict[str, Any]:
         """Return coglet's ``/health-check`` body, or ``{}`` if it does not answer."""

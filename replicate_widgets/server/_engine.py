@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from ._clock import iso, now_iso, parse_iso
-from ._files_store import FileStore, new_id
+from ._files_store import FileStore, download_name, new_id
 from ._inputs import InputSchema, format_invalid_fields, output_is_iterator
 from ._lifecycle import Lifecycle, Live, output_schema
 from ._models import LocalModel
@@ -43,7 +43,7 @@ TRAINING_KEYS = frozenset({"destination", "input", "webhook", "webhook_events_fi
 PERSIST_INTERVAL = 0.5
 RECENT_LOGS = 512
 _FAILED_PREFIX = "Prediction failed: "
-_FILE_PATH = re.compile(r"^(?:/v1)+/files/([a-z0-9]+)(?:/download)?/?$")
+_FILE_PATH = re.compile(r"^(?:/v1)+/files/([a-z0-9]+)(?:/download(?:/[^/]+)?)?/?$")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 STOPPED_REASON = (
     "The local server stopped while this prediction was running, so "
@@ -315,7 +315,7 @@ class Engine(Lifecycle):
         """Point this server's ``/v1/files/{id}`` URLs at signed downloads.
 
         coglet downloads file inputs itself and has no API token, so it gets a
-        signed URL that works without one.
+        signed URL that works without one, ending with the file's name.
         """
         if isinstance(value, dict):
             return {k: self._rewrite_local_files(v) for k, v in value.items()}
@@ -323,15 +323,18 @@ class Engine(Lifecycle):
             return [self._rewrite_local_files(v) for v in value]
         file_id = self._own_file_id(value) if isinstance(value, str) else None
         if file_id is not None:
-            if self.store.get_file(file_id) is None:
+            doc = self.store.get_file(file_id)
+            if doc is None:
                 raise Problem(
                     422,
                     f"Input file {value} does not exist (was it deleted?). "
                     "Upload it again with POST /v1/files.",
                     title="Input validation failed",
                 )
+            # Ends with the file's name: the model's copy is named after it.
+            name = download_name(doc["name"], doc["content_type"])
             return (
-                f"{self.local_origin}/v1/files/{file_id}/download?"
+                f"{self.local_origin}/v1/files/{file_id}/download/{name}?"
                 f"{self.files.signed_query(file_id)}"
             )
         return value

@@ -16,10 +16,11 @@ import binascii
 import hashlib
 import hmac
 import mimetypes
+import re
 import secrets
 import time
 import urllib.parse
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from ._problem import Problem
@@ -37,6 +38,25 @@ def max_upload_body() -> int:
 
 
 _COPY_CHUNK = 1 << 20
+
+
+def download_name(name: str, content_type: str) -> str:
+    """Return the URL path segment that carries an upload's file name.
+
+    coglet names the temporary file it hands the model after the last path
+    segment of the input's URL, so a model that checks the suffix (``.jpg``)
+    needs the original name there. Only the last component of ``name`` is kept,
+    without control characters; an empty, ``.`` or ``..`` name becomes
+    ``input``, and a name without a suffix gets one from ``content_type``. The
+    result is percent-quoted, so it is always exactly one path segment.
+    """
+    base = "".join(c for c in re.split(r"[/\\]", name)[-1] if c.isprintable())
+    base = base.strip()
+    if base in ("", ".", ".."):
+        base = "input"
+    if not PurePosixPath(base).suffix:
+        base += mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+    return urllib.parse.quote(base, safe="")
 
 
 def new_id() -> str:

@@ -6,6 +6,11 @@ coglet. Cog writes OpenAPI 3.0 schemas, so ``nullable`` is turned into a JSON
 Schema ``null`` branch, and ``format: uri`` accepts ``data:`` URIs (Replicate
 takes small files that way). Secrets (see ``_secrets``) are masked for storage and
 never quoted in an error.
+
+An explicit ``null`` for a named input means "not given", as on Replicate: it
+is dropped before validation, so the model gets the input's default (and a
+required input is reported as missing). coglet alone would reject it, even for
+an ``Optional`` input.
 """
 
 from __future__ import annotations
@@ -50,13 +55,6 @@ def input_properties(openapi: dict[str, Any], name: str = "Input") -> dict[str, 
     return props if isinstance(props, dict) else {}
 
 
-def _is_nullable(prop: dict[str, Any]) -> bool:
-    if prop.get("nullable") is True:
-        return True
-    branches = prop.get("anyOf", [])
-    return any(isinstance(b, dict) and b.get("type") == "null" for b in branches)
-
-
 class InputSchema:
     """The checks and rewrites derived from one version's ``openapi_schema``.
 
@@ -81,7 +79,6 @@ class InputSchema:
             else None
         )
         props = input_properties(openapi, name)
-        self._nullable = {k for k, v in props.items() if _is_nullable(v)}
         self.secrets = SecretMask(openapi, name)
         self.file_fields = frozenset(
             k
@@ -101,6 +98,7 @@ class InputSchema:
             ]
         if self._validator is None:
             return []
+        value = self.for_model(value)
         out = []
         for error in sorted(self._validator.iter_errors(value), key=str):
             path = ".".join(str(p) for p in error.absolute_path)
@@ -122,14 +120,12 @@ class InputSchema:
         return out
 
     def for_model(self, value: dict[str, Any]) -> dict[str, Any]:
-        """Return the input as coglet wants it: explicit nulls omitted.
+        """Return the input as the model gets it: explicit nulls omitted.
 
-        coglet rejects ``null`` for an OpenAPI ``nullable`` input, while
-        Replicate accepts it; leaving the key out gives the model its default.
+        Replicate treats ``"name": null`` as an input left out (the model gets
+        its default); coglet would reject it, so the key is dropped.
         """
-        return {
-            k: v for k, v in value.items() if not (v is None and k in self._nullable)
-        }
+        return {k: v for k, v in value.items() if v is not None}
 
     def masked(self, value: dict[str, Any]) -> dict[str, Any]:
         """Return the input with every secret in it masked, for storage."""

@@ -426,17 +426,35 @@ def _property(nodes: list[Any], key: str) -> dict[str, Any]:
 
 
 def _apply_metric(metrics: dict[str, Any], data: dict[str, Any]) -> None:
+    """Fold one coglet ``metric`` event into ``metrics`` as coglet itself does.
+
+    A dotted name (``timing.preprocess``) is a path into nested objects, the
+    form coglet's final snapshot has; ``increment`` (``incr``) adds, ``append``
+    extends a list, and ``replace`` with ``null`` deletes.
+    """
     name, value, mode = data.get("name"), data.get("value"), data.get("mode")
-    if not isinstance(name, str):
+    if not isinstance(name, str) or not name:
         return
-    if mode == "incr" and isinstance(metrics.get(name), (int, float)):
-        metrics[name] += value
+    *parents, leaf = name.split(".")
+    node = metrics
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    current = node.get(leaf)
+    if (
+        mode in ("increment", "incr")
+        and isinstance(current, (int, float))
+        and isinstance(value, (int, float))
+    ):
+        node[leaf] = current + value
     elif mode == "append":
-        metrics.setdefault(name, [])
-        if isinstance(metrics[name], list):
-            metrics[name].append(value)
+        node[leaf] = [*current, value] if isinstance(current, list) else [value]
+    elif value is None:
+        node.pop(leaf, None)
     else:
-        metrics[name] = value
+        node[leaf] = value
 
 
 def _merge_metrics(metrics: dict[str, Any], extra: Any) -> None:

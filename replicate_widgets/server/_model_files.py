@@ -1,7 +1,8 @@
 """Reading and writing the files of a model folder.
 
-``cog.yaml`` (the few keys the local backend uses), the ``model.json`` sidecar,
-the version hash over the folder's files, and atomic JSON writes for ``.cog/``.
+The default predictor of a folder without ``run:``/``predict:`` in ``cog.yaml``
+(which :mod:`._cog_yaml` reads), the ``model.json`` sidecar, the version hash
+over the folder's files, and atomic JSON writes for ``.cog/``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ __all__ = [
     "default_predictor",
     "force_streaming",
     "hash_folder",
-    "read_cog_yaml",
     "read_sidecar",
     "writable_copy",
     "write_json",
@@ -35,42 +35,22 @@ class ModelLoadError(Exception):
     """A model folder cannot be served; the message says what to fix."""
 
 
-def read_cog_yaml(path: Path) -> dict[str, str]:
-    """Read the few top-level ``cog.yaml`` keys the local backend uses.
+def default_predictor(source: Path) -> str:
+    """Pick the predictor class in ``source`` (``run.py`` or ``predict.py``).
 
-    Only ``predict``, ``train`` and ``concurrency.max`` matter here, all plain
-    scalars, so a line reader is enough and avoids a YAML dependency.
+    For a folder whose ``cog.yaml`` names none: a class called ``Predictor`` or
+    ``Runner``, else the only ``BasePredictor``/``BaseRunner`` subclass.
     """
-    found: dict[str, str] = {}
-    section = ""
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.split(" #", 1)[0].rstrip()
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        key, sep, value = line.strip().partition(":")
-        if not sep:
-            continue
-        value = value.strip().strip("\"'")
-        if not raw[:1].isspace():
-            section = key
-            if key in ("predict", "train") and value:
-                found[key] = value
-        elif section == "concurrency" and key == "max" and value:
-            found["concurrency"] = value
-    return found
-
-
-def default_predictor(predict_py: Path) -> str:
-    """Pick the predictor class in ``predict.py`` when ``cog.yaml`` names none."""
+    fallback = f"{source.name}:{'Runner' if source.name == 'run.py' else 'Predictor'}"
     try:
-        tree = ast.parse(predict_py.read_text(encoding="utf-8"))
+        tree = ast.parse(source.read_text(encoding="utf-8"))
     except SyntaxError:
-        return "predict.py:Predictor"  # the schema worker reports the error
+        return fallback  # the schema worker reports the error
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
     names = [c.name for c in classes]
     for preferred in ("Predictor", "Runner"):
         if preferred in names:
-            return f"predict.py:{preferred}"
+            return f"{source.name}:{preferred}"
     runners = [
         c.name
         for c in classes
@@ -84,8 +64,8 @@ def default_predictor(predict_py: Path) -> str:
         )
     ]
     if len(runners) == 1:
-        return f"predict.py:{runners[0]}"
-    return "predict.py:Predictor"
+        return f"{source.name}:{runners[0]}"
+    return fallback
 
 
 def read_sidecar(directory: Path) -> dict[str, Any]:

@@ -1,12 +1,15 @@
-"""Turn a folder with a Cog ``predict.py`` into a served model version.
+"""Turn a Cog project folder into a served model version.
 
-A model folder holds ``predict.py`` and optionally ``cog.yaml`` (``predict:``,
-``train:``, ``concurrency: max:``) and a ``model.json`` sidecar (owner, name,
-description, visibility, pinned ``version``, ``cover_image``,
-``default_example``). :func:`load_model` generates the Cog OpenAPI document in a
-short-lived subprocess, writes the files coglet reads, and returns a
-:class:`LocalModel` whose ``version_id`` is a hash of the folder's files and the
-document, so editing ``predict.py`` and loading again gives a new version.
+A model folder is a Cog project: a ``cog.yaml`` naming the model with ``run:``
+(what ``cog init`` writes), ``predict:`` or ``train:`` (see :mod:`._cog_yaml`
+for every key read), or, without one, a ``predict.py`` or ``run.py`` holding
+the predictor class. A ``model.json`` sidecar may add owner, name, description,
+visibility, a pinned ``version``, ``cover_image`` and ``default_example``.
+:func:`load_model` checks the packages ``cog.yaml`` lists, generates the Cog
+OpenAPI document in a short-lived subprocess, writes the files coglet reads,
+and returns a :class:`LocalModel` whose ``version_id`` is a hash of the folder's
+files and the document, so editing the code and loading again gives a new
+version.
 
 Files written into the folder (coglet reads fixed relative paths)::
 
@@ -28,6 +31,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -36,12 +40,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from replicate_widgets.server._cog_yaml import (
+    CogConfig,
+    install_advice,
+    missing_packages,
+    read_cog_yaml,
+)
 from replicate_widgets.server._model_files import (
     ModelLoadError,
     default_predictor,
     force_streaming,
     hash_folder,
-    read_cog_yaml,
     read_sidecar,
     writable_copy,
     write_json,
@@ -105,6 +114,8 @@ class LocalModel:
         end (see :mod:`._async_stream`).
     predict_method
         The predictor class's method that runs: ``predict`` or ``run``.
+    environment
+        ``cog.yaml``'s ``environment:``, set in the model's processes.
     """
 
     owner: str
@@ -126,6 +137,7 @@ class LocalModel:
     is_async: bool = False
     async_generator: bool = False
     predict_method: str = "predict"
+    environment: dict[str, str] = field(default_factory=dict)
 
     def __hash__(self) -> int:
         # The schema dicts are unhashable; the version id identifies a version.
@@ -207,7 +219,7 @@ def runtime_directory(model: LocalModel, mode: str) -> Path:
 
 # ------------------------------------------------------------------- generator
 def _generate(
-    directory: Path, predict: str | None, train: str | None
+    directory: Path, config: CogConfig, predict: str | None
 ) -> dict[str, Any]:
     """Run ``_schema_worker`` in the folder and return its result."""
     with tempfile.TemporaryDirectory(prefix="rw-schema-") as tmp:
@@ -215,12 +227,14 @@ def _generate(
         cmd = [sys.executable, str(_WORKER), "--output", str(out)]
         if predict:
             cmd += ["--predict", predict]
-        if train:
-            cmd += ["--train", train]
+        if config.train:
+            cmd += ["--train", config.train]
         try:
             proc = subprocess.run(
                 cmd,
                 cwd=directory,
+                # Module-level code sees cog.yaml's environment, as in Cog.
+                env={**os.environ, **config.environment},
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
@@ -240,12 +254,36 @@ def _generate(
             )
         result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     if not result.get("ok"):
-        raise ModelLoadError(
-            f"could not load the Cog model in {directory}: {result.get('error')}\n"
-            "Fix predict.py (see cog's docs for supported inputs and outputs) and "
-            f"load it again.\n\n{_tail(result.get('traceback', ''))}"
-        )
+        raise ModelLoadError(_load_failure(directory, config, predict, result))
     return result
+
+
+def _load_failure(
+    directory: Path, config: CogConfig, predict: str | None, result: dict[str, Any]
+) -> str:
+    """Say where importing the model failed: its file and line, and what named it."""
+    where = result.get("where")
+    refs = [(config.predict_key, predict), ("train", config.train)]
+    files = sorted({ref.partition(":")[0] for _, ref in refs if ref})
+    lines = [
+        f"could not load the Cog model in {directory}: "
+        + (f"{where}: " if where else "")
+        + str(result.get("error"))
+    ]
+    if config.path is not None:
+        named = "; ".join(
+            f"{config.where(key)}: {key}: {ref}"
+            for key, ref in refs
+            if ref and key in config.lines
+        )
+        if named:
+            lines.append(f"(named by {named})")
+    fix = where.partition(",")[0] if where else " or ".join(files)
+    lines.append(
+        f"Fix {fix} (see cog's docs for supported inputs and outputs) and load it "
+        "again."
+    )
+    return "\n".join(lines) + "\n\n" + _tail(result.get("traceback", ""))
 
 
 def _tail(text: str, lines: int = 15) -> str:
@@ -255,7 +293,7 @@ def _tail(text: str, lines: int = 15) -> str:
 def load_model(
     directory: Path, *, owner: str = "local", name: str | None = None
 ) -> LocalModel:
-    """Load a folder with a Cog ``predict.py`` as one model version.
+    """Load a Cog project folder as one model version.
 
     Parameters
     ----------
@@ -274,9 +312,12 @@ def load_model(
     Raises
     ------
     ModelLoadError
-        The folder has no ``predict.py``, the name is not a valid model name,
-        cog is not installed, or importing/describing the predictor failed (the
-        message includes the tail of the traceback).
+        The folder names no predictor (no ``run:``/``predict:``, ``predict.py``
+        or ``run.py``), ``cog.yaml`` is invalid (the message names its line),
+        packages it lists are not installed (the message gives the pip
+        command), the name is not a valid model name, cog is not installed, or
+        importing/describing the predictor failed (the message names the file
+        and line, and includes the tail of the traceback).
 
     Notes
     -----
@@ -295,29 +336,23 @@ def load_model(
     version = cog_version()
     if version is None or not coglet_available():
         raise ModelLoadError(f"cannot load {directory}: {PLATFORM_MESSAGE}")
-    config = (
-        read_cog_yaml(directory / "cog.yaml")
-        if (directory / "cog.yaml").is_file()
-        else {}
-    )
-    predict_ref = config.get("predict")
-    if predict_ref is None:
-        if not (directory / "predict.py").is_file():
+    config = read_cog_yaml(directory)
+    predict_ref = config.predict or _default_reference(directory)
+    for key, ref in ((config.predict_key, config.predict), ("train", config.train)):
+        if ref and not (directory / ref.rpartition(":")[0]).is_file():
             raise ModelLoadError(
-                f"{directory} has no predict.py: a Cog model folder needs a predict.py "
-                "with a Predictor class (or a cog.yaml with predict: 'file.py:Class')"
+                f"{config.where(key)}: {key}: {ref} names "
+                f"{ref.rpartition(':')[0]}, which is not a file in {directory}; "
+                "fix the path (it is relative to cog.yaml)"
             )
-        predict_ref = default_predictor(directory / "predict.py")
+    missing = missing_packages(config)
+    if missing:
+        raise ModelLoadError(install_advice(config, missing))
     sidecar = read_sidecar(directory)
-    result = _generate(directory, predict_ref, config.get("train"))
+    result = _generate(directory, config, predict_ref)
     served: dict[str, Any] = result["document"]
     facts = result["facts"]
-    try:
-        concurrency = int(config.get("concurrency") or facts.get("concurrency") or 1)
-    except ValueError as exc:
-        raise ModelLoadError(
-            f"{directory / 'cog.yaml'}: concurrency.max must be a whole number"
-        ) from exc
+    concurrency = config.concurrency or int(facts.get("concurrency") or 1)
     pinned = sidecar.get("version")
     cover = sidecar.get("cover_image")
     example = sidecar.get("default_example")
@@ -340,10 +375,23 @@ def load_model(
         is_async=bool(facts.get("is_async")),
         async_generator=bool(facts.get("async_generator")),
         predict_method=str(facts.get("method") or "predict"),
+        environment=dict(config.environment),
     )
     write_json(directory / ".cog" / "openapi_schema.served.json", served)
     runtime_directory(model, "predict")
     return model
+
+
+def _default_reference(directory: Path) -> str:
+    """Return the predictor of a folder whose ``cog.yaml`` names none."""
+    for candidate in ("predict.py", "run.py"):
+        if (directory / candidate).is_file():
+            return default_predictor(directory / candidate)
+    raise ModelLoadError(
+        f"{directory} has no predict.py or run.py, and no cog.yaml naming the "
+        "model: add a cog.yaml with run: 'run.py:Runner' (what cog init writes) "
+        "naming the file and class (or function) that runs predictions"
+    )
 
 
 def bundled_models() -> list[LocalModel]:

@@ -23,15 +23,14 @@ coglet quirks absorbed here so callers never see them:
   coglet) are removed for our ids.
 
 Sync generators stream live; coglet collects **async generators** and sends
-all their outputs at the end, so a single-slot model with one is started
-through a plain-generator wrapper (:mod:`._async_stream`) and streams live too.
-Only models with several slots keep coglet's end-of-run delivery.
+all their outputs at the end, so a model with one is started through a
+generated wrapper (:mod:`._async_stream`) and streams live too, with one slot
+or several.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -95,7 +94,7 @@ class ModelRunner:
             raise ValueError(f"mode must be 'predict' or 'train', not {mode!r}")
         if mode == "train" and not model.has_train:
             raise RunnerError(
-                f"{model.full_name} cannot be trained: its predict.py defines no "
+                f"{model.full_name} cannot be trained: its code defines no "
                 "train() (add one, or name it in cog.yaml as train: 'file.py:train')"
             )
         self.model = model
@@ -321,8 +320,7 @@ class ModelRunner:
                     async for event in self._events(source):
                         if event.kind == "start" and cancelled.is_set():
                             # cancel() came before coglet knew the id (404 then).
-                            with contextlib.suppress(httpx.HTTPError):
-                                await process.client.post(f"{url}/cancel")
+                            await process.cancel(prediction_id)
                         yield event
                         if event.kind == "completed":
                             return
@@ -374,8 +372,7 @@ class ModelRunner:
         cancelled.set()
         process = self._process
         if process is not None and process.alive:
-            with contextlib.suppress(httpx.HTTPError):
-                await process.client.post(f"/predictions/{prediction_id}/cancel")
+            await process.cancel(prediction_id)
             if prediction_id in self._in_process:
                 task = asyncio.get_running_loop().create_task(
                     self._enforce_cancel(prediction_id, process)

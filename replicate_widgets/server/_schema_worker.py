@@ -14,7 +14,8 @@ is sent to stderr, which the caller keeps for error messages.
 The result is ``{"ok": true, "predict": doc|null, "train": doc|null,
 "train_runtime": doc|null, "train_ref": str|null, "document": doc,
 "facts": {...}}`` (``document`` merges predict and train) or
-``{"ok": false, "error": str, "traceback": str}``.
+``{"ok": false, "error": str, "where": "run.py, line 4"|null, "traceback": str}``,
+where ``where`` is the innermost place in the model's own files that failed.
 """
 
 from __future__ import annotations
@@ -80,6 +81,31 @@ def _generate(predict: str | None, train: str | None) -> dict[str, Any]:
     return result
 
 
+def _where(exc: BaseException) -> str | None:
+    """Return ``"file, line N"`` of the innermost failing line in the model folder."""
+    folder = Path.cwd().resolve()
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        places = [
+            (f.filename, f.lineno) for f in traceback.extract_tb(current.__traceback__)
+        ]
+        if isinstance(current, SyntaxError) and current.filename:
+            places.append((current.filename, current.lineno))
+        for filename, line in reversed(places):
+            path = Path(filename).resolve()
+            if line and path.is_relative_to(folder) and path.is_file():
+                inner = path.relative_to(folder)
+                # Not a library in a virtualenv kept inside the project.
+                if not any(
+                    p.startswith(".") or p.endswith("-packages") for p in inner.parts
+                ):
+                    return f"{inner}, line {line}"
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the generator and write the result file; return the exit status."""
     _bootstrap_package()
@@ -100,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         result = {
             "ok": False,
             "error": "".join(traceback.format_exception_only(exc)).strip(),
+            "where": _where(exc),
             "traceback": "".join(lines),
         }
     args.output.write_text(json.dumps(result), encoding="utf-8")

@@ -598,7 +598,7 @@ class Predictor(BaseRunner):
 """
 
 
-def test_async_model_slots_and_collected_outputs(tmp_path: Path) -> None:
+def test_async_model_slots_and_live_outputs(tmp_path: Path) -> None:
     folder = tmp_path / "async-model"
     folder.mkdir()
     (folder / "predict.py").write_text(ASYNC_MODEL)
@@ -617,12 +617,13 @@ def test_async_model_slots_and_collected_outputs(tmp_path: Path) -> None:
             )
         finally:
             await runner.close()
-        # coglet collects async generators: every output arrives after the
-        # run's last log line, not while it runs (documented in _runner).
+        # coglet alone collects async generators and sends every output after
+        # the run's last log line; the wrapper streams them while it runs,
+        # with several slots too (see _async_stream).
         kinds = [(e.kind, e.data.get("data", "")) for e in streamed]
         end = kinds.index(("log", "end of run\n"))
         first_output = [k for k, _ in kinds].index("output")
-        assert end < first_output
+        assert first_output < end
         assert completed(streamed)["output"] == ["item0", "item1", "item2"]
         # COG_MAX_CONCURRENCY follows @cog.concurrent: both ran at once.
         assert [completed(r)["output"] for r in both] == [["met 2"], ["met 2"]]
@@ -668,8 +669,8 @@ class Predictor({base}):
 def test_single_slot_async_generator_streams_live(
     tmp_path: Path, base: str, method: str
 ) -> None:
-    # coglet alone would send every item at the end (see the test above); a
-    # single-slot model is run through a plain-generator wrapper instead.
+    # coglet alone would send every item at the end; a single-slot model is
+    # run through a plain-generator wrapper instead (see _async_stream).
     folder = tmp_path / "live-async"
     folder.mkdir()
     (folder / "predict.py").write_text(

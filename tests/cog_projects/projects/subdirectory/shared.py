@@ -1,0 +1,2 @@
+def join(*parts: str) -> str:
+    return " ".join(parts)
