@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import os
 import shlex
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ __all__ = [
     "CogConfig",
     "install_advice",
     "missing_packages",
+    "model_environment",
     "read_cog_yaml",
 ]
 
@@ -69,6 +72,21 @@ BACKEND_ENVIRONMENT = frozenset(
     }
 )
 """Names the backend sets for coglet; ``environment:`` may not set them."""
+
+
+def model_environment(configured: Mapping[str, str]) -> dict[str, str]:
+    """Return the environment a model's processes start with.
+
+    This process's environment without ``REPLICATE_*`` names, then ``configured``
+    (``cog.yaml``'s ``environment:``). A model is someone else's code: it must not
+    read the person's ``REPLICATE_API_TOKEN``, or this package's settings, which
+    a kernel that embeds the backend holds in its environment. Cog reserves the
+    same names, so no model can expect them.
+    """
+    inherited = {
+        k: v for k, v in os.environ.items() if not k.upper().startswith("REPLICATE_")
+    }
+    return {**inherited, **configured}
 
 
 @dataclass(frozen=True)

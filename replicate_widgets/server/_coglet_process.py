@@ -45,6 +45,7 @@ from typing import Any
 import httpx
 
 from replicate_widgets.server._async_stream import cancel_marker, live_stream_ref
+from replicate_widgets.server._cog_yaml import model_environment
 from replicate_widgets.server._group_records import OWNER_ENV, TMP_PREFIX, GroupRecords
 from replicate_widgets.server._models import (
     PLATFORM_MESSAGE,
@@ -176,7 +177,7 @@ class CogletProcess:
         shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
         shim.chmod(0o755)
         # cog.yaml's environment: first; it may not name the variables set below.
-        env = {**os.environ, **self.model.environment}
+        env = model_environment(self.model.environment)
         env["PATH"] = os.pathsep.join((str(shim_dir), env.get("PATH", "")))
         env["PORT"] = str(self.port)
         env["COG_MAX_CONCURRENCY"] = str(self.model.concurrency)

@@ -31,7 +31,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from replicate_widgets.server._cog_yaml import (
     CogConfig,
     install_advice,
     missing_packages,
+    model_environment,
     read_cog_yaml,
 )
 from replicate_widgets.server._model_files import (
@@ -234,7 +234,7 @@ def _generate(
                 cmd,
                 cwd=directory,
                 # Module-level code sees cog.yaml's environment, as in Cog.
-                env={**os.environ, **config.environment},
+                env=model_environment(config.environment),
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,

@@ -479,3 +479,24 @@ def test_explicit_null_means_not_given(client: replicate.Client) -> None:
         client.models.predictions.create("local/nullable-input", input={"text": None})
     assert info.value.status == 422
     assert "text is required" in str(info.value.detail)
+
+
+def test_a_model_never_sees_the_persons_replicate_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A kernel that embeds the backend holds the person's token in its
+    # environment; the model processes it starts are someone else's code.
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_" + "x" * 37)
+    monkeypatch.setenv("REPLICATE_WIDGETS_SOMETHING", "private")
+    folder = copy_project("environment", tmp_path)
+    with serve(
+        port=0, models=[folder], bundled=False, data_dir=tmp_path / "data"
+    ) as running:
+        client = replicate.Client(api_token="unused", base_url=running.url)
+        for name in ("REPLICATE_API_TOKEN", "REPLICATE_WIDGETS_SOMETHING"):
+            output = client.run("local/environment", input={"name": name})
+            assert output.startswith(f"ENV[{name}]=None "), output
+        # Other variables still arrive, as in any process.
+        assert client.run("local/environment", input={"name": "HOME"}) != (
+            "ENV[HOME]=None import=test_value setup=michael"
+        )
