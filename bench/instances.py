@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from replicate_widgets.server import serve  # noqa: E402
 
+FRACTAL = ROOT / "replicate_widgets" / "server" / "models" / "fractal"
 PREDICTIONS = 8
 INPUT = {"width": 768, "height": 768, "steps": 12, "colormap": "fire"}
 SEED = re.compile(r"^seed (\d+)$", re.MULTILINE)
@@ -96,7 +97,13 @@ def check(docs: list[dict], seeds: list[int], http: httpx.Client) -> None:
 def measure(instances: int) -> float:
     with (
         tempfile.TemporaryDirectory(prefix="rw-bench-") as data,
-        serve(port=0, data_dir=data, instances=instances) as server,
+        serve(
+            port=0,
+            models=[FRACTAL],
+            bundled=False,
+            data_dir=data,
+            instances=instances,
+        ) as server,
         httpx.Client(base_url=server.url, timeout=120) as http,
     ):
         # Warm-up: as many at once as there are instances, so each has started.

@@ -339,11 +339,12 @@ class Instances:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def retire(self) -> None:
-        """Close once the runs in flight have ended (a replaced deployment)."""
-        self._closed = True
-        for waiter in self._waiters:
-            waiter.cancel()
-        while any(self._claims.get(r) for r in self.runners):
+        """Close once the runs queued or in flight have ended.
+
+        For a deployment's release that moved to another version: its
+        predictions made before the change still run here.
+        """
+        while self._waiters or any(self._claims.values()):
             await asyncio.sleep(0.1)
         await self.close()
 

@@ -101,6 +101,10 @@ class RemoteModel(LocalModel):
 
     url: str = ""
 
+    def __hash__(self) -> int:
+        # dataclass would hash every field, the schema dicts included.
+        return super().__hash__()
+
 
 def parse_remote_spec(text: str) -> RemoteSpec | None:
     """Read ``NAME=URL`` or ``OWNER/NAME=URL``; ``None`` if ``text`` is not one.

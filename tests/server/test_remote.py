@@ -30,6 +30,7 @@ import replicate
 from _backend import wait_until
 
 from replicate_widgets import Client
+from replicate_widgets._keep import Keeper
 from replicate_widgets.server import serve
 from replicate_widgets.server._models import load_model
 from replicate_widgets.server._remote import parse_remote_spec
@@ -196,7 +197,7 @@ def test_listed_with_the_servers_schema(backend: Any, cog_server: CogServer) -> 
         assert "remote-demo" in names
 
 
-def test_stream_files_and_history(backend: Any) -> None:
+def test_stream_files_and_history(backend: Any, tmp_path: Path) -> None:
     client = Client(base_url=backend.url)
     with httpx.Client(base_url=backend.url) as http:
         # A file uploaded to this backend: its URL is 127.0.0.1 here, which the
@@ -220,6 +221,14 @@ def test_stream_files_and_history(backend: Any) -> None:
         assert "words=alpha beta" in doc["logs"]
         # Output files are this backend's own (kept past the remote run).
         assert all(u.startswith(backend.url.removesuffix("/v1")) for u in doc["output"])
+    # Kept outputs, as a Playground keeps every finished run.
+    keeper = Keeper(tmp_path / "kept")
+    keeper.save(client.predictions.get(doc["id"]), download=client.download)
+    kept = keeper.load(doc["id"])
+    assert sorted(data for data, _ in kept.read_files().values()) == [
+        b"alpha+doc",
+        b"beta+doc",
+    ]
     client.close()
 
 
