@@ -359,3 +359,35 @@ def test_unreachable_server_is_reported_retried_and_never_stopped(
         assert server.health().get("status") == "READY"
     finally:
         server.kill()
+
+
+def test_serve_command_end_to_end(cog_server: CogServer, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "replicate_widgets.server", "--port", "0"]
+    command += ["--no-bundled", "--data-dir", str(tmp_path), "--instances", "2"]
+    command += ["--model", f"gpu-demo={cog_server.url}"]
+    backend = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert backend.stdout is not None
+        url = backend.stdout.readline().split(" at ")[1].split()[0]
+        done = httpx.post(
+            f"{url}/models/local/gpu-demo/predictions",
+            json={"input": {"words": "from the shell"}},
+            headers={"Prefer": "wait"},
+            timeout=60,
+        ).json()
+        assert done["status"] == "succeeded", done["error"]
+        assert len(done["output"]) == 3
+    finally:
+        backend.terminate()
+        backend.wait(30)
+        if backend.stdout is not None:
+            backend.stdout.close()
+    assert cog_server.health().get("status") == "READY"
+    refused = subprocess.run(
+        [*command[:-2], "--model", "Bad Name=http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "not a valid model name" in refused.stderr
