@@ -381,7 +381,8 @@ class RunnerPool:
         self.gpus = detect_gpus() if gpus is None else list(gpus)
         self._pools: dict[tuple[str, str, str], Instances] = {}
         self._deployments: dict[str, tuple[str, int, int]] = {}
-        self._retired: set[asyncio.Task[None]] = set()
+        # Instances of releases left behind, closing once their runs end.
+        self._retired: dict[asyncio.Task[None], Instances] = {}
 
     def _runner_factory(
         self, model: LocalModel, mode: Mode
@@ -443,8 +444,8 @@ class RunnerPool:
             if model is None or key[1] != model.version_id:
                 pool = self._pools.pop(key)
                 task = asyncio.get_running_loop().create_task(pool.retire())
-                self._retired.add(task)
-                task.add_done_callback(self._retired.discard)
+                self._retired[task] = pool
+                task.add_done_callback(self._retired.pop)
             else:
                 warm = min_instances if key[2] == "predict" else 0
                 self._pools[key].resize(max(1, max_instances), warm)
@@ -454,6 +455,7 @@ class RunnerPool:
     async def close(self) -> None:
         """Close every instance and its process."""
         pools, self._pools = list(self._pools.values()), {}
-        for task in list(self._retired):
+        for task, pool in list(self._retired.items()):
             task.cancel()
+            pools.append(pool)
         await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)

@@ -215,7 +215,7 @@ def test_cancel_and_crash_touch_only_their_instance(
             shared = room(tmp_path)
             steady = asyncio.ensure_future(
                 collect(
-                    pool, model, {"tag": "s", "room": shared, "expect": 1, "hold": 2}
+                    pool, model, {"tag": "s", "room": shared, "expect": 1, "hold": 5}
                 )
             )
             await _until(lambda: bool(list(Path(shared).iterdir())))
@@ -274,6 +274,16 @@ def test_idle_instances_stop_each_on_its_own_and_deployments_keep_min_warm(
             # min_instances 0: the last one stops when idle too.
             pool.configure_deployment("local/dep", model, 0, 2)
             await _until(lambda: deployed.pids == [])
+            # A release with another version: the old instances close, the new
+            # version's min_instances start.
+            pool.configure_deployment("local/dep", model, 1, 1)
+            await _until(lambda: len(deployed.pids) == 1)
+            old_pid = deployed.pids[0]
+            other = model.with_weights("data:text/plain,v2")
+            pool.configure_deployment("local/dep", other, 1, 1)
+            moved = pool.get(other, deployment="local/dep")
+            await _until(lambda: deployed.state == "closed" and len(moved.pids) == 1)
+            assert old_pid not in moved.pids
         finally:
             await pool.close()
 
