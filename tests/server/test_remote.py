@@ -55,6 +55,7 @@ class Predictor(BaseRunner):
     ) -> Iterator[Path]:
         extra = document.read_text() if document is not None else ""
         print(f"remote pid={os.getpid()} words={words}", flush=True)
+        print(f"document={document}", flush=True)
         end = time.time() + hold
         while time.time() < end:
             time.sleep(0.02)
@@ -169,6 +170,10 @@ def decode(url: str, http: httpx.Client) -> bytes:
     return http.get(url).content
 
 
+def document_path(logs: str) -> str:
+    return next(ln for ln in logs.splitlines() if ln.startswith("document="))
+
+
 # ------------------------------------------------------------------ names
 def test_name_grammar() -> None:
     spec = parse_remote_spec("sdxl=http://gpu-box:5000/")
@@ -219,6 +224,8 @@ def test_stream_files_and_history(backend: Any, tmp_path: Path) -> None:
         assert doc["status"] == "succeeded"
         assert doc["model"] == "local/remote-demo"
         assert "words=alpha beta" in doc["logs"]
+        # Sent inline: cog did not download it from a URL (".../download").
+        assert not document_path(doc["logs"]).endswith("download")
         # Output files are this backend's own (kept past the remote run).
         assert all(u.startswith(backend.url.removesuffix("/v1")) for u in doc["output"])
     # Kept outputs, as a Playground keeps every finished run.
@@ -391,3 +398,32 @@ def test_serve_command_end_to_end(cog_server: CogServer, tmp_path: Path) -> None
     )
     assert refused.returncode == 2
     assert "not a valid model name" in refused.stderr
+
+
+def test_input_files_follow_the_public_url(
+    cog_server: CogServer, tmp_path: Path
+) -> None:
+    # With --public-url the server elsewhere can reach this backend: files go
+    # as signed URLs under it instead of inside the request.
+    port = free_port()
+    with (
+        serve(
+            port=port,
+            models=[f"remote-demo={cog_server.url}"],
+            bundled=False,
+            data_dir=tmp_path,
+            public_url=f"http://localhost:{port}",
+        ) as backend,
+        httpx.Client(base_url=backend.url) as http,
+    ):
+        upload = http.post(
+            "/files", files={"content": ("doc.txt", b"+pub", "text/plain")}
+        ).json()
+        made = http.post(
+            "/models/local/remote-demo/predictions",
+            json={"input": {"words": "w", "document": upload["urls"]["get"]}},
+        ).json()
+        doc = wait_until(http, f"/predictions/{made['id']}")
+        assert doc["status"] == "succeeded", doc["error"]
+        assert document_path(doc["logs"]).endswith("download")
+        assert [http.get(u).content for u in doc["output"]] == [b"w+pub"]
