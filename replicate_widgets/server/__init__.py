@@ -38,13 +38,21 @@ from ._app import build_app, is_loopback
 from ._engine import Engine
 from ._files_store import FileStore
 from ._group_records import GroupRecords
+from ._instances import RunnerPool
 from ._models import LocalModel, bundled_models, load_model
 from ._registry import Registry
-from ._runner import RunnerPool
+from ._remote import RemoteModels, RemoteSpec, parse_remote_spec
 from ._store import Store
 from ._webhooks import new_secret
 
-__all__ = ["LocalServer", "ServerConfig", "default_data_dir", "load_models", "serve"]
+__all__ = [
+    "LocalServer",
+    "ServerConfig",
+    "default_data_dir",
+    "load_models",
+    "serve",
+    "split_models",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +86,27 @@ def check_public_url(url: str) -> str:
             "pass just the scheme, host, port and path prefix."
         )
     return url.rstrip("/")
+
+
+def split_models(
+    models: Sequence[str | os.PathLike[str] | LocalModel],
+) -> tuple[list[str | os.PathLike[str] | LocalModel], list[RemoteSpec]]:
+    """Separate model folders from ``NAME=URL`` servers (see :mod:`._remote`).
+
+    Raises
+    ------
+    ValueError
+        For a ``NAME=URL`` whose name or URL cannot be served.
+    """
+    folders: list[str | os.PathLike[str] | LocalModel] = []
+    remotes: list[RemoteSpec] = []
+    for item in models:
+        spec = parse_remote_spec(item) if isinstance(item, str) else None
+        if spec is None:
+            folders.append(item)
+        else:
+            remotes.append(spec)
+    return folders, remotes
 
 
 def load_models(
@@ -136,6 +165,10 @@ class ServerConfig:
         to a public address.
     public_bind
         Whether the server listens on a non-loopback address.
+    remote
+        Cog servers elsewhere to serve by URL.
+    instances
+        Processes each model version may run on at once.
     """
 
     models: list[LocalModel]
@@ -145,6 +178,8 @@ class ServerConfig:
     rate_limit: float | None = None
     public_url: str | None = None
     public_bind: bool = False
+    remote: list[RemoteSpec] = field(default_factory=list)
+    instances: int = 1
     startup_error: list[BaseException] = field(default_factory=list)
 
 
@@ -160,9 +195,14 @@ def create_app(config: ServerConfig) -> Any:
             config.startup_error.append(exc)
             raise
         app.state.engine = engine
+        remote = RemoteModels(engine.registry, store, config.remote)
         try:
+            await remote.start()
+            for doc in store.list_deployments():
+                engine.apply_deployment(doc["owner"], doc["name"])
             yield
         finally:
+            await remote.close()
             await engine.close()
             store.close()
 
@@ -198,7 +238,7 @@ def _start_engine(store: Store, config: ServerConfig) -> Engine:
         store,
         FileStore(config.data_dir, bytes.fromhex(file_key)),
         registry,
-        RunnerPool(records=records),
+        RunnerPool(records=records, instances=config.instances),
         origin=config.public_url or config.origin,
         local_origin=config.origin,
         webhook_secret=webhook_secret,
@@ -294,6 +334,7 @@ def serve(
     rate_limit: float | None = None,
     bundled: bool = True,
     public_url: str | None = None,
+    instances: int = 1,
 ) -> LocalServer:
     """Start the local backend in a background thread; return once listening.
 
@@ -302,7 +343,10 @@ def serve(
     port
         TCP port; 0 picks a free one (read it from ``server.url``).
     models
-        Extra model folders (or loaded :class:`LocalModel` objects) to serve.
+        Extra model folders (or loaded :class:`LocalModel` objects) to serve,
+        and Cog servers already running elsewhere as ``"NAME=http://HOST:PORT"``
+        (served as ``local/NAME``; ``"owner/name=URL"`` picks the owner). The
+        backend never starts or stops those.
     host
         Interface to bind; anything but loopback requires ``token``.
     data_dir
@@ -319,6 +363,10 @@ def serve(
         server hands out starts with it, and its host name is served. Without
         it, a server bound to a public address uses the ``Host`` each request
         names.
+    instances
+        How many processes each model version may run on at once (one more
+        starts when every running one is busy; each stops when idle). With
+        GPUs, each gets its own ``CUDA_VISIBLE_DEVICES``.
 
     Returns
     -------
@@ -328,8 +376,8 @@ def serve(
     Raises
     ------
     ValueError
-        For a non-loopback ``host`` without ``token``, a bad ``rate_limit`` or
-        ``public_url``.
+        For a non-loopback ``host`` without ``token``, a bad ``rate_limit``,
+        ``public_url``, ``instances`` or ``NAME=URL``.
     """
     if public_url is not None:
         public_url = check_public_url(public_url)
@@ -344,6 +392,11 @@ def serve(
             "rate_limit must be a positive number of prediction "
             "creations per second (or None for no limit)."
         )
+    if isinstance(instances, bool) or not isinstance(instances, int) or instances < 1:
+        raise ValueError(
+            f"instances must be a whole number, 1 or more, not {instances!r}."
+        )
+    folders, remotes = split_models(models)
     directory = Path(data_dir or default_data_dir()).expanduser()
     try:
         # Prompts, outputs and the webhook secret live here: a new folder is
@@ -354,7 +407,7 @@ def serve(
             f"cannot keep data in {directory} ({exc.strerror}); pass data_dir=... "
             "(--data-dir) naming a folder you can write to"
         ) from exc
-    loaded = load_models(models, bundled=bundled)
+    loaded = load_models(folders, bundled=bundled)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -382,5 +435,7 @@ def serve(
         rate_limit=rate_limit,
         public_url=public_url,
         public_bind=not is_loopback(host),
+        remote=remotes,
+        instances=instances,
     )
     return LocalServer(config, sock)

@@ -34,8 +34,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="extend",
         nargs="+",
         default=[],
-        metavar="DIR",
-        help="Cog model folder(s) to serve (repeatable)",
+        metavar="DIR|NAME=URL",
+        help="Cog model folder(s) to serve (repeatable); NAME=http://HOST:PORT "
+        "serves a Cog server already running there (docker run of a Replicate "
+        "model, cog serve, coglet) as local/NAME, never starting or stopping it",
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes each model version may run on at once (default 1); "
+        "with GPUs, each gets its own CUDA_VISIBLE_DEVICES",
     )
     parser.add_argument(
         "--data-dir",
@@ -82,6 +92,7 @@ def run_serve(args: argparse.Namespace) -> int:
             rate_limit=args.rate_limit,
             bundled=not args.no_bundled,
             public_url=args.public_url,
+            instances=args.instances,
         )
     except (ValueError, OSError, ModelLoadError, RuntimeError) as exc:
         sys.stderr.write(f"replicate-widgets: {exc}\n")

@@ -123,15 +123,24 @@ class CogletProcess:
         ``"predict"`` or ``"train"`` (coglet's ``--x-mode``).
     records
         Where the backend records its process groups, if anywhere.
+    gpu
+        ``CUDA_VISIBLE_DEVICES`` for the process (one instance, one GPU);
+        ``None`` keeps the backend's own.
     """
 
     def __init__(
-        self, model: LocalModel, mode: str, *, records: GroupRecords | None = None
+        self,
+        model: LocalModel,
+        mode: str,
+        *,
+        records: GroupRecords | None = None,
+        gpu: str | None = None,
     ) -> None:
         if not coglet_available():
             raise RunnerError(PLATFORM_MESSAGE)
         self.model = model
         self.mode = mode
+        self.gpu = gpu
         self.port = _free_port()
         self._records = records
         self._tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
@@ -184,6 +193,8 @@ class CogletProcess:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(self.model.directory), env.get("PYTHONPATH", "")) if p
         )
+        if self.gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = self.gpu
         env.pop("COG_WEIGHTS", None)
         env.pop(OWNER_ENV, None)  # inherited from an outer backend: not its group
         if self._records is not None:

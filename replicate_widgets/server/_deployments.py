@@ -3,9 +3,10 @@
 A deployment is stored as the API document Replicate returns (``owner``,
 ``name``, ``current_release``) and survives restarts in the store. Every
 change is a new release with the next ``number``. All deployments belong to
-the local account (:data:`~._registry.ACCOUNT`). Hardware and instance bounds
-are checked and recorded as the cloud would, but not enforced: one local
-process per model version runs every prediction.
+the local account (:data:`~._registry.ACCOUNT`). Hardware is checked and
+recorded as the cloud would; the instance bounds are honoured by the runner
+pool (:mod:`._instances`): ``min_instances`` processes kept running, up to
+``max_instances`` under queued work.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ coglet can download without a token. Reads merge live state with the store.
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import logging
 import re
@@ -24,11 +25,12 @@ import httpx
 from ._clock import iso, now_iso, parse_iso
 from ._files_store import FileStore, download_name, new_id
 from ._inputs import InputSchema, format_invalid_fields, output_is_iterator
+from ._instances import RunnerPool
 from ._lifecycle import Lifecycle, Live, output_schema
 from ._models import LocalModel
 from ._problem import Problem
 from ._registry import Registry
-from ._runner import RunnerPool
+from ._remote import RemoteModel
 from ._sse import EventLog, replay
 from ._store import Store
 from ._webhooks import WebhookSender, check_filter
@@ -257,7 +259,9 @@ class Engine(Lifecycle):
                 events = check_filter(body["webhook_events_filter"])
             except ValueError as exc:
                 raise Problem(422, str(exc)) from exc
-        model_input = self._rewrite_local_files(schema.for_model(body["input"]))
+        model_input = self._rewrite_local_files(
+            schema.for_model(body["input"]), self._file_base(local)
+        )
         created = now_iso()
         doc: dict[str, Any] = {
             "id": new_id(),
@@ -311,16 +315,30 @@ class Engine(Lifecycle):
         live.task = asyncio.create_task(self._run(live))
         return live
 
-    def _rewrite_local_files(self, value: Any) -> Any:
+    def _file_base(self, local: LocalModel) -> str | None:
+        """Where ``local``'s server fetches input files; ``None``: send them inline.
+
+        A coglet this backend started fetches from its loopback address. A
+        model served from a URL may run on another host, where that address is
+        not this backend: only a ``--public-url`` reaches it from there, and
+        without one each file travels inside the request as a data URL.
+        """
+        if not isinstance(local, RemoteModel):
+            return self.local_origin
+        return self._origin if self._origin != self.local_origin else None
+
+    def _rewrite_local_files(self, value: Any, base: str | None) -> Any:
         """Point this server's ``/v1/files/{id}`` URLs at signed downloads.
 
         coglet downloads file inputs itself and has no API token, so it gets a
-        signed URL that works without one, ending with the file's name.
+        signed URL under ``base`` that works without one, ending with the file's
+        name (the model's copy is named after it), or with ``base`` ``None`` the
+        file itself as a data URL.
         """
         if isinstance(value, dict):
-            return {k: self._rewrite_local_files(v) for k, v in value.items()}
+            return {k: self._rewrite_local_files(v, base) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._rewrite_local_files(v) for v in value]
+            return [self._rewrite_local_files(v, base) for v in value]
         file_id = self._own_file_id(value) if isinstance(value, str) else None
         if file_id is not None:
             doc = self.store.get_file(file_id)
@@ -331,10 +349,13 @@ class Engine(Lifecycle):
                     "Upload it again with POST /v1/files.",
                     title="Input validation failed",
                 )
-            # Ends with the file's name: the model's copy is named after it.
+            if base is None:
+                data = self.files.upload_path(file_id).read_bytes()
+                mime = str(doc.get("content_type") or "application/octet-stream")
+                return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             name = download_name(doc["name"], doc["content_type"])
             return (
-                f"{self.local_origin}/v1/files/{file_id}/download/{name}?"
+                f"{base}/v1/files/{file_id}/download/{name}?"
                 f"{self.files.signed_query(file_id)}"
             )
         return value
@@ -359,6 +380,24 @@ class Engine(Lifecycle):
                 return None
         match = _FILE_PATH.match(path)
         return match.group(1) if match else None
+
+    # ----------------------------------------------------------- deployments
+    def apply_deployment(self, owner: str, name: str) -> None:
+        """Size the deployment's instances by its release (after any change).
+
+        ``min_instances`` processes of its version start now and stay up; its
+        predictions run on up to ``max_instances``. A deleted deployment, or
+        one whose version is not loaded in this run, has none.
+        """
+        found = self.store.get_deployment(owner, name)
+        release = found[1]["current_release"] if found else {}
+        config = release.get("configuration", {})
+        try:
+            model = self.registry.runnable(release["version"]) if release else None
+        except Problem:
+            model = None
+        low, high = config.get("min_instances", 0), config.get("max_instances", 1)
+        self.pool.configure_deployment(f"{owner}/{name}", model, low, high)
 
     # ---------------------------------------------------------------- reads
     def list(

@@ -1,8 +1,9 @@
 """Running predictions: the state machine from queued to a terminal status.
 
-:class:`Lifecycle` (the base of :class:`~._engine.Engine`) waits for a slot of
-the model (as many as its concurrency), runs the prediction through RUNTIME's
-:class:`~replicate_widgets.server._runner.ModelRunner`, and folds the runner's
+:class:`Lifecycle` (the base of :class:`~._engine.Engine`) hands the
+prediction to the version's :class:`~._instances.Instances` (which queue it
+until a slot of one of its processes is free; a deployment's prediction goes
+to the deployment's own instances), and folds the runner's
 events into the Replicate-shaped document, which is fanned out to
 ``urls.stream`` readers (:mod:`._sse`), to the webhook (:mod:`._webhooks`) and
 to the store. It also cancels, expires (``Cancel-After``) and finishes them.
@@ -25,10 +26,11 @@ from typing import Any
 
 from ._clock import now_iso, seconds_between
 from ._files_store import FileStore, LocalURL, absolutize, parse_data_url
+from ._instances import Instances, RunnerPool
 from ._models import LocalModel
 from ._problem import Problem
 from ._registry import Registry
-from ._runner import Mode, RunnerError, RunnerEvent, RunnerPool
+from ._runner import Mode, RunnerError, RunnerEvent
 from ._sse import EventLog
 from ._store import TERMINAL_STATUSES, Store
 from ._webhooks import WebhookSender
@@ -111,29 +113,27 @@ class Lifecycle:
         self._origin = origin
         self._live: dict[str, Live] = {}
         self._recent: collections.OrderedDict[str, EventLog] = collections.OrderedDict()
-        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
 
     @property
     def origin(self) -> str:
         """The base of the URLs in documents rendered now."""
         return REQUEST_ORIGIN.get() or self._origin
 
-    def _slot(self, local: LocalModel, mode: str) -> asyncio.Semaphore:
-        key = (local.version_id, mode)
-        if key not in self._slots:
-            self._slots[key] = asyncio.Semaphore(max(1, local.concurrency))
-        return self._slots[key]
+    def _instances(self, live: Live) -> Instances:
+        """Return the processes that run ``live`` (its deployment's own, if any)."""
+        mode: Mode = "train" if live.kind == "training" else "predict"
+        deployment = str(live.doc.get("deployment") or "")
+        return self.pool.get(live.model, mode, deployment=deployment)
 
     async def _run(self, live: Live) -> None:
-        mode: Mode = "train" if live.kind == "training" else "predict"
         try:
-            async with self._slot(live.model, mode):
-                if live.done.is_set():
-                    return
-                runner = self.pool.get(live.model, mode)
-                live.dispatched = True
-                async for event in runner.run(live.doc["id"], live.model_input):
-                    await self._apply(live, event)
+            if live.done.is_set():
+                return
+            # The instances queue it until one of their slots is free.
+            instances = self._instances(live)
+            live.dispatched = True
+            async for event in instances.run(live.doc["id"], live.model_input):
+                await self._apply(live, event)
             if not live.done.is_set():
                 await self._finish(
                     live,
@@ -173,6 +173,12 @@ class Lifecycle:
             self._persist(live)
             if live.webhook:
                 live.webhook.notify("logs")
+        elif event.kind == "notice":
+            # The backend's own word (a busy server): logged, not a start.
+            text = str(data.get("data", ""))
+            doc["logs"] = (doc["logs"] or "") + text
+            await live.events.publish("logs", text.rstrip("\n"))
+            self._persist(live)
         elif event.kind == "output":
             self._mark_started(live)
             await self._output_chunk(live, data.get("chunk"), int(data.get("index", 0)))
@@ -333,9 +339,8 @@ class Lifecycle:
 
     async def _stop(self, live: Live, unstarted_status: str) -> None:
         if live.dispatched:
-            mode: Mode = "train" if live.kind == "training" else "predict"
             with contextlib.suppress(RunnerError):
-                await self.pool.get(live.model, mode).cancel(live.doc["id"])
+                await self._instances(live).cancel(live.doc["id"])
         if not live.started:
             await self._finish(live, unstarted_status)
             return

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ class ModelLoadError(Exception):
     """A model folder cannot be served; the message says what to fix."""
 
 
+_PARSE_LOCK = threading.Lock()
+
+
 def default_predictor(source: Path) -> str:
     """Pick the predictor class in ``source`` (``run.py`` or ``predict.py``).
 
@@ -43,7 +47,10 @@ def default_predictor(source: Path) -> str:
     """
     fallback = f"{source.name}:{'Runner' if source.name == 'run.py' else 'Predictor'}"
     try:
-        tree = ast.parse(source.read_text(encoding="utf-8"))
+        # CPython 3.11 can fail "AST constructor recursion depth mismatch" when
+        # threads parse at once, and models load on several threads.
+        with _PARSE_LOCK:
+            tree = ast.parse(source.read_text(encoding="utf-8"))
     except SyntaxError:
         return fallback  # the schema worker reports the error
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]

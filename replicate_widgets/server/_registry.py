@@ -59,6 +59,8 @@ class Registry:
         self._store = store
         self._runnable: dict[str, LocalModel] = {}
         self.covers: dict[tuple[str, str], Path] = {}
+        # Models served from a URL that did not answer yet: why, by name.
+        self._pending: dict[tuple[str, str], str] = {}
 
     # ------------------------------------------------------------- loading
     def register(self, model: LocalModel, source: dict[str, Any] | None = None) -> None:
@@ -90,6 +92,7 @@ class Registry:
         else:
             doc.setdefault("cover_image_url", None)
         self._store.put_model(doc)
+        self._pending.pop((model.owner, model.name), None)
         found = self._store.get_version(model.version_id)
         version = {
             "id": model.version_id,
@@ -104,6 +107,30 @@ class Registry:
             source or {"kind": "folder", "directory": str(model.directory)},
         )
         self._runnable[model.version_id] = model
+
+    def register_pending(self, owner: str, name: str, reason: str) -> None:
+        """List a model whose server does not answer yet, and say why on use.
+
+        Creating a prediction of it without a version answers 503 with
+        ``reason``; :meth:`register` of a version clears it.
+        """
+        if self._store.get_model(owner, name) is None:
+            self._store.put_model(
+                {
+                    "owner": owner,
+                    "name": name,
+                    "description": None,
+                    "visibility": "public",
+                    "hardware": "cpu",
+                    "github_url": None,
+                    "paper_url": None,
+                    "license_url": None,
+                    "cover_image_url": None,
+                    "default_example": None,
+                    "created_at": now_iso(),
+                }
+            )
+        self._pending[(owner, name)] = reason
 
     def restore_trained(self) -> None:
         """Rebuild versions created by trainings in earlier runs."""
@@ -282,6 +309,14 @@ class Registry:
     def latest_version_id(self, owner: str, name: str) -> str:
         """Return the newest version id of a model (422 if it has none)."""
         versions = self.versions(owner, name)
+        pending = self._pending.get((owner, name))
+        if pending is not None and not versions:
+            raise Problem(
+                503,
+                f"{pending} The backend keeps trying to reach it.",
+                title="Model server unreachable",
+                headers={"Retry-After": "5"},
+            )
         if not versions:
             raise Problem(
                 422,

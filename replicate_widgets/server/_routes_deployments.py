@@ -2,7 +2,8 @@
 
 The state lives in :class:`~._deployments.Deployments`; a prediction on a
 deployment is an ordinary prediction of the deployment's current version,
-marked with ``deployment: owner/name``.
+marked with ``deployment: owner/name``, run on the deployment's own instances
+(:meth:`~._engine.Engine.apply_deployment` sizes them after every change).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ async def list_deployments(request: Request) -> Response:
 
 
 async def create_deployment(request: Request) -> Response:
+    doc = _deployments(request).create(await read_json(request))
+    engine_of(request).apply_deployment(doc["owner"], doc["name"])
     # 200, not 201: what Replicate's OpenAPI document gives for this endpoint.
-    return json_response(_deployments(request).create(await read_json(request)))
+    return json_response(doc)
 
 
 async def get_deployment(request: Request) -> Response:
@@ -43,12 +46,15 @@ async def get_deployment(request: Request) -> Response:
 async def update_deployment(request: Request) -> Response:
     p = request.path_params
     body = await read_json(request)
-    return json_response(_deployments(request).update(p["owner"], p["name"], body))
+    doc = _deployments(request).update(p["owner"], p["name"], body)
+    engine_of(request).apply_deployment(p["owner"], p["name"])
+    return json_response(doc)
 
 
 async def delete_deployment(request: Request) -> Response:
     p = request.path_params
     _deployments(request).delete(p["owner"], p["name"])
+    engine_of(request).apply_deployment(p["owner"], p["name"])
     return Response(status_code=204)
 
 

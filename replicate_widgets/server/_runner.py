@@ -22,6 +22,12 @@ coglet quirks absorbed here so callers never see them:
 - ``/tmp/coglet/predictions/<id>`` directories (hard-coded, never removed by
   coglet) are removed for our ids.
 
+The same HTTP API serves Cog models that already run elsewhere
+(:mod:`._remote`): a server whose model does not stream answers the SSE
+request with 406, and then each run is one blocking ``PUT`` whose answer is
+the final result. Several runners of one version make its instances
+(:mod:`._instances`).
+
 Sync generators stream live; coglet collects **async generators** and sends
 all their outputs at the end, so a model with one is started through a
 generated wrapper (:mod:`._async_stream`) and streams live too, with one slot
@@ -34,7 +40,7 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 import httpx_sse
@@ -46,21 +52,73 @@ from replicate_widgets.server._runner_events import (
     CRASH_MESSAGE,
     RunnerEvent,
     completed_event,
+    completion_from,
     event_from_sse,
     response_json,
     validation_message,
 )
 from replicate_widgets.server._secrets import SecretMask
 
-__all__ = ["Mode", "ModelRunner", "RunnerError", "RunnerEvent", "RunnerPool"]
+__all__ = ["Mode", "ModelRunner", "ModelServer", "RunnerError", "RunnerEvent"]
 
 Mode = Literal["predict", "train"]
 COGLET_PREDICTIONS = Path("/tmp/coglet/predictions")  # noqa: S108 - coglet's own path
 _UNHEALTHY = {"UNHEALTHY", "DEFUNCT"}
 
 
+BUSY_NOTICE = (
+    "The model server is busy (HTTP 409: its prediction slots are taken, "
+    "perhaps by another client); this prediction waits for a free one.\n"
+)
+
+
+def _is_sse(response: httpx.Response) -> bool:
+    content_type = str(response.headers.get("content-type", ""))
+    return content_type.startswith("text/event-stream")
+
+
 class _Crashed(Exception):
     """The coglet process died or became unhealthy during a run."""
+
+
+class ModelServer(Protocol):
+    """What a runner needs of the Cog HTTP server it sends runs to.
+
+    :class:`CogletProcess` is one the runner starts and stops;
+    :class:`~._remote.RemoteServer` one that runs elsewhere.
+    """
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """A client whose base URL is the server."""
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id when this backend started it."""
+
+    @property
+    def port(self) -> int | None:
+        """The server's port on 127.0.0.1 when this backend started it."""
+
+    @property
+    def alive(self) -> bool:
+        """Whether the server can still take runs."""
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status of a started server that has exited."""
+
+    async def start(self, timeout: float) -> None:
+        """Make the server ready (or raise :class:`RunnerError`)."""
+
+    async def health(self) -> dict[str, Any]:
+        """Return ``/health-check``'s body, or ``{}``."""
+
+    async def stop(self, *, graceful: bool = True) -> None:
+        """Let go of the server (a started one is stopped)."""
+
+    async def cancel(self, prediction_id: str) -> None:
+        """Ask the server to cancel a prediction; unknown or finished ids are fine."""
 
 
 class ModelRunner:
@@ -79,7 +137,13 @@ class ModelRunner:
     records
         Where the backend records its process groups (see
         :mod:`._group_records`), if anywhere.
+    gpu
+        The ``CUDA_VISIBLE_DEVICES`` value of this runner's process, ``None``
+        to leave the backend's own.
     """
+
+    crash_message = CRASH_MESSAGE
+    """How a run that lost its server ends (``{detail}`` says how)."""
 
     def __init__(
         self,
@@ -89,6 +153,7 @@ class ModelRunner:
         idle_timeout: float = 600.0,
         setup_timeout: float = 300.0,
         records: GroupRecords | None = None,
+        gpu: str | None = None,
     ) -> None:
         if mode not in ("predict", "train"):
             raise ValueError(f"mode must be 'predict' or 'train', not {mode!r}")
@@ -102,7 +167,13 @@ class ModelRunner:
         self.idle_timeout = idle_timeout
         self.setup_timeout = setup_timeout
         self._records = records
-        self._process: CogletProcess | None = None
+        self.gpu = gpu
+        self.keep_warm = False
+        """Never stop the process for idleness (a deployment's min_instances)."""
+        self.streams = True
+        """Whether the server answers runs as SSE streams (coglet does, with
+        the schema this backend writes; another server may answer 406)."""
+        self._process: ModelServer | None = None
         self._start_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(model.concurrency)
         self._busy = 0
@@ -141,7 +212,22 @@ class ModelRunner:
         return "busy" if self._busy else "running"
 
     # ---------------------------------------------------------------- process
-    async def _ensure_started(self) -> CogletProcess:
+    def _new_process(self) -> ModelServer:
+        return CogletProcess(self.model, self.mode, records=self._records, gpu=self.gpu)
+
+    async def start(self) -> None:
+        """Start the process now rather than at the first run.
+
+        Raises
+        ------
+        RunnerError
+            As :meth:`run` would.
+        """
+        self._touch()
+        await self._ensure_started()
+        self._schedule_idle_stop()
+
+    async def _ensure_started(self) -> ModelServer:
         async with self._start_lock:
             if self._closed:
                 raise RunnerError(f"the runner for {self.model.full_name} is closed")
@@ -151,7 +237,7 @@ class ModelRunner:
             if process is not None:
                 await process.stop(graceful=False)
                 self._process = None
-            process = CogletProcess(self.model, self.mode, records=self._records)
+            process = self._new_process()
             try:
                 await process.start(self.setup_timeout)
             except BaseException:
@@ -160,7 +246,7 @@ class ModelRunner:
             self._process = process
             return process
 
-    async def _restart_after_crash(self, process: CogletProcess) -> None:
+    async def _restart_after_crash(self, process: ModelServer) -> None:
         async with self._start_lock:
             if self._process is process:
                 self._process = None
@@ -171,15 +257,25 @@ class ModelRunner:
             self._idle_task.cancel()
             self._idle_task = None
 
+    def start_idle_timer(self) -> None:
+        """Stop the process after ``idle_timeout`` unless work arrives first."""
+        self._schedule_idle_stop()
+
     def _schedule_idle_stop(self) -> None:
-        if self._busy == 0 and not self._closed and self._process is not None:
+        if (
+            self._busy == 0
+            and not self._closed
+            and not self.keep_warm
+            and self._process is not None
+        ):
+            self._touch()
             self._idle_task = asyncio.get_running_loop().create_task(self._idle_stop())
 
     async def _idle_stop(self) -> None:
         await asyncio.sleep(self.idle_timeout)
         async with self._start_lock:
             # Holding the lock: a run arriving now waits, then starts afresh.
-            if self._busy or self._process is None:
+            if self._busy or self.keep_warm or self._process is None:
                 return
             await self._process.stop()
             self._process = None
@@ -202,8 +298,8 @@ class ModelRunner:
         Yields
         ------
         RunnerEvent
-            ``start``, ``log``, ``output`` and ``metric`` events, then exactly one
-            ``completed``.
+            ``start``, ``log``, ``notice``, ``output`` and ``metric`` events,
+            then exactly one ``completed``.
 
         Raises
         ------
@@ -290,7 +386,7 @@ class ModelRunner:
                 yield completed_event(
                     "failed",
                     output=outputs or None,
-                    error=CRASH_MESSAGE.format(detail=detail),
+                    error=self.crash_message.format(detail=detail),
                     logs="".join(logs),
                 )
         finally:
@@ -299,7 +395,7 @@ class ModelRunner:
 
     async def _stream(
         self,
-        process: CogletProcess,
+        process: ModelServer,
         prediction_id: str,
         payload: dict[str, Any],
         cancelled: asyncio.Event,
@@ -307,34 +403,50 @@ class ModelRunner:
         body = {"id": prediction_id, "input": payload}
         headers = {"Accept": "text/event-stream"}
         url = f"/predictions/{prediction_id}"
-        delay, waited = 0.005, 0.0
+        delay, waited, told = 0.005, 0.0, False
         while True:
             if cancelled.is_set():
                 yield completed_event("canceled")
                 return
-            async with httpx_sse.aconnect_sse(
-                process.client, "PUT", url, json=body, headers=headers
-            ) as source:
-                response = source.response
-                if response.status_code == 200:
-                    async for event in self._events(source):
-                        if event.kind == "start" and cancelled.is_set():
-                            # cancel() came before coglet knew the id (404 then).
-                            await process.cancel(prediction_id)
-                        yield event
-                        if event.kind == "completed":
-                            return
-                    raise _Crashed("the event stream ended without a result")
-                await response.aread()
+            if self.streams:
+                async with httpx_sse.aconnect_sse(
+                    process.client, "PUT", url, json=body, headers=headers
+                ) as source:
+                    response = source.response
+                    if response.status_code == 200 and _is_sse(response):
+                        async for event in self._events(source):
+                            if event.kind == "start" and cancelled.is_set():
+                                # cancel() came before coglet knew the id (404 then).
+                                await process.cancel(prediction_id)
+                            yield event
+                            if event.kind == "completed":
+                                return
+                        raise _Crashed("the event stream ended without a result")
+                    await response.aread()
+            else:
+                # One blocking PUT whose answer is the final prediction.
+                response = await process.client.put(url, json=body)
+            if response.status_code == 200:
+                # A server that ignores Accept answers with the result itself.
+                answer = response_json(response)
+                if not isinstance(answer, dict):
+                    raise _Crashed(f"the server answered {str(answer)[:200]!r}")
+                yield completion_from(answer)
+                return
+            if response.status_code == 406 and self.streams:
+                # The model does not stream (no x-cog-streaming): run blocking.
+                self.streams = False
+                continue
             if response.status_code == 409:
                 # The slot frees a moment after the previous completion; an
                 # unhealthy coglet answers 409 forever, so look after a while.
                 waited += delay
-                if (
-                    waited > 2.0
-                    and (await process.health()).get("status") in _UNHEALTHY
-                ):
-                    raise _Crashed("the worker is unhealthy")
+                if waited > 2.0:
+                    if (await process.health()).get("status") in _UNHEALTHY:
+                        raise _Crashed("the worker is unhealthy")
+                    if not told:
+                        told = True
+                        yield RunnerEvent("notice", {"data": BUSY_NOTICE})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.1)
                 continue
@@ -346,7 +458,8 @@ class ModelRunner:
                 yield completed_event("failed", error=message)
                 return
             raise _Crashed(
-                f"coglet answered HTTP {response.status_code}: {response.text[:200]}"
+                f"the model server answered HTTP {response.status_code}: "
+                f"{response.text[:200]}"
             )
 
     async def _events(
@@ -381,7 +494,7 @@ class ModelRunner:
                 task.add_done_callback(self._watchdogs.discard)
         return True
 
-    async def _enforce_cancel(self, prediction_id: str, process: CogletProcess) -> None:
+    async def _enforce_cancel(self, prediction_id: str, process: ModelServer) -> None:
         """Stop the model's code if coglet's cancel did not (a long C call).
 
         coglet cancels by raising in the model's Python code, which cannot happen
@@ -404,36 +517,3 @@ class ModelRunner:
             process, self._process = self._process, None
         if process is not None:
             await process.stop()
-
-
-class RunnerPool:
-    """One :class:`ModelRunner` per (version id, mode), created on first use.
-
-    Parameters
-    ----------
-    idle_timeout, records
-        Passed to each runner.
-    """
-
-    def __init__(
-        self, *, idle_timeout: float = 600.0, records: GroupRecords | None = None
-    ) -> None:
-        self.idle_timeout = idle_timeout
-        self.records = records
-        self._runners: dict[tuple[str, str], ModelRunner] = {}
-
-    def get(self, model: LocalModel, mode: Mode = "predict") -> ModelRunner:
-        """Return the runner for ``model`` in ``mode``, creating it if needed."""
-        key = (model.version_id, mode)
-        runner = self._runners.get(key)
-        if runner is None or runner.state == "closed":
-            runner = ModelRunner(
-                model, mode, idle_timeout=self.idle_timeout, records=self.records
-            )
-            self._runners[key] = runner
-        return runner
-
-    async def close(self) -> None:
-        """Close every runner and its process."""
-        runners, self._runners = list(self._runners.values()), {}
-        await asyncio.gather(*(r.close() for r in runners), return_exceptions=True)

@@ -21,7 +21,7 @@ __all__ = [
     "validation_message",
 ]
 
-EventKind = Literal["start", "log", "output", "metric", "completed"]
+EventKind = Literal["start", "log", "notice", "output", "metric", "completed"]
 CRASH_MESSAGE = (
     "The model's process crashed while running this prediction ({detail}). "
     "It will be restarted for the next prediction; check the logs for the cause."
@@ -39,6 +39,8 @@ class RunnerEvent:
         ``start``, ``log``, ``output``, ``metric`` or ``completed``.
     data
         ``start``: ``{}``; ``log``: ``{"data", "source"}`` (``stdout``/``stderr``);
+        ``notice``: ``{"data"}``, a line from the backend itself for the
+        prediction's logs (the run may not have started);
         ``output``: ``{"chunk", "index"}``; ``metric``: ``{"name", "value",
         "mode"}``; ``completed``: ``{"status", "output", "error", "logs",
         "metrics"}`` with status ``succeeded``, ``failed`` or ``canceled``.

@@ -493,10 +493,13 @@ def test_a_model_never_sees_the_persons_replicate_token(
         port=0, models=[folder], bundled=False, data_dir=tmp_path / "data"
     ) as running:
         client = replicate.Client(api_token="unused", base_url=running.url)
-        for name in ("REPLICATE_API_TOKEN", "REPLICATE_WIDGETS_SOMETHING"):
-            output = client.run("local/environment", input={"name": name})
-            assert output.startswith(f"ENV[{name}]=None "), output
-        # Other variables still arrive, as in any process.
-        assert client.run("local/environment", input={"name": "HOME"}) != (
-            "ENV[HOME]=None import=test_value setup=michael"
-        )
+        try:
+            for name in ("REPLICATE_API_TOKEN", "REPLICATE_WIDGETS_SOMETHING"):
+                output = client.run("local/environment", input={"name": name})
+                assert output.startswith(f"ENV[{name}]=None "), output
+            # Other variables still arrive, as in any process.
+            assert client.run("local/environment", input={"name": "HOME"}) != (
+                "ENV[HOME]=None import=test_value setup=michael"
+            )
+        finally:
+            client._client.close()

@@ -23,13 +23,13 @@ pytest.importorskip("coglet")
 
 from PIL import Image
 
+from replicate_widgets.server._instances import RunnerPool
 from replicate_widgets.server._models import BUNDLED_DIR, LocalModel, load_model
 from replicate_widgets.server._runner import (
     COGLET_PREDICTIONS,
     ModelRunner,
     RunnerError,
     RunnerEvent,
-    RunnerPool,
 )
 
 pytestmark = pytest.mark.integration
