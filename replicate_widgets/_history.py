@@ -228,6 +228,8 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         self._search_box.add_class("rw-history-search")
         for widget in (self._model_box, self._status_box, self._search_box):
             widget.observe(lambda _c: self._filters_changed(), names="value")
+        for widget in (self._after, self._before):  # the API filters dates: reload
+            widget.observe(lambda _c: self._dates_changed(), names="value")
         # The dates wrap to a second line together when the output area is narrow.
         dates = ipywidgets.HBox([self._after, self._before])
         self._toolbar = ipywidgets.HBox(
@@ -385,8 +387,12 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         """
         after = parse_bound(created_after, "created_after")
         before = parse_bound(created_before, "created_before")
-        self._after.value = after.isoformat() if after else ""
-        self._before.value = before.isoformat() if before else ""
+        self._quiet = True  # one reload, not one per box
+        try:
+            self._after.value = after.isoformat() if after else ""
+            self._before.value = before.isoformat() if before else ""
+        finally:
+            self._quiet = False
         self._bounds = (after, before)
         self.refresh()
 
@@ -646,6 +652,10 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
             self._say(str(exc), error=True)
             return
         self._job = submit(self._refilter(filters))
+
+    def _dates_changed(self) -> None:
+        if not self._quiet:
+            self._apply_filters()
 
     def _apply_filters(self) -> None:
         try:
