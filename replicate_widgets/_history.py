@@ -4,9 +4,17 @@ Three sources are merged by prediction id, newest first:
 
 - predictions started in this process, handed to :func:`record` (Playground and
   :class:`~._compare.Sweep` call it);
-- ``GET /v1/predictions`` of the backend, one page at a time, with date filters;
+- ``GET /v1/predictions`` of the backend, one page at a time as the table pages
+  back, with date filters;
 - records saved by the Keep-outputs store (:mod:`._keep`), so finished work survives
   Replicate's one-hour data removal and kernel restarts.
+
+The table shows one page of rows (Newer, Older), filtered by model, status and words
+in the inputs (:mod:`._history_view`). Open shows a run under its row: inputs with
+secrets masked, and a live panel with output, logs and metrics. Tweak loads a run's
+inputs into a Playground of the run's model: the attached one if it runs that model,
+else one History opens below the table, so no form is overwritten with another
+model's inputs.
 
 Threads: the table's widgets are written only on the background loop of
 :mod:`._loop` (one writer, live while other cells block). Button clicks arrive on the
@@ -31,14 +39,16 @@ from ._history_model import (
     first_image_url,
     kept_prediction,
     listen,
-    load_into_form,
     parse_bound,
     record,
     recorded,
+    row_key,
     unlisten,
 )
-from ._history_rows import RowActions, RowTable
+from ._history_rows import RowActions, RowTable, close_tree, detail_pane
 from ._history_sync import HistorySync
+from ._history_tweak import Workbench, load_into_form, runs_model
+from ._history_view import EMPTY_VIEW, STATUSES, Filters, models_of, summary
 from ._html import tag
 from ._loop import io_loop, on_io_thread, submit
 from ._types import Page, Prediction
@@ -47,6 +57,7 @@ if TYPE_CHECKING:
     from ._client import Client
     from ._keep import Keeper
     from ._panel import PredictionPanel
+    from ._schema import ModelSchema
 
 # Re-exported: callers import these from here.
 __all__ = [
@@ -65,7 +76,7 @@ _UNSET: Any = object()
 
 
 class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
-    """A table of predictions: status, model, time and thumbnail; open, tweak, cancel.
+    """A table of predictions, a page at a time: open, tweak, cancel; filter, page.
 
     Parameters
     ----------
@@ -76,16 +87,20 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         ``"local"``, ``"cloud"`` or a base URL, when neither ``client`` nor
         ``playground`` is given.
     playground
-        Tweak loads a prediction's inputs into this Playground's form.
+        Tweak loads the inputs of this Playground's model's runs into its form.
+        Runs of other models open a Playground of their own below the table.
     keeper
-        The Keep-outputs store to read saved records from; default: the one in
-        ``replicate-outputs/`` (or ``$REPLICATE_WIDGETS_OUTPUTS``); ``None``: none.
+        The Keep-outputs store to read saved records from (and Playgrounds opened
+        by Tweak save to); default: the one in ``replicate-outputs/`` (or
+        ``$REPLICATE_WIDGETS_OUTPUTS``); ``None``: none.
     created_after, created_before
         Date filters (date, datetime or ISO 8601 text); also editable in the widget.
     include_api
         List the backend's predictions, not only this notebook's and kept ones.
     thumbnail_size
         Longest edge of thumbnails, in pixels.
+    page_size
+        Rows per page.
 
     Examples
     --------
@@ -103,6 +118,7 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         created_before: Any = None,
         include_api: bool = True,
         thumbnail_size: int = 64,
+        page_size: int = 20,
         **kwargs: Any,
     ) -> None:
         if thumbnail_size <= 0:
@@ -110,6 +126,10 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
                 f"thumbnail_size must be a positive number of pixels, got "
                 f"{thumbnail_size}"
             )
+        if isinstance(page_size, bool) or not isinstance(page_size, int):
+            raise TypeError("page_size must be a whole number of rows, e.g. 20")
+        if page_size <= 0:
+            raise ValueError(f"page_size must be at least 1 row, got {page_size}")
         after = parse_bound(created_after, "created_after")
         before = parse_bound(created_before, "created_before")
         if client is None and playground is not None:
@@ -121,23 +141,40 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         self.client = client
         """The client listed and used for this notebook's predictions."""
         self.playground = playground
-        """The Playground Tweak loads inputs into (or ``None``)."""
+        """The Playground Tweak loads its model's runs into (or ``None``)."""
         self.keeper: Keeper | None = default_keeper() if keeper is _UNSET else keeper
         """The Keep-outputs store read for saved records (or ``None``)."""
         self._include_api = include_api
         self._thumb_edge = thumbnail_size
+        self._page_size = page_size
         self._callbacks: list[TweakCallback] = []
         self._entries: dict[str, HistoryEntry] = {}
         self._thumbs: dict[str, tuple[bytes, str] | None] = {}
         self._page: Page[Prediction] | None = None
+        self._frontier = None
+        self._complete = True
+        self._anchor = None
+        self._filters = Filters()
+        self._view = EMPTY_VIEW
         self._bounds = (after, before)
         self._job: concurrent.futures.Future[None] | None = None
         self._panel: PredictionPanel | None = None
+        self._opened: str | None = None
+        self._schemas: dict[tuple[str, str], ModelSchema | None] = {}
+        self._serial = None
+        self._quiet = False
         self._thumb_task: asyncio.Future[None] | None = None
         self._unwatch: Callable[[], object] = lambda: None
         self._build_ui(after, before)
         super().__init__(
-            children=[self._toolbar, self._message, self._table, self._detail],
+            children=[
+                self._toolbar,
+                self._summary,
+                self._message,
+                self._table,
+                self._pager,
+                self._bench.box,
+            ],
             **kwargs,
         )
         self.add_class("rw-history")
@@ -153,7 +190,8 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
                 value=value.isoformat() if value else "",
                 placeholder="YYYY-MM-DD",
                 description=label,
-                layout=ipywidgets.Layout(width="220px"),
+                style={"description_width": "initial"},
+                layout=ipywidgets.Layout(width="175px"),
             )
             text.continuous_update = False
             return text
@@ -162,65 +200,178 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         self._before = box(before, "Before")
         self._after.add_class("rw-history-after")
         self._before.add_class("rw-history-before")
-        self._refresh_btn = ipywidgets.Button(description="Refresh", icon="refresh")
-        self._refresh_btn.add_class("rw-history-refresh")
-        self._more_btn = ipywidgets.Button(description="Load more", disabled=True)
-        self._more_btn.add_class("rw-history-more")
-        self._refresh_btn.on_click(lambda _b: self._apply_filters())
-        self._more_btn.on_click(lambda _b: self.load_more())
-        self._toolbar = ipywidgets.HBox(
-            [self._refresh_btn, self._after, self._before, self._more_btn]
+        self._refresh_btn = ipywidgets.Button(
+            description="Refresh",
+            icon="refresh",
+            layout=ipywidgets.Layout(width="auto"),
         )
+        self._refresh_btn.add_class("rw-history-refresh")
+        self._refresh_btn.on_click(lambda _b: self._apply_filters())
+        # Filters apply when the person presses Enter or leaves the box, not per key.
+        self._model_box = ipywidgets.Combobox(
+            placeholder="Any model",
+            ensure_option=False,
+            continuous_update=False,
+            layout=ipywidgets.Layout(width="190px"),
+        )
+        self._model_box.add_class("rw-history-model-filter")
+        self._status_box = ipywidgets.Dropdown(
+            options=[("Any status", ""), *((s, s) for s in STATUSES)],
+            layout=ipywidgets.Layout(width="130px"),
+        )
+        self._status_box.add_class("rw-history-status-filter")
+        self._search_box = ipywidgets.Text(
+            placeholder="Search inputs",
+            continuous_update=False,
+            layout=ipywidgets.Layout(width="200px"),
+        )
+        self._search_box.add_class("rw-history-search")
+        for widget in (self._model_box, self._status_box, self._search_box):
+            widget.observe(lambda _c: self._filters_changed(), names="value")
+        for widget in (self._after, self._before):  # the API filters dates: reload
+            widget.observe(lambda _c: self._dates_changed(), names="value")
+        # The dates wrap to a second line together when the output area is narrow.
+        dates = ipywidgets.HBox([self._after, self._before])
+        self._toolbar = ipywidgets.HBox(
+            [
+                self._refresh_btn,
+                self._model_box,
+                self._status_box,
+                self._search_box,
+                dates,
+            ],
+            layout=ipywidgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        self._summary = ipywidgets.HTML()
+        self._summary.add_class("rw-history-summary")
         self._message = ipywidgets.HTML()
         self._message.add_class("rw-history-message")
         self._rows = RowTable(
             RowActions(open=self._safe_open, tweak=self._safe_tweak, cancel=self.cancel)
         )
         self._table = self._rows.box
-        self._detail = ipywidgets.VBox()
+        self._detail = ipywidgets.VBox(
+            layout=ipywidgets.Layout(
+                margin="2px 0 10px 72px",
+                padding="6px 8px",
+                border_left="3px solid var(--jp-brand-color1,#1976d2)",
+            )
+        )
         self._detail.add_class("rw-history-detail")
+        self._newer_btn = ipywidgets.Button(
+            description="Newer", icon="chevron-left", disabled=True
+        )
+        self._older_btn = ipywidgets.Button(
+            description="Older", icon="chevron-right", disabled=True
+        )
+        self._newer_btn.add_class("rw-history-newer")
+        self._older_btn.add_class("rw-history-older")
+        self._newer_btn.on_click(lambda _b: self.newer())
+        self._older_btn.on_click(lambda _b: self.older())
+        self._pager = ipywidgets.HBox([self._newer_btn, self._older_btn])
+        self._pager.add_class("rw-history-pager")
+        self._bench = Workbench(self._schedule)
 
     # -- public API --------------------------------------------------------------------
 
     @property
     def entries(self) -> list[HistoryEntry]:
-        """The rows shown, newest first (a snapshot)."""
-        return self._sorted()
+        """The rows shown on this page, newest first (a snapshot)."""
+        return list(self._view.rows)
+
+    @property
+    def filters(self) -> Filters:
+        """The model, status and input-text filters in use."""
+        return self._filters
+
+    @property
+    def playgrounds(self) -> list[Any]:
+        """The Playgrounds Tweak opened below the table, oldest first."""
+        return self._bench.playgrounds
 
     def entry(self, prediction_id: str) -> HistoryEntry:
-        """Return the row of ``prediction_id``.
+        """Return the row of ``prediction_id`` (on any page loaded so far).
 
         Raises
         ------
         KeyError
-            When the table has no such prediction (refresh, or widen the dates).
+            When the table has no such prediction (refresh, page back, or widen
+            the dates).
         """
         try:
             return self._entries[prediction_id]
         except KeyError:
             raise KeyError(
-                f"{prediction_id!r} is not in this History; refresh() or widen the "
-                "date filters."
+                f"{prediction_id!r} is not in this History; refresh(), older() or "
+                "widen the date filters."
             ) from None
 
     def refresh(self) -> concurrent.futures.Future[None]:
-        """Reload everything (first page of the API list, kept records, this notebook).
+        """Reload everything and show the newest page.
 
         Returns
         -------
         concurrent.futures.Future
-            Done when the table is redrawn; thumbnails may still be arriving.
+            Done when the table is redrawn and its thumbnails arrived.
         """
         self._job = submit(self._reload())
         return self._job
 
-    def load_more(self) -> concurrent.futures.Future[None]:
-        """Fetch the next page of the backend's list and add it to the table."""
-        self._job = submit(self._next_page())
+    def older(self) -> concurrent.futures.Future[None]:
+        """Show the next page of older runs, reading the backend's list as needed.
+
+        With a filter set, at most a few API pages are searched per call; call
+        again to search further back.
+        """
+        self._job = submit(self._turn(older=True))
+        return self._job
+
+    def newer(self) -> concurrent.futures.Future[None]:
+        """Show the page of runs before this one (newer)."""
+        self._job = submit(self._turn(older=False))
+        return self._job
+
+    def set_filters(
+        self,
+        model: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+    ) -> concurrent.futures.Future[None]:
+        """Show only runs of a model, with a status, or with words in their inputs.
+
+        Parameters
+        ----------
+        model
+            Part of ``owner/name``, any case; ``""`` for all. ``None`` keeps it.
+        status
+            ``succeeded``, ``failed`` ... ; ``""`` for all. ``None`` keeps it.
+        text
+            Words that must all appear in the run's input values, any case;
+            ``""`` for all. ``None`` keeps it.
+
+        Raises
+        ------
+        ValueError
+            For a status that is not one (the message lists them).
+        """
+        old = self._filters
+        filters = Filters(
+            old.model if model is None else model,
+            old.status if status is None else status,
+            old.text if text is None else text,
+        )
+        self._quiet = True  # one reload, not one per box
+        try:
+            self._model_box.value = filters.model
+            self._status_box.value = filters.status
+            self._search_box.value = filters.text
+        finally:
+            self._quiet = False
+        self._job = submit(self._refilter(filters))
         return self._job
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the last refresh or page load, and its thumbnails, finished."""
+        """Block until the last refresh, page or filter and its thumbnails finished."""
         if on_io_thread():
             raise RuntimeError("wait() would block the widgets' own loop; await.")
         if self._job is not None:
@@ -236,8 +387,12 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         """
         after = parse_bound(created_after, "created_after")
         before = parse_bound(created_before, "created_before")
-        self._after.value = after.isoformat() if after else ""
-        self._before.value = before.isoformat() if before else ""
+        self._quiet = True  # one reload, not one per box
+        try:
+            self._after.value = after.isoformat() if after else ""
+            self._before.value = before.isoformat() if before else ""
+        finally:
+            self._quiet = False
         self._bounds = (after, before)
         self.refresh()
 
@@ -252,22 +407,25 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
             self._callbacks.append(callback)
 
     def tweak(self, prediction_id: str) -> dict[str, Any]:
-        """Load the prediction's inputs into the Playground's form and callbacks.
+        """Load a run's inputs into a Playground of its model, and call callbacks.
 
-        Secrets are stored masked, so they are never loaded back: the form keeps
-        whatever secret it holds. Inputs the form does not have are skipped and named
-        in the widget's message; inputs the prediction did not set go back to their
-        defaults.
+        The Playground is the attached one when it runs the run's model; otherwise
+        a Playground for that model opens below the table (one per model, reused),
+        so no form is ever overwritten with another model's inputs. Inputs the form
+        has no field for are listed in the form and in the table's message, with
+        their values; secrets are stored masked, so the form keeps its own. Inputs
+        the run did not set go back to their defaults.
 
         Returns
         -------
         dict
-            The inputs loaded.
+            The run's inputs (secrets left out).
 
         Raises
         ------
         ValueError
-            When the backend no longer has the inputs and no record was kept.
+            When the backend no longer has the inputs and no record was kept, or
+            no Playground can be opened for the run's model.
         """
         entry = self.entry(prediction_id)
         stored = entry.input or (dict(entry.kept.input) if entry.kept else {})
@@ -278,18 +436,22 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
                 "(replicate-outputs/) to tweak old predictions."
             )
         inputs = clean_inputs(stored)
-        notes: list[str] = []
-        if self.playground is not None and self.playground.form is not None:
-            notes = load_into_form(self.playground.form, inputs)
+        playground, where = self._playground_for(entry)
+        text = f"Loaded the inputs of {prediction_id} into {where}."
+        if playground.form is not None:
+            notes = load_into_form(playground.form, stored)
+            if notes:
+                text += " Not loaded: " + "; ".join(notes) + "."
+            playground.form.message = text
+        problems: list[str] = []
         for callback in list(self._callbacks):
             try:
                 callback(dict(inputs))
             except Exception as exc:  # a callback's bug must not break the widget
-                notes.append(f"the tweak callback failed: {type(exc).__name__}: {exc}")
-        self._say(
-            f"Loaded the inputs of {prediction_id}."
-            + (" " + "; ".join(notes) + "." if notes else ""),
-        )
+                problems.append(
+                    f"The tweak callback failed: {type(exc).__name__}: {exc}."
+                )
+        self._say(" ".join([text, *problems]), error=bool(problems))
         return inputs
 
     def cancel(self, prediction_id: str) -> concurrent.futures.Future[None]:
@@ -297,26 +459,37 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         return submit(self._cancel(prediction_id))
 
     def show(self, prediction_id: str) -> PredictionPanel:
-        """Show the prediction in a PredictionPanel under the table and return it.
+        """Open a run under its row: its inputs and a live panel; return the panel.
 
-        A kept record whose data the backend removed is shown from the saved files.
+        The panel shows the output, logs, metrics and status. Inputs are shown with
+        secrets masked by the model's schema. A kept record whose data the backend
+        removed is shown from the saved files.
         """
         from ._panel import PredictionPanel
 
         entry = self.entry(prediction_id)
         client = entry.client or self.client
-        panel = PredictionPanel(client=client)
+        schema = self._known_schema(entry) or self._schemas.get(
+            (entry.model, entry.version)
+        )
+        panel = PredictionPanel(
+            client=client, output=schema.output if schema is not None else None
+        )
         target: str | Prediction = prediction_id
         if entry.kept is not None and (entry.data_removed or client is None):
             target = kept_prediction(entry.kept)
         panel.follow(target)
         old = self._panel
         self._panel = panel
-        self._schedule(lambda: self._show_panel(panel, old))
+        submit(self._open(entry, panel, old))
         return panel
 
+    def hide(self) -> None:
+        """Close the opened run's details."""
+        self._schedule(self._hide)
+
     def close(self) -> None:
-        """Stop updating and close the widget and its rows."""
+        """Stop updating; close the widget, its rows and the Playgrounds it opened."""
         if not hasattr(self, "_table"):  # __del__ of an instance __init__ refused
             super().close()
             return
@@ -326,6 +499,8 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
             self._job.cancel()
         if self._panel is not None:
             self._panel.close()
+        self._bench.close()
+        close_tree(self._detail)
         self._rows.close()
         super().close()
 
@@ -346,17 +521,101 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         panel.observe(seen, names=["status"])
         self._unwatch = lambda: panel.unobserve(seen, names=["status"])
 
+    # -- tweak -------------------------------------------------------------------------
+
+    def _playground_for(self, entry: HistoryEntry) -> tuple[Any, str]:
+        """Return a Playground of ``entry``'s model and where it is, in words.
+
+        Opening one (the model's schema is read) happens on the caller's thread,
+        as creating a Playground in a cell does.
+        """
+        if self.playground is not None and runs_model(self.playground, entry):
+            return self.playground, "the attached Playground"
+        found = self._bench.find(entry)
+        if found is not None:
+            return found, f"the Playground for {entry.model} below the table"
+        opened = self._bench.open(
+            entry,
+            client=entry.client or self.client,
+            keep=self.keeper if self.keeper is not None else False,
+            instead_of=self.playground,
+        )
+        return opened, f"a new Playground for {entry.model} below the table"
+
+    def _known_schema(self, entry: HistoryEntry) -> ModelSchema | None:
+        for playground in [self.playground, *self._bench.playgrounds]:
+            if playground is not None and runs_model(playground, entry):
+                schema: ModelSchema | None = getattr(playground, "schema", None)
+                if schema is not None:
+                    return schema
+        return None
+
     # -- drawing (io loop) -------------------------------------------------------------
 
     def _render(self) -> None:
-        self._rows.render(self._sorted(), self._thumbs)
+        view = self._view = self._current_view()
+        detail = self._detail if self._opened is not None else None
+        self._rows.render(view.rows, self._thumbs, self._opened, detail)
+        self._newer_btn.disabled = not view.newer
+        self._older_btn.disabled = not view.older
+        text = summary(view, self._filters)
+        self._summary.value = (
+            tag("span", text, style="color:var(--jp-ui-font-color2,#666)")
+            if text
+            else ""
+        )
+        models = models_of(list(self._entries.values()))
+        if list(self._model_box.options) != models:
+            self._model_box.options = models
 
-    def _show_panel(self, panel: PredictionPanel, old: PredictionPanel | None) -> None:
-        self._detail.children = [panel]
+    async def _open(
+        self, entry: HistoryEntry, panel: PredictionPanel, old: PredictionPanel | None
+    ) -> None:
+        schema = await self._schema_for(entry)
+        async with self._lock():
+            if self._panel is not panel:  # opened another run meanwhile
+                return
+            detail_pane(self._detail, entry, schema, panel, close=self.hide)
+            self._opened = entry.id
+            if self._reveal(entry):
+                await self._fill()
+            self._render()
         if old is not None and old is not panel:
             old.close()
 
+    def _reveal(self, entry: HistoryEntry) -> bool:
+        """Turn to the page whose first row is ``entry``, unless it is shown already.
+
+        A run opened from code may sit on a page not shown; its pane is drawn under
+        its row, so the row must be on the page. Returns whether the page turned.
+        """
+        view = self._current_view()
+        if any(e.id == entry.id for e in view.rows):
+            return False
+        if not self._filters.matches(entry):
+            self._say(
+                f"{entry.id} is open, but the filters ({self._filters.describe()}) "
+                "hide its row: clear them to see it.",
+            )
+            return False
+        when, pid = row_key(entry)
+        self._anchor = (when, pid + "\0")  # just above it: no id lies in between
+        return True
+
+    def _hide(self) -> None:
+        self._opened = None
+        panel, self._panel = self._panel, None
+        self._render()
+        for child in self._detail.children:
+            close_tree(child)
+        self._detail.children = []
+        if panel is not None:
+            panel.close()
+
     def _safe_open(self, prediction_id: str) -> None:
+        if prediction_id == self._opened:
+            self.hide()
+            return
         try:
             self.show(prediction_id)
         except Exception as exc:
@@ -379,6 +638,24 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
             fn()
         else:
             io_loop().call_soon_threadsafe(fn)
+
+    def _filters_changed(self) -> None:
+        if self._quiet:
+            return
+        try:
+            filters = Filters(
+                self._model_box.value or "",
+                self._status_box.value or "",
+                self._search_box.value or "",
+            )
+        except ValueError as exc:
+            self._say(str(exc), error=True)
+            return
+        self._job = submit(self._refilter(filters))
+
+    def _dates_changed(self) -> None:
+        if not self._quiet:
+            self._apply_filters()
 
     def _apply_filters(self) -> None:
         try:

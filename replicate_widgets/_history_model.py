@@ -116,6 +116,8 @@ class HistoryEntry:
     """The prediction id."""
     model: str = ""
     """``owner/name`` (or the version id when the model is unknown)."""
+    version: str = ""
+    """The version id, when the backend said."""
     status: str = ""
     """The last status seen."""
     created_at: str | None = None
@@ -233,6 +235,7 @@ def update_entry(
     """Fold the backend's (or this notebook's) state of ``p`` into its entry."""
     entry = entries.setdefault(p.id, HistoryEntry(p.id))
     entry.model = p.model or p.version or entry.model
+    entry.version = p.version or entry.version
     entry.status = p.status
     entry.created_at = p.created_at or entry.created_at
     if p.input:
@@ -249,6 +252,7 @@ def take_kept(entries: dict[str, HistoryEntry], rec: KeptRecord) -> None:
     entry = entries.setdefault(rec.id, HistoryEntry(rec.id))
     entry.kept = rec
     entry.origins.add("kept")
+    entry.version = entry.version or rec.version or ""
     if "api" not in entry.origins:
         entry.model = rec.model or rec.version or ""
         entry.status = rec.status
@@ -257,10 +261,17 @@ def take_kept(entries: dict[str, HistoryEntry], rec: KeptRecord) -> None:
         entry.input = dict(rec.input)
 
 
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+def row_key(entry: HistoryEntry) -> tuple[dt.datetime, str]:
+    """Sort key of a row: creation time, then id, as the API orders its list."""
+    return (entry.when or _EPOCH, entry.id)
+
+
 def newest_first(entries: Iterable[HistoryEntry]) -> list[HistoryEntry]:
     """Sort entries by creation time, newest first; undated ones last."""
-    epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-    return sorted(entries, key=lambda e: e.when or epoch, reverse=True)
+    return sorted(entries, key=row_key, reverse=True)
 
 
 # -- kept records ---------------------------------------------------------------------
@@ -360,22 +371,3 @@ def row_signature(entry: HistoryEntry, thumb: Any) -> tuple[Any, ...]:
         tuple(sorted(entry.origins)),
         id(thumb[0]) if thumb else None,
     )
-
-
-def load_into_form(form: Any, inputs: Mapping[str, Any]) -> list[str]:
-    """Set the form to ``inputs``; fields not in them go back to their defaults."""
-    schema = form.schema
-    known = {f.name: f for f in schema.inputs}
-    skipped = sorted(k for k in inputs if k not in known)
-    defaults = schema.defaults()
-    values: dict[str, Any] = {}
-    for name, field in known.items():
-        if field.secret:
-            if name in inputs:
-                values[name] = inputs[name]  # only when stored unmasked
-            continue
-        values[name] = inputs.get(name, defaults.get(name))
-    form.set(**values)
-    if skipped:
-        return [f"this form has no input {', '.join(map(repr, skipped))}, skipped"]
-    return []

@@ -1,41 +1,78 @@
-"""The io-loop half of :class:`~._history.History`: load, merge and cancel.
+"""The io-loop half of :class:`~._history.History`: load, page, merge and cancel.
 
 Everything here runs on the background loop of :mod:`._loop`, the one writer of the
-table: it lists the backend's predictions page by page, reads kept records, merges
-predictions recorded in this process, fetches thumbnails and follows a cancel to
-its end. The widget half (:mod:`._history`) draws and takes clicks.
+table: it lists the backend's predictions page by page (only as far as the page
+shown needs, see :mod:`._history_view`), reads kept records, merges predictions
+recorded in this process, fetches the thumbnails of the rows shown, reads a model's
+schema for an opened run and follows a cancel to its end. The widget half
+(:mod:`._history`) draws and takes clicks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._errors import ReplicateError
 from ._history_model import (
     HistoryEntry,
     Origin,
     first_image_url,
     in_range,
     kept_image,
-    newest_first,
     recorded_pairs,
+    row_key,
     take_kept,
     update_entry,
+)
+from ._history_view import (
+    Filters,
+    RowKey,
+    View,
+    newer_anchor,
+    older_anchor,
+    page_view,
 )
 from ._media import prepare_image
 from ._types import Page, Prediction
 
 if TYPE_CHECKING:
-    import ipywidgets
-
     from ._client import Client
     from ._keep import Keeper, KeptRecord
+    from ._schema import ModelSchema
 
 __all__ = ["HistorySync"]
 
 _CANCEL_POLLS = 60  # half-seconds to wait for a canceled prediction to stop
+SEARCH_PAGES = 5
+"""API pages read at most per click while a filter looks for a page of matches
+(Replicate's are 100 runs each): a search over years of runs goes on when asked."""
+_VERSION_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def fetch_schema(client: Client, model: str, version: str) -> ModelSchema | None:
+    """Read the input schema of ``model`` at ``version`` (else its latest version).
+
+    Raises
+    ------
+    ReplicateError
+        When the backend cannot say.
+    """
+    from ._schema import parse
+
+    doc: Any = None
+    if _VERSION_ID.fullmatch(version):
+        try:
+            doc = client.versions.get(model, version).openapi_schema
+        except ReplicateError:  # e.g. a deleted version: the latest one will do
+            doc = None
+    if not doc:
+        latest = client.models.get(model).latest_version or {}
+        doc = latest.get("openapi_schema")
+    return parse(doc) if doc else None
 
 
 class HistorySync:
@@ -49,55 +86,134 @@ class HistorySync:
     keeper: Keeper | None
     _include_api: bool
     _thumb_edge: int
+    _page_size: int
     _entries: dict[str, HistoryEntry]
     _thumbs: dict[str, tuple[bytes, str] | None]
     _page: Page[Prediction] | None
+    _frontier: RowKey | None
+    _complete: bool
+    _anchor: RowKey | None
+    _filters: Filters
+    _view: View
     _bounds: tuple[dt.datetime | None, dt.datetime | None]
     _thumb_task: asyncio.Future[None] | None
-    _more_btn: ipywidgets.Button
+    _schemas: dict[tuple[str, str], ModelSchema | None]
+    _serial: asyncio.Lock | None
 
     # -- background work (io loop) -----------------------------------------------------
 
+    def _lock(self) -> asyncio.Lock:
+        """One page action at a time: two clicks must not read the same cursor."""
+        if self._serial is None:
+            self._serial = asyncio.Lock()
+        return self._serial
+
     async def _reload(self) -> None:
-        after, before = self._bounds
-        self._entries = {}
-        self._page = None
-        problems: list[str] = []
-        if self._include_api and self.client is not None:
-            try:
-                page = await asyncio.to_thread(
-                    self.client.predictions.list,
-                    after.isoformat() if after else None,
-                    before.isoformat() if before else None,
-                )
-                self._take_page(page)
-            except Exception as exc:
-                problems.append(f"Could not list the backend's predictions: {exc}")
-        if self.keeper is not None:
-            try:
-                kept = await asyncio.to_thread(self.keeper.list)
-                for rec in kept:
-                    self._take_kept(rec)
-            except Exception as exc:
-                problems.append(f"Could not read kept records: {exc}")
-        self._merge_recorded(render=False)
-        self._render()
-        self._say(" ".join(problems), error=bool(problems))
+        async with self._lock():
+            after, before = self._bounds
+            self._entries = {}
+            self._page = None
+            self._frontier = None
+            self._anchor = None
+            self._complete = not (self._include_api and self.client is not None)
+            problems: list[str] = []
+            if not self._complete and self.client is not None:
+                try:
+                    page = await asyncio.to_thread(
+                        self.client.predictions.list,
+                        after.isoformat() if after else None,
+                        before.isoformat() if before else None,
+                    )
+                    self._take_page(page)
+                except Exception as exc:
+                    problems.append(f"Could not list the backend's predictions: {exc}")
+                    self._complete = True  # show what the other sources have
+            if self.keeper is not None:
+                try:
+                    kept = await asyncio.to_thread(self.keeper.list)
+                    for rec in kept:
+                        self._take_kept(rec)
+                except Exception as exc:
+                    problems.append(f"Could not read kept records: {exc}")
+            self._merge_recorded(render=False)
+            problem = await self._fill()
+            if problem:
+                problems.append(problem)
+            self._render()
+            self._say(" ".join(problems), error=bool(problems))
         await self._load_thumbs()
 
-    async def _next_page(self) -> None:
-        if self._page is None or not self._page.has_next():
-            self._say("No more predictions to load.")
-            return
-        try:
-            page = await asyncio.to_thread(self._page.next_page)
-        except Exception as exc:
-            self._say(f"Could not load the next page: {exc}", error=True)
-            return
-        if page is not None:
-            self._take_page(page)
-        self._render()
+    async def _turn(self, older: bool) -> None:
+        """Show the next page of older (or newer) runs, fetching what it needs."""
+        async with self._lock():
+            view = self._current_view()
+            if older:
+                if not view.older:
+                    self._say("No older runs.")
+                    return
+                self._anchor = older_anchor(view, self._frontier)
+            else:
+                self._anchor = newer_anchor(
+                    self._entries.values(),
+                    self._filters,
+                    view,
+                    self._page_size,
+                    self._frontier,
+                )
+            problem = await self._fill()
+            self._render()
+            if problem:
+                self._say(problem, error=True)
         await self._load_thumbs()
+
+    async def _refilter(self, filters: Filters) -> None:
+        """Show the newest page of runs passing ``filters``."""
+        async with self._lock():
+            self._filters = filters
+            self._anchor = None
+            problem = await self._fill()
+            self._render()
+            if problem:
+                self._say(problem, error=True)
+        await self._load_thumbs()
+
+    async def _fill(self) -> str | None:
+        """Read older API pages until the page shown is settled and full.
+
+        At most :data:`SEARCH_PAGES` pages: a filter that matches little shows what
+        it found, and Older searches on. Returns a problem to show, if any.
+        """
+        fetched = 0
+        while True:
+            view = self._current_view()
+            if view.full or fetched >= SEARCH_PAGES:
+                return None
+            if self._page is None or not self._page.has_next():
+                self._complete = True
+                continue
+            try:
+                page = await asyncio.to_thread(self._page.next_page)
+            except Exception as exc:
+                return f"Could not load older runs: {exc}"
+            fetched += 1
+            if page is None or page.next == self._page.next:
+                # None, or a server handing back the same cursor (it would loop)
+                self._complete = True
+            if page is not None:
+                self._take_page(page)
+
+    def _current_view(self) -> View:
+        view = page_view(
+            self._entries.values(),
+            self._filters,
+            self._anchor,
+            self._page_size,
+            self._frontier,
+            self._complete,
+        )
+        # On the newest page, runs started from now on show at the top.
+        self._anchor = view.anchor
+        return view
 
     async def _cancel(self, prediction_id: str) -> None:
         entry = self.entry(prediction_id)
@@ -122,7 +238,8 @@ class HistorySync:
             raise
 
     async def _load_thumbs(self) -> None:
-        for entry in self._sorted():
+        """Fetch the thumbnails of the rows shown (other pages' wait until shown)."""
+        for entry in self._view.rows:
             if entry.id in self._thumbs:
                 continue
             self._thumbs[entry.id] = None  # claimed: no second fetch meanwhile
@@ -150,13 +267,39 @@ class HistorySync:
         small = prepare_image(data, self._thumb_edge)
         return small.data, small.mime
 
+    async def _schema_for(self, entry: HistoryEntry) -> ModelSchema | None:
+        """Return the schema of an opened run's model: it masks secrets, orders inputs.
+
+        ``None`` when the backend cannot say; inputs are then masked by their names.
+        """
+        known = self._known_schema(entry)
+        if known is not None:
+            return known
+        key = (entry.model, entry.version)
+        if key not in self._schemas:
+            client = entry.client or self.client
+            schema = None
+            if client is not None and "/" in entry.model:
+                try:
+                    schema = await asyncio.to_thread(
+                        fetch_schema, client, entry.model, entry.version
+                    )
+                except Exception:  # no schema: masked by names, shown in run order
+                    schema = None
+            self._schemas[key] = schema
+        return self._schemas[key]
+
     # -- merging -----------------------------------------------------------------------
 
     def _take_page(self, page: Page[Prediction]) -> None:
         self._page = page
-        self._more_btn.disabled = not page.has_next()
+        if not page.has_next():
+            self._complete = True
         for prediction in page.results:
             self._update(prediction, "api", self.client)
+            key = row_key(self._entries[prediction.id])
+            if self._frontier is None or key < self._frontier:
+                self._frontier = key
 
     def _update(self, p: Prediction, origin: Origin, client: Any) -> None:
         entry = update_entry(self._entries, p, origin, client)
@@ -195,13 +338,14 @@ class HistorySync:
             # thumbnails of newly finished predictions
             self._thumb_task = asyncio.ensure_future(self._load_thumbs())
 
-    def _sorted(self) -> list[HistoryEntry]:
-        return newest_first(self._entries.values())
-
     # -- provided by the widget --------------------------------------------------------
 
     def entry(self, prediction_id: str) -> HistoryEntry:
         """Return the row of ``prediction_id`` (raises ``KeyError`` when absent)."""
+        raise NotImplementedError
+
+    def _known_schema(self, entry: HistoryEntry) -> ModelSchema | None:
+        """Return the schema of a Playground at hand running ``entry``'s model."""
         raise NotImplementedError
 
     def _render(self) -> None:

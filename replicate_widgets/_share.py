@@ -27,7 +27,7 @@ from ._media import file_name, media_kind, prepare_image, sniff_mime
 from ._schema import ModelSchema
 from ._types import Prediction
 
-__all__ = ["MAX_EMBED_BYTES", "SharedRun", "share_html"]
+__all__ = ["MAX_EMBED_BYTES", "SharedRun", "inputs_table", "share_html"]
 
 MAX_EMBED_BYTES = 5 * 1024 * 1024
 """Audio, video and other files up to this size are embedded; larger ones linked."""
@@ -196,12 +196,54 @@ def _logs_tail(logs: str) -> tuple[str, int]:
     return "\n".join(lines[-_LOG_LINES:]), len(lines)
 
 
-def _input_names(prediction: Prediction, schema: ModelSchema | None) -> list[str]:
-    names = list(prediction.input)
+def _input_names(values: Mapping[str, Any], schema: ModelSchema | None) -> list[str]:
+    names = list(values)
     if schema is None:
         return names
     order = {f.name: i for i, f in enumerate(schema.inputs)}
     return sorted(names, key=lambda n: (n not in order, order.get(n, 0)))
+
+
+def inputs_table(
+    values: Mapping[str, Any],
+    schema: ModelSchema | None = None,
+    files: Mapping[str, Any] | None = None,
+    *,
+    max_image_edge: int = 768,
+) -> Markup | None:
+    """Render a prediction's input as an HTML table, its secrets masked.
+
+    Parameters
+    ----------
+    values : Mapping
+        The input.
+    schema : ModelSchema or None
+        Orders the inputs and says which are secret; without it, inputs named like
+        ``token``/``api_key`` are masked.
+    files : Mapping or None
+        Input files already fetched (as for `share_html`), shown small; other file
+        URLs are linked, long ``data:`` URIs shortened.
+    max_image_edge : int
+        Longest side of an embedded image (at most 192 pixels here).
+
+    Returns
+    -------
+    Markup or None
+        A ``<table>``; ``None`` when there is no input.
+    """
+    masked = mask_secrets(values, schema)
+    if not masked:
+        return None
+    render = _Renderer(files or {}, max_image_edge)
+    rows = (
+        tag(
+            "tr",
+            tag("th", n, style=f"{_CELL} text-align: left; font-weight: 600;"),
+            tag("td", render.input(masked[n]), style=_CELL),
+        )
+        for n in _input_names(masked, schema)
+    )
+    return tag("table", *rows, style="border-collapse: collapse; margin: 4px 0;")
 
 
 def share_html(
@@ -284,21 +326,13 @@ def share_html(
     parts.append(
         tag("div", render.value(prediction.output, join_text), style="margin: 10px 0;")
     )
-    masked = mask_secrets(prediction.input, schema)
-    if masked:
-        rows = (
-            tag(
-                "tr",
-                tag("th", n, style=f"{_CELL} text-align: left; font-weight: 600;"),
-                tag("td", render.input(masked[n]), style=_CELL),
-            )
-            for n in _input_names(prediction, schema)
-        )
+    table = inputs_table(prediction.input, schema, files, max_image_edge=max_image_edge)
+    if table is not None:
         parts.append(
             tag(
                 "details",
                 tag("summary", "Input", style="cursor: pointer;"),
-                tag("table", *rows, style="border-collapse: collapse; margin: 4px 0;"),
+                table,
                 open=True,
             )
         )

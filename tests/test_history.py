@@ -1,23 +1,24 @@
 """History: this notebook's predictions, the backend's list, tweak, cancel, open.
 
-Server interactions run against the real local backend on 127.0.0.1. Paging and
-Replicate's data removal, which the local backend cannot produce on demand, replay
-real api.replicate.com responses through ``httpx.MockTransport``.
+Server interactions run against the real local backend on 127.0.0.1. Replicate's
+data removal and secrets a cloud sent unmasked, which the local backend cannot
+produce, replay real api.replicate.com responses (``_history_api``). Paging and
+filtering: ``test_history_pages.py``.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import html
 import io
 import json
+import re
 import time
-from pathlib import Path
 
 import httpx
 import ipywidgets
 import pytest
+from _history_api import ReplicateAPI, api_prediction, fixture
 from PIL import Image
 
 from replicate_widgets._client import Client
@@ -32,12 +33,6 @@ from replicate_widgets._history import (
 from replicate_widgets._panel import PredictionPanel
 from replicate_widgets._playground import Playground
 from replicate_widgets._schema_types import SECRET_MASK
-
-RESPONSES = Path(__file__).parent / "fixtures" / "responses"
-
-
-def fixture(name: str) -> dict:
-    return json.loads((RESPONSES / name).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +66,28 @@ def thumbnail(row: ipywidgets.HBox) -> ipywidgets.Image | None:
 
 def button(row: ipywidgets.HBox, css: str) -> ipywidgets.Button:
     return next(c for c in row.children if css in c._dom_classes)
+
+
+def descendants(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from descendants(child)
+
+
+def detail_shown(history: History) -> ipywidgets.VBox | None:
+    """The opened run's pane, if the table shows one."""
+    found = [
+        c for c in history._table.children if "rw-history-detail" in c._dom_classes
+    ]
+    return found[0] if found else None
+
+
+def shown_text(widget) -> str:
+    """What the HTML widgets inside ``widget`` show, as text."""
+    markup = " ".join(
+        w.value for w in descendants(widget) if isinstance(w, ipywidgets.HTML)
+    )
+    return html.unescape(re.sub(r"<[^>]*>", "", markup))
 
 
 # -- pure helpers -----------------------------------------------------------------
@@ -155,6 +172,10 @@ def test_the_backends_list_with_date_filters(client):
     ids = [e.id for e in history.entries]
     assert first.id in ids
     assert second.id not in ids
+    # a date typed in the widget applies on Enter, as the other filters do
+    history._before.value = ""
+    history.wait(30)
+    assert second.id in [e.id for e in history.entries]
     # a date typed wrong in the widget is explained there, nothing is reloaded
     history._after.value = "last tuesday"
     history._apply_filters()
@@ -179,19 +200,72 @@ def test_thumbnails_are_small_images_sent_as_bytes(client):
     history.close()
 
 
-def test_open_shows_the_prediction_in_a_panel(client):
+def test_open_shows_inputs_output_logs_and_metrics_under_its_row(client):
+    older = client.predictions.wait(
+        client.predictions.create("demo/echo", {"text": "the run before"})
+    )
     p = client.predictions.wait(
-        client.predictions.create("replicate/hello-world", {"text": "open"})
+        client.predictions.create("demo/echo", {"text": "open me", "delay": 0.1})
     )
     history = History(client=client, keeper=None)
     history.wait(30)
     button(row_of(history, p.id), "rw-history-open").click()
-    wait_for(lambda: history._detail.children, what="the panel")
-    panel = history._detail.children[0]
-    assert isinstance(panel, PredictionPanel)
-    assert panel.wait(30).output == "hello open"
-    wait_for(lambda: panel.text == "hello open" or panel.value == "hello open")
+    wait_for(lambda: detail_shown(history) is not None, what="the opened run")
+    children = list(history._table.children)
+    at = children.index(row_of(history, p.id))
+    # right under its row, before the next row: where the person pressed Open
+    assert children[at + 1] is detail_shown(history)
+    assert children[at + 2] is row_of(history, older.id)
+    shown = shown_text(detail_shown(history))
+    assert f"version {p.version[:12]}" in shown
+    assert "open me" in shown  # the inputs...
+    assert "delay" in shown
+    [panel] = [
+        w for w in descendants(history._detail) if isinstance(w, PredictionPanel)
+    ]
+    assert panel.wait(30).output == "open me"  # ...and the output, logs, metrics
+    wait_for(lambda: panel.text == "open me" or panel.value == "open me")
+    wait_for(lambda: "echo: waiting" in panel.logs, what="the logs")
+    wait_for(lambda: "predict_time" in panel.metrics, what="the metrics")
+    # the row's Open became Hide, which folds the run away again
+    wait_for(
+        lambda: button(row_of(history, p.id), "rw-history-open").description == "Hide"
+    )
+    button(row_of(history, p.id), "rw-history-open").click()
+    wait_for(lambda: detail_shown(history) is None, what="the run folded away")
+    assert panel.comm is None  # closed, not left following
     history.close()
+
+
+def test_open_masks_secrets_a_backend_sent_unmasked(client):
+    """The model's schema says which inputs are secret; the pane masks them."""
+    model = client.models.get("demo/text-stats")
+    version = model.latest_version
+    run = api_prediction(
+        1,
+        model="demo/text-stats",
+        version=version["id"],
+        input={"text": "Count these words.", "top": 2, "signing_key": "hunter2"},
+        output={"words": 3},
+    )
+    api = ReplicateAPI(
+        [[run]],
+        {
+            "/v1/models/demo/text-stats": model.raw,
+            f"/v1/models/demo/text-stats/versions/{version['id']}": version,
+        },
+    )
+    with Client("r8_test", transport=api.transport) as cloud:
+        history = History(client=cloud, keeper=None)
+        history.wait(30)
+        history.show(run["id"]).wait(30)
+        wait_for(lambda: detail_shown(history) is not None, what="the opened run")
+        shown = shown_text(detail_shown(history))
+        assert "Count these words." in shown
+        assert SECRET_MASK in shown
+        for widget in descendants(history):
+            assert "hunter2" not in json.dumps(widget.get_state(), default=str)
+        history.close()
 
 
 def test_cancel_a_running_prediction(client):
@@ -234,6 +308,8 @@ def test_tweak_loads_inputs_into_the_playground_without_the_mask(client):
     assert sent["signing_key"] == "mine"
     assert SECRET_MASK not in json.dumps(pg.form.values)
     wait_for(lambda: "Loaded the inputs" in history._message.value)
+    # the form says the secret was not loaded, and why
+    assert "signing_key (secret: stored masked" in pg.form.message
     history.close()
 
 
@@ -250,74 +326,98 @@ def test_tweak_resets_inputs_the_prediction_left_unset(client):
     history.close()
 
 
-def test_tweak_into_another_models_form_names_what_was_skipped(client):
-    p = client.predictions.wait(
-        client.predictions.create("demo/echo", {"text": "x", "delay": 0.1})
+def test_tweak_of_another_models_run_opens_its_own_playground(client):
+    """Tweak never wipes a form: another model's run gets a Playground of its own."""
+    echo = client.predictions.wait(
+        client.predictions.create("demo/echo", {"text": "from echo", "delay": 0.1})
     )
-    pg = Playground("replicate/hello-world", client=client)
+    stats = client.predictions.wait(
+        client.predictions.create("demo/text-stats", {"text": "Stats run.", "top": 2})
+    )
+    pg = Playground("demo/text-stats", client=client)
+    pg.form.set(text="typed by hand", top=7)
+    typed = dict(pg.form.values)
     history = History(playground=pg, keeper=None)
     history.wait(30)
-    history.tweak(p.id)
-    assert pg.form.to_input() == {"text": "x"}
-    # the quotes are escaped (markupsafe writes &#39;): compare the text a browser shows
-    wait_for(lambda: "no input 'delay'" in html.unescape(history._message.value))
-    assert "'" not in history._message.value
+    button(row_of(history, echo.id), "rw-history-tweak").click()
+    assert pg.form.values == typed  # the attached form is left as it was
+    [opened] = history.playgrounds
+    assert opened.form.schema is not pg.form.schema
+    sent = opened.form.to_input()
+    assert (sent["text"], sent["delay"]) == ("from echo", 0.1)
+    # it is shown below the table, saying why it is there
+    wait_for(lambda: history._bench.box.children, what="the opened Playground")
+    [frame] = history._bench.box.children
+    assert opened in frame.children
+    assert echo.id in shown_text(frame)
+    wait_for(lambda: "a new Playground for demo/echo" in history._message.value)
+    # another run of that model goes into the same Playground, not a third one
+    again = client.predictions.wait(
+        client.predictions.create("demo/echo", {"text": "again"})
+    )
+    history.refresh().result(30)
+    history.tweak(again.id)
+    assert history.playgrounds == [opened]
+    assert opened.form.to_input()["text"] == "again"
+    assert opened.form.to_input()["delay"] == 0  # unset in that run: the default
+    # a run of the attached Playground's own model still loads into it
+    history.tweak(stats.id)
+    assert pg.form.to_input()["text"] == "Stats run."
+    assert history.playgrounds == [opened]
+    # Close removes the opened Playground
+    next(
+        w
+        for w in descendants(frame)
+        if "rw-history-playground-close" in getattr(w, "_dom_classes", ())
+    ).click()
+    wait_for(lambda: not history._bench.box.children, what="the Playground closed")
+    assert history.playgrounds == []
+    assert opened.comm is None
     history.close()
+
+
+def test_tweak_without_a_playground_opens_one(client):
+    p = client.predictions.wait(
+        client.predictions.create("replicate/hello-world", {"text": "no pg"})
+    )
+    history = History(client=client, keeper=None)
+    history.wait(30)
+    assert history.tweak(p.id) == {"text": "no pg"}
+    [opened] = history.playgrounds
+    assert opened.form.to_input() == {"text": "no pg"}
+    history.close()
+    assert opened.comm is None  # History closes what it opened
 
 
 # -- replayed api.replicate.com responses -------------------------------------------
 
 
-def replicate_api(pages: list[list[dict]]) -> httpx.MockTransport:
-    """Serve ``GET /v1/predictions`` as Replicate does: pages linked by ``next``."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/v1/predictions":
-            n = int(request.url.params.get("cursor", "0"))
-            nxt = (
-                f"https://api.replicate.com/v1/predictions?cursor={n + 1}"
-                if n + 1 < len(pages)
-                else None
-            )
-            return httpx.Response(
-                200, json={"results": pages[n], "next": nxt, "previous": None}
-            )
-        return httpx.Response(404, json={"detail": "Not found.", "status": 404})
-
-    return httpx.MockTransport(handler)
-
-
-def api_prediction(i: int, **changes) -> dict:
-    body = copy.deepcopy(fixture("prediction-succeeded.json"))
-    body["id"] = f"{body['id'][:-3]}{i:03d}"
-    body["created_at"] = f"2023-08-16T18:{59 - i:02d}:08.360785Z"
-    body.update(changes)
-    return body
-
-
-def test_pages_load_one_at_a_time():
-    pages = [[api_prediction(i) for i in range(j, j + 3)] for j in (0, 3, 6)]
-    with Client("r8_test", transport=replicate_api(pages)) as c:
-        history = History(client=c, keeper=None)
+def test_tweak_lists_the_inputs_the_form_cannot_take(client):
+    """A run of an older version had inputs this form lacks: named, with values."""
+    run = api_prediction(
+        2,
+        model="demo/echo",
+        version="0" * 64,
+        input={"text": "old", "delay": 0.5, "volume": 11, "voice": "bass"},
+    )
+    pg = Playground("demo/echo", client=client)
+    with Client("r8_test", transport=ReplicateAPI([[run]]).transport) as cloud:
+        history = History(client=cloud, playground=pg, keeper=None)
         history.wait(30)
-        assert len(history.entries) == 3
-        assert not history._more_btn.disabled
-        history._more_btn.click()
-        history.wait(30)
-        assert len(history.entries) == 6
-        history.load_more().result(30)
-        assert [e.id for e in history.entries] == [
-            api_prediction(i)["id"] for i in range(9)
-        ]
-        assert history._more_btn.disabled
-        history.load_more().result(30)
-        assert "No more" in history._message.value
+        history.tweak(run["id"])
+        sent = pg.form.to_input()
+        assert (sent["text"], sent["delay"]) == ("old", 0.5)
+        assert history.playgrounds == []  # same model: the attached Playground
+        # listed in the form itself and in the table's message
+        listed = 'volume = 11, voice = "bass" (this form has no such inputs)'
+        assert listed in pg.form.message
+        wait_for(lambda: listed in html.unescape(history._message.value))
         history.close()
 
 
 def test_removed_data_is_shown_and_cannot_be_tweaked():
     gone = api_prediction(1, input={}, output=None, logs=None, data_removed=True)
-    with Client("r8_test", transport=replicate_api([[gone]])) as c:
+    with Client("r8_test", transport=ReplicateAPI([[gone]]).transport) as c:
         history = History(client=c, keeper=None)
         history.wait(30)
         info = row_of(history, gone["id"]).children[1].value
@@ -379,7 +479,7 @@ def test_removed_data_is_opened_and_tweaked_from_the_kept_record(kept_fractal, c
     p, keeper = kept_fractal
     # What Replicate answers an hour later: same prediction, data removed.
     gone = dict(p.raw, input={}, output=None, logs=None, data_removed=True)
-    with Client("r8_test", transport=replicate_api([[gone]])) as cloud:
+    with Client("r8_test", transport=ReplicateAPI([[gone]]).transport) as cloud:
         pg = Playground("demo/fractal", client=client)
         history = History(client=cloud, playground=pg, keeper=keeper)
         history.wait(60)

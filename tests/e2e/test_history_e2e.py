@@ -3,11 +3,16 @@
 Proved here: the table renders in the page with a thumbnail sent as binary bytes,
 and pressing Tweak in a row re-loads that prediction's inputs into a Playground's
 form in the browser, while the secret the person typed stays (the stored mask is
-never loaded back).
+never loaded back). Then, with a page of four rows: Older and Newer page through
+the runs, Open shows a run's inputs, output, logs and metrics right under its row,
+the search, model and status boxes filter the table, and Tweak on another model's
+run opens a Playground of that model below the table, leaving the attached form as
+the person typed it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -94,5 +99,151 @@ def test_tweak_reloads_inputs_into_the_playground_form(page, lab, backend):
 
     page.locator(".rw-history").screenshot(path=str(ARTIFACTS / "history-table.png"))
     form.screenshot(path=str(ARTIFACTS / "history-tweaked-form.png"))
+    assert page.js_errors == []
+    assert page.external_requests == []
+
+
+PAGES_RUN = """\
+import json, pathlib
+from replicate_widgets._client import Client
+from replicate_widgets._history import History
+from replicate_widgets._playground import Playground
+client = Client(base_url={url!r})
+def make(model, **inputs):
+    return client.predictions.wait(client.predictions.create(model, inputs)).id
+ids = {{"echo": make("demo/echo", text="echo in the browser", delay=0.2)}}
+for n in range(1, 5):
+    ids[f"s{{n}}"] = make("demo/text-stats", text=f"stats run {{n}}.", top=n)
+ids["art"] = make("demo/fractal", width=256, height=256, seed=3, steps=2)
+pg = Playground("demo/text-stats", client=client, keep=False)
+pg.form.set(text="typed by hand", top=7)
+def dump(_change=None):
+    pathlib.Path("pg-form.json").write_text(json.dumps(pg.form.to_input()))
+pg.form.observe(dump, names="values")
+dump()
+display(pg)
+history = History(playground=pg, keeper=None, page_size=4)
+history.wait(60)
+pathlib.Path("page-ids.json").write_text(json.dumps(ids))
+history"""
+
+
+@pytest.fixture
+def fresh_backend(tmp_path: Any) -> Any:
+    """A backend with no runs yet, so the pages hold exactly this test's runs."""
+    models = [BUNDLED / "text-stats", BUNDLED / "fractal", BUNDLED / "echo"]
+    with serve(port=0, models=models, bundled=False, data_dir=tmp_path) as server:
+        yield server
+
+
+def test_pages_open_filter_and_tweak_across_models(page, lab, fresh_backend):
+    nb = write_notebook(
+        lab.root,
+        "history-pages.ipynb",
+        [PAGES_RUN.format(url=fresh_backend.url)],
+        stale=("page-ids.json", "pg-form.json"),
+    )
+    open_and_run(page, lab, nb)
+    ids = read_json(lab.root / "page-ids.json", bool, timeout=180)
+    history = page.locator(".rw-history")
+    rows = history.locator(".rw-history-row")
+    summary = history.locator(".rw-history-summary")
+    older = history.locator("button.rw-history-older")
+    newer = history.locator("button.rw-history-newer")
+
+    def row(key: str) -> Any:
+        return history.locator(".rw-history-row", has_text=ids[key])
+
+    def after(element: Any) -> Any:
+        """The element drawn right after ``element`` (its next sibling)."""
+        return element.locator("xpath=following-sibling::*[1]")
+
+    # The newest page: four rows of six, newest first.
+    expect(rows).to_have_count(4, timeout=30_000)
+    for i, key in enumerate(["art", "s4", "s3", "s2"]):
+        expect(rows.nth(i)).to_contain_text(ids[key])
+    expect(summary).to_have_text("Runs 1 to 4 of 6.")
+    expect(newer).to_be_disabled()
+    older.click()
+    expect(summary).to_have_text("Runs 5 to 6 of 6.")
+    expect(rows).to_have_count(2)
+    expect(row("s1")).to_be_visible()
+    expect(row("echo")).to_be_visible()
+    expect(older).to_be_disabled()
+
+    # Open: the run's details right under its row, before the next row.
+    row("s1").locator(".rw-history-open").click()
+    detail = history.locator(".rw-history-detail")
+    expect(detail).to_be_visible()
+    expect(after(row("s1"))).to_have_class(re.compile(r"\brw-history-detail\b"))
+    expect(after(detail)).to_contain_text(ids["echo"])  # then the next row
+    expect(detail.locator(".rw-history-inputs")).to_contain_text("stats run 1.")
+    expect(row("s1").locator(".rw-history-open")).to_have_text("Hide")
+    # a second Open moves the pane under the other row; the echo run logs
+    row("echo").locator(".rw-history-open").click()
+    expect(detail.locator(".rw-history-inputs")).to_contain_text("echo in the browser")
+    expect(after(row("echo"))).to_have_class(re.compile(r"\brw-history-detail\b"))
+    panel = detail.locator(".rw-panel")
+    expect(panel.locator(".rw-text")).to_have_text("echo in the browser")
+    expect(panel.locator(".rw-logs")).to_contain_text("echo: waiting 0.20 s")
+    expect(panel.locator(".rw-metrics")).to_contain_text("predict time")
+    row_box = row("echo").bounding_box()
+    detail_box = detail.bounding_box()
+    assert row_box is not None
+    assert detail_box is not None
+    assert 0 <= detail_box["y"] - (row_box["y"] + row_box["height"]) < 20
+    history.screenshot(path=str(ARTIFACTS / "history-open-under-row.png"))
+
+    # Filter: words in the inputs, then a model, then a status.
+    search = history.locator(".rw-history-search input")
+    search.fill("run 3")
+    search.press("Enter")
+    expect(rows).to_have_count(1)
+    expect(row("s3")).to_be_visible()
+    expect(summary).to_have_text(
+        "Runs 1 to 1 with inputs containing “run 3”, searching all 6 runs."
+    )
+    history.screenshot(path=str(ARTIFACTS / "history-filtered.png"))
+    search.fill("")
+    search.press("Enter")
+    expect(rows).to_have_count(4)
+    model = history.locator(".rw-history-model-filter input")
+    model.fill("echo")
+    model.press("Enter")
+    expect(rows).to_have_count(1)
+    expect(row("echo")).to_be_visible()
+    history.locator(".rw-history-status-filter select").select_option("failed")
+    expect(rows).to_have_count(0)
+    expect(summary).to_contain_text("No run with model “echo”, status failed")
+    history.locator(".rw-history-status-filter select").select_option("succeeded")
+    expect(rows).to_have_count(1)
+
+    # Tweak a run of another model: its own Playground opens below the table.
+    row("echo").locator(".rw-history-tweak").click()
+    opened = history.locator(".rw-history-playground")
+    expect(opened).to_have_count(1)
+    expect(opened).to_contain_text("demo/echo")
+    field = '[data-field="text"] textarea, [data-field="text"] input'
+    expect(opened.locator(field).first).to_have_value("echo in the browser")
+    expect(history.locator(".rw-history-message")).to_contain_text(
+        "a new Playground for demo/echo"
+    )
+    # The attached Playground's form is as the person typed it, in the page and
+    # in the kernel.
+    attached = page.locator(".rw-playground").first
+    expect(attached.locator(field).first).to_have_value("typed by hand")
+    form = read_json(lab.root / "pg-form.json")
+    assert (form["text"], form["top"]) == ("typed by hand", 7)
+    opened.scroll_into_view_if_needed()
+    history.screenshot(path=str(ARTIFACTS / "history-tweak-other-model.png"))
+
+    # No filters: the newest page again.
+    model.fill("")
+    model.press("Enter")
+    status = history.locator(".rw-history-status-filter select")
+    status.select_option(label="Any status")
+    expect(summary).to_have_text("Runs 1 to 4 of 6.")
+    expect(rows).to_have_count(4)
+    expect(newer).to_be_disabled()
     assert page.js_errors == []
     assert page.external_requests == []
