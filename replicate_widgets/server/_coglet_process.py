@@ -122,10 +122,18 @@ class CogletProcess:
         ``"predict"`` or ``"train"`` (coglet's ``--x-mode``).
     records
         Where the backend records its process groups, if anywhere.
+    upload_url
+        Where coglet uploads output files (``--upload-url``), keeping the
+        model's file names; ``None``: it sends them as ``data:`` URLs.
     """
 
     def __init__(
-        self, model: LocalModel, mode: str, *, records: GroupRecords | None = None
+        self,
+        model: LocalModel,
+        mode: str,
+        *,
+        records: GroupRecords | None = None,
+        upload_url: str | None = None,
     ) -> None:
         if not coglet_available():
             raise RunnerError(PLATFORM_MESSAGE)
@@ -133,6 +141,7 @@ class CogletProcess:
         self.mode = mode
         self.port = _free_port()
         self._records = records
+        self.upload_url = upload_url
         self._tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
         self.log_path = self._tmp / "coglet.log"
         self._popen: subprocess.Popen[bytes] | None = None
@@ -216,6 +225,8 @@ class CogletProcess:
         cmd += ["--host", "127.0.0.1"]
         if self.mode == "train":
             cmd += ["--x-mode", "train"]
+        if self.upload_url is not None:
+            cmd += ["--upload-url", self.upload_url]
         try:
             with self.log_path.open("ab") as log:
                 self._popen = subprocess.Popen(

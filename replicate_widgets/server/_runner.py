@@ -41,6 +41,7 @@ import httpx
 import httpx_sse
 
 from replicate_widgets.server._coglet_process import CogletProcess, RunnerError
+from replicate_widgets.server._files_store import uploads_keep_order
 from replicate_widgets.server._group_records import GroupRecords
 from replicate_widgets.server._models import LocalModel
 from replicate_widgets.server._runner_events import (
@@ -80,6 +81,9 @@ class ModelRunner:
     records
         Where the backend records its process groups (see
         :mod:`._group_records`), if anywhere.
+    upload_url
+        Where coglet uploads output files, so they keep their names; used only
+        when the output is one file (see :mod:`._files_store`).
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class ModelRunner:
         idle_timeout: float = 600.0,
         setup_timeout: float = 300.0,
         records: GroupRecords | None = None,
+        upload_url: str | None = None,
     ) -> None:
         if mode not in ("predict", "train"):
             raise ValueError(f"mode must be 'predict' or 'train', not {mode!r}")
@@ -103,6 +108,10 @@ class ModelRunner:
         self.idle_timeout = idle_timeout
         self.setup_timeout = setup_timeout
         self._records = records
+        output = "TrainingOutput" if mode == "train" else "Output"
+        self.upload_url = (
+            upload_url if uploads_keep_order(model.openapi_schema, output) else None
+        )
         self._process: CogletProcess | None = None
         self._start_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(model.concurrency)
@@ -152,7 +161,9 @@ class ModelRunner:
             if process is not None:
                 await process.stop(graceful=False)
                 self._process = None
-            process = CogletProcess(self.model, self.mode, records=self._records)
+            process = CogletProcess(
+                self.model, self.mode, records=self._records, upload_url=self.upload_url
+            )
             try:
                 await process.start(self.setup_timeout)
             except BaseException:
@@ -414,15 +425,20 @@ class RunnerPool:
 
     Parameters
     ----------
-    idle_timeout, records
+    idle_timeout, records, upload_url
         Passed to each runner.
     """
 
     def __init__(
-        self, *, idle_timeout: float = 600.0, records: GroupRecords | None = None
+        self,
+        *,
+        idle_timeout: float = 600.0,
+        records: GroupRecords | None = None,
+        upload_url: str | None = None,
     ) -> None:
         self.idle_timeout = idle_timeout
         self.records = records
+        self.upload_url = upload_url
         self._runners: dict[tuple[str, str], ModelRunner] = {}
 
     def get(self, model: LocalModel, mode: Mode = "predict") -> ModelRunner:
@@ -431,7 +447,11 @@ class RunnerPool:
         runner = self._runners.get(key)
         if runner is None or runner.state == "closed":
             runner = ModelRunner(
-                model, mode, idle_timeout=self.idle_timeout, records=self.records
+                model,
+                mode,
+                idle_timeout=self.idle_timeout,
+                records=self.records,
+                upload_url=self.upload_url,
             )
             self._runners[key] = runner
         return runner
