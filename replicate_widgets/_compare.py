@@ -76,7 +76,8 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         self._resume_at = 0.0
         self._headers = [ipywidgets.HTML(self._header(c)) for c in cells]
         self.panels = [
-            PredictionPanel(output=c.schema.output, client=client) for c in cells
+            PredictionPanel(output=c.schema.output, client=client, schema=c.schema)
+            for c in cells
         ]
         """One live panel per cell, in grid order."""
         boxes = []

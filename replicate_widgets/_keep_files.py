@@ -93,14 +93,14 @@ def replace_urls(value: Any, names: Mapping[str, str]) -> Any:
     return value
 
 
-def shorten_data_uris(value: Any) -> Any:
+def shorten_data_uris(value: Any, note: str = ", not kept here") -> Any:
     """Return ``value`` with every long data: URI cut to a note (records stay small)."""
     if isinstance(value, str) and value.startswith("data:") and len(value) > 256:
-        return f"{value.split(',', 1)[0]},… ({len(value):,} characters, not kept here)"
+        return f"{value.split(',', 1)[0]},… ({len(value):,} characters{note})"
     if isinstance(value, list):
-        return [shorten_data_uris(v) for v in value]
+        return [shorten_data_uris(v, note) for v in value]
     if isinstance(value, dict):
-        return {k: shorten_data_uris(v) for k, v in value.items()}
+        return {k: shorten_data_uris(v, note) for k, v in value.items()}
     return value
 
 

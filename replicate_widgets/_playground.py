@@ -138,7 +138,9 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
                 self.form.reset()
         self.form.on_submit(self._on_submit)
         self.form.observe(self._refresh_code, names="values")
-        self.panel = PredictionPanel(output=self.schema.output, client=self.client)
+        self.panel = PredictionPanel(
+            output=self.schema.output, client=self.client, schema=self.schema
+        )
         # A note names one finished run: it goes once the panel shows another.
         self.panel.observe(self._drop_note, names="prediction_id")
         self._show_header()

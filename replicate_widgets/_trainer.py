@@ -218,6 +218,7 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
             self._fail(explain_error(exc, self.client))
             return
         self.version_ref = ref
+        self.panel.schema = self.schema  # its secrets are masked in the JSON view
         self.form = InputForm(self.schema, submit_label="Train")
         self.form.on_submit(self._begin)
         self._header.value = tag("b", f"Train {ref}", style="font-size:1.2em")

@@ -64,3 +64,33 @@ def test_no_kept_note_in_voila_or_when_asked(url, tmp_path, monkeypatch):
     )
     shown.run(text="asked for in Voila")
     assert "Kept in" in shown._note.value
+
+
+# ----------------------------------------------------- the prediction's JSON
+def test_the_panel_holds_the_finished_predictions_json_with_secrets_masked(
+    url, tmp_path
+):
+    pg = rw.Playground("demo/text-stats", backend=url, keep=False)
+    done = pg.run(text="One two. Three!", signing_key="sk-very-secret")
+    raw = pg.panel.raw
+    assert raw["id"] == done.id
+    assert raw["status"] == "succeeded"
+    assert raw["output"] == done.output
+    assert raw["input"]["text"] == "One two. Three!"
+    assert "sk-very-secret" not in str(raw)
+    assert raw["input"]["signing_key"] == "**********"
+
+
+def test_the_json_of_a_failed_run_and_a_long_data_uri(url):
+    pg = rw.Playground("demo/echo", backend=url, keep=False)
+    with pytest.raises(rw.ModelError):
+        pg.run(text="x" * 10, fail=True)
+    assert pg.panel.raw["status"] == "failed"
+    assert "on purpose" in pg.panel.raw["error"]
+    job = submit(pg.arun(text="data:text/plain," + "a" * 5000, delay=0.5, fail=False))
+    _wait(lambda: pg.panel.status == "processing")
+    assert pg.panel.raw == {}  # only a finished run's JSON is shown
+    job.result(60)
+    shown = pg.panel.raw["output"]
+    assert shown.startswith("data:text/plain,… (")
+    assert len(shown) < 100

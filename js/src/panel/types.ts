@@ -44,6 +44,8 @@ export interface PanelModel {
   error: string;
   problem: string;
   cancel_state: string;
+  /** The finished prediction's JSON (secrets masked), or `{}` before it ended. */
+  raw: Record<string, unknown> | null;
 }
 
 /** The part of anywidget's model the panel uses (typed loosely for the fake in tests). */
