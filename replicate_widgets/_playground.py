@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from ._backend import describe_backend, resolve_client
+from ._backend import resolve_client
+from ._catalog_shared import header_html
 from ._codegen import insert_next_cell, snippets, unwritable
 from ._codeview import CodeView
 from ._errors import ModelError, ReplicateError
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
     from ._share import SharedRun
 
 __all__ = ["Playground"]
-
-_LOCAL_BG = "var(--jp-warn-color3,#fff3cd)"
-_CLOUD_BG = "var(--jp-layout-color2,#eee)"
 
 
 class Playground(ipywidgets.VBox):  # type: ignore[misc]
@@ -158,26 +156,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         ]
 
     def _show_header(self) -> None:
-        badge = describe_backend(self.client.base_url)
-        local = badge == "local backend"
-        self._header.value = tag(
-            "div",
-            tag("b", self._title, style="font-size:var(--jp-content-font-size2,1.2em)"),
-            tag(
-                "span",
-                badge,
-                class_="rw-badge",
-                data_backend="local" if local else "cloud",
-                style=(
-                    "padding:1px 8px;border-radius:10px;font-size:11px;"
-                    "border:1px solid var(--jp-border-color1,#bbb);"
-                    f"background:{_LOCAL_BG if local else _CLOUD_BG}"
-                ),
-            ),
-            class_="rw-playground-header",
-            style="display:flex;gap:8px;align-items:center;"
-            "font-family:var(--jp-ui-font-family)",
-        )
+        self._header.value = header_html(self._title, self.client.base_url)
 
     def _fail(self, message: str) -> None:
         self.error = message

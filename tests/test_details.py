@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 
 import pytest
 
 import replicate_widgets as rw
+from replicate_widgets._errors import APIError
 from replicate_widgets._loop import submit
 
 
@@ -94,3 +97,127 @@ def test_the_json_of_a_failed_run_and_a_long_data_uri(url):
     shown = pg.panel.raw["output"]
     assert shown.startswith("data:text/plain,… (")
     assert len(shown) < 100
+
+
+# ----------------------------------------------------- the secondary widgets
+TEXT = (
+    "the cat sat on the mat and the dog sat on the log and the cat saw the dog "
+) * 12
+
+
+def _buttons(widget) -> list[str]:
+    """Descriptions of the ipywidgets buttons in ``widget``'s tree (panels aside)."""
+    import ipywidgets
+
+    found = []
+    stack = [widget]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ipywidgets.Button):
+            found.append(node.description)
+        stack.extend(getattr(node, "children", ()))
+    return found
+
+
+def test_short_ref_keeps_eight_digits_of_every_version_id():
+    from replicate_widgets._checks import short_ref
+
+    vid = "4a122accef1c4158bf39bd3e84374b70692d82c861c545dbc74c1970df72a8b6"
+    assert short_ref(f"local/owl:{vid}") == "local/owl:4a122acc"
+    assert short_ref(f"New version local/owl:{vid} is ready.") == (
+        "New version local/owl:4a122acc is ready."
+    )
+    assert short_ref(vid) == "4a122acc"
+    assert short_ref("abc" + vid) == "abc" + vid  # not a version id on its own
+    assert short_ref("demo/echo") == "demo/echo"
+
+
+def test_widgets_say_what_the_server_said_without_http_prefixes():
+    from replicate_widgets._catalog_shared import plain_message
+    from replicate_widgets._errors import NotFoundError
+
+    exc = NotFoundError(
+        404, "Not found", "Model a/b does not exist.", hint="Check the spelling"
+    )
+    assert str(exc).startswith("HTTP 404")  # tracebacks keep the status
+    assert plain_message(exc) == "Model a/b does not exist. Check the spelling."
+
+
+def test_a_successful_training_reads_as_a_success(local_backend, local_client):
+    from replicate_widgets._trainer import Trainer
+
+    name = f"owl-{uuid.uuid4().hex[:6]}"
+    local_client.models.create("local", name, visibility="private", hardware="cpu")
+    trainer = Trainer(
+        "demo/text-stream", client=local_client, destination=f"local/{name}"
+    )
+    trainer.ready.result(60)
+    header = trainer._header.value
+    assert re.search(r"Train demo/text-stream:[0-9a-f]{8}<", header)
+    assert "local backend" in header
+    training = trainer.train(training_text=TEXT)
+    assert training.status == "succeeded"
+    version = trainer.result_version
+    # No entry of the panel reads like a failure: the weights stay on the backend.
+    kinds = [entry["kind"] for entry in trainer.panel.media]
+    assert "missing" not in kinds
+    assert kinds == ["remote"]
+    assert trainer.panel.media[0]["inline"]  # shown as its URL in the output only
+    assert trainer.panel.error == ""
+    result = trainer._result.value
+    assert f"New version local/{name}:{version.split(':')[1][:8]} is ready." in result
+    assert f'title="{version}"' in result  # the whole id on hover
+    # One Cancel per training: the panel's own.
+    assert not [b for b in _buttons(trainer) if "Cancel" in b]
+
+
+def test_a_missing_destination_is_explained_without_http_codes(local_client):
+    from replicate_widgets._trainer import Trainer
+
+    trainer = Trainer(
+        "demo/text-stream", client=local_client, destination="local/not-there-at-all"
+    )
+    trainer.ready.result(60)
+    with pytest.raises(ValueError, match="must exist before training"):
+        trainer.train(training_text=TEXT)
+    assert "HTTP" not in (trainer.error or "")
+    assert "not-there-at-all" in (trainer.error or "")
+
+
+def test_create_model_conflict_is_explained_without_http_codes(local_client):
+    from replicate_widgets._create_model import CreateModel
+
+    name = f"twice-{uuid.uuid4().hex[:6]}"
+    form = CreateModel(client=local_client, name=name)
+    form.ready.result(30)
+    form.create()
+    with pytest.raises(APIError) as raised:
+        form.create()
+    assert raised.value.status == 409
+    message = form._message.value
+    assert "HTTP" not in message
+    assert "Pick another name" in message
+
+
+def test_compare_shows_one_run_or_cancel_button_at_a_time(url, local_client):
+    from replicate_widgets._compare import Compare
+
+    vid = local_client.models.get("demo/echo").latest_version["id"]
+    cmp = Compare(
+        ["demo/echo", f"demo/echo:{vid}"],
+        input={"text": "hi", "delay": 1.0},
+        client=local_client,
+    )
+    assert [c.label for c in cmp.cells] == ["demo/echo", f"demo/echo:{vid[:8]}"]
+    assert "local backend" in cmp._title.value
+    assert (cmp._run_btn.disabled, cmp._cancel_btn.disabled) == (False, True)
+    job = cmp.start()
+    _wait(lambda: cmp._run_btn.disabled and not cmp._cancel_btn.disabled)
+    job.result(60)
+    _wait(lambda: not cmp._run_btn.disabled and cmp._cancel_btn.disabled)
+
+    plain = Compare(
+        ["replicate/hello-world", "demo/echo"], input={"text": "x"}, client=local_client
+    )
+    # The panels name their models: no header above them says it again.
+    assert [h.value for h in plain._headers] == ["", ""]

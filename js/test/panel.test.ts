@@ -386,6 +386,27 @@ describe("UrlCache", () => {
   });
 });
 
+describe("files the panel does not show", () => {
+  it("says plainly that a file stays on the backend, and a failed fetch as one", () => {
+    const { model, q } = mount({ status: "succeeded" });
+    model.kernelSet("media", [
+      {
+        key: "u1",
+        kind: "remote",
+        name: "weights.json",
+        data: null,
+        reason: "weights stay on the backend (not downloaded: they can be gigabytes).",
+      },
+      { key: "u2", kind: "missing", name: "x.png", data: null, reason: "HTTPError: 500" },
+    ]);
+    expect(q(".rw-media-remote").textContent).toBe(
+      "weights.json: weights stay on the backend (not downloaded: they can be gigabytes).",
+    );
+    expect(q(".rw-media-remote").textContent).not.toContain("Could not");
+    expect(q(".rw-media-missing").textContent).toBe("Could not fetch x.png: HTTPError: 500");
+  });
+});
+
 describe("the prediction's JSON and Copy output", () => {
   const finished = (extra: Record<string, unknown> = {}) => ({
     id: "p1",

@@ -12,7 +12,7 @@ export type Binary = DataView | ArrayBuffer | Uint8Array;
 
 export interface MediaEntry {
   key: string;
-  kind: "image" | "audio" | "video" | "text" | "file" | "pending" | "missing";
+  kind: "image" | "audio" | "video" | "text" | "file" | "pending" | "missing" | "remote";
   mime?: string;
   name: string;
   size?: number;
