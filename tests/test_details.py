@@ -221,3 +221,21 @@ def test_compare_shows_one_run_or_cancel_button_at_a_time(url, local_client):
     )
     # The panels name their models: no header above them says it again.
     assert [h.value for h in plain._headers] == ["", ""]
+
+
+# ---------------------------------------------------------- kept file names
+def test_kept_outputs_keep_the_models_file_names(url, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (16, 12), "teal").save(tmp_path / "in.png")
+    flt = rw.Playground("demo/image-filter", backend=url, keep=tmp_path / "kept")
+    done = flt.run(image=tmp_path / "in.png")
+    assert done.output.endswith("/filtered.png")
+    assert flt.panel.files[0].name == "filtered.png"  # the panel's download name
+    assert (tmp_path / "kept" / done.id / "filtered.png").is_file()
+
+    chip = rw.Playground("demo/chiptune", backend=url, keep=tmp_path / "kept")
+    done = chip.run(notes=["C4", "E4"])
+    assert chip.panel.files[0].name == "tune.wav"
+    kept = (tmp_path / "kept" / done.id / "tune.wav").read_bytes()
+    assert kept.startswith(b"RIFF")

@@ -126,6 +126,39 @@ def test_the_json_view_and_copy_output(
     assert page.js_errors == []
 
 
+FAILS = """\
+pg = rw.Playground("demo/echo", client=client, keep=False)
+try:
+    pg.run(text="x", fail=True)
+except rw.ModelError:
+    pass
+pg"""
+
+
+def test_a_failed_run_shows_its_last_log_lines_once(
+    page: Any, lab: Any, backend: LocalServer
+) -> None:
+    cells = [SETUP.format(url=backend.url), FAILS]
+    open_and_run(page, lab, write_notebook(lab.root, "fails.ipynb", cells))
+    wait_until_all_ran(page)
+    playground = page.locator(".rw-playground")
+    panel = playground.locator(".rw-panel")
+    expect(panel).to_have_attribute("data-status", "failed")
+    expect(panel.locator(".rw-error-message")).to_contain_text("failed on purpose")
+    expect(panel.locator(".rw-logs")).to_contain_text("echo: failing on purpose")
+    shown = playground.inner_text()
+    assert shown.count("echo: failing on purpose") == 1, shown
+    # The cell's own output adds nothing: no traceback, no second copy of the logs.
+    assert cell_errors(page) == []
+    assert (
+        page.locator(".jp-OutputArea-output")
+        .inner_text()
+        .count("echo: failing on purpose")
+        == 1
+    )
+    panel.screenshot(path=str(ARTIFACTS / "details-failed.png"))
+
+
 # ------------------------------------------------------------- the secondary widgets
 WIDGETS = """\
 from replicate_widgets import Compare, CreateModel, Sweep, Trainer
