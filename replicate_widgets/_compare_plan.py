@@ -183,7 +183,7 @@ def sweep_cells(
         )
     sizes = [len(v) for v in axes.values()]
     columns = sizes[-1] if len(sizes) > 1 else min(sizes[0], 4)
-    title = f"{short_ref(model)}: " + " × ".join(
+    title = f"{short_ref(model)}: " + " \N{MULTIPLICATION SIGN} ".join(
         f"{k} ({n})" for k, n in zip(axes, sizes, strict=True)
     )
     return cells, columns, title
