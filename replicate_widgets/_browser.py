@@ -19,7 +19,8 @@ import ipywidgets
 
 from ._backend import describe_backend, resolve_client
 from ._browser_cards import card_head_html, image, model_tile, short, thumbnail
-from ._catalog_shared import explain_error, notice_html
+from ._catalog_shared import explain_error, notice_html, plain_message
+from ._checks import short_ref
 from ._errors import ReplicateError
 from ._html import tag
 from ._loop import submit
@@ -321,10 +322,10 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
             # Official models hide their versions; they run by name.
             latest = model.latest
             versions = [latest] if latest else []
-            note = f"Versions could not be listed: {exc}"
+            note = f"Versions could not be listed: {plain_message(exc)}"
         self.selected, self.versions = model, versions
         self._version_pick.options = [
-            (f"{v.id[:12]}  {(v.created_at or '')[:10]}", v.id) for v in versions
+            (f"{short_ref(v.id)}  {(v.created_at or '')[:10]}", v.id) for v in versions
         ]
         self._version_pick.value = versions[0].id if versions else None
         cover = await self._cover(model.cover_image_url, 480)

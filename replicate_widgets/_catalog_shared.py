@@ -1,8 +1,10 @@
-"""What the catalogue widgets share: name and URL checks, HTML snippets, error help.
+"""What the widgets share: name and URL checks, HTML snippets, buttons, error help.
 
 :class:`~._create_model.CreateModel`, :class:`~._browser.ModelBrowser` and
 :class:`~._trainer.Trainer` all check names and links the same way and show notices,
-links and errors alike; those pieces live here so each widget module keeps one job.
+links and errors alike; the Playground, Trainer, Compare and Sweep share one header
+(title and backend badge) and one kind of button, so they look alike. Those pieces
+live here so each widget module keeps one job.
 
 Replicate's OpenAPI document only says a model's ``name`` must be unique for its
 owner; the name rules enforced by the service (and by the local backend) are:
@@ -18,7 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ._errors import AuthenticationError, NotFoundError, ReplicateError
+import ipywidgets
+
+from ._backend import describe_backend
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    MissingTokenError,
+    NotFoundError,
+    ReplicateError,
+)
 from ._html import Markup, is_web_url, join, link, tag
 from ._types import Model
 
@@ -26,14 +37,18 @@ if TYPE_CHECKING:
     from ._client import Client
 
 __all__ = [
+    "WIDTH",
     "bundled_model_names",
+    "button",
     "check_model_name",
     "check_url",
     "explain_error",
+    "header_html",
     "link_html",
     "model_links_html",
     "model_summary_html",
     "notice_html",
+    "plain_message",
     "suggest_name",
 ]
 
@@ -123,8 +138,11 @@ _NOTICE_COLOURS = {
 }
 
 
-def notice_html(text: str, kind: str = "error") -> Markup:
-    """Return a boxed, escaped message (``kind``: ``error``, ``info`` or ``ok``)."""
+def notice_html(text: str, kind: str = "error", title: str | None = None) -> Markup:
+    """Return a boxed, escaped message (``kind``: ``error``, ``info`` or ``ok``).
+
+    ``title`` is shown on hover (the full version id behind a shortened one, say).
+    """
     if not text:
         return Markup("")
     kind = kind if kind in _NOTICE_COLOURS else "info"
@@ -133,12 +151,75 @@ def notice_html(text: str, kind: str = "error") -> Markup:
         text,
         class_=f"rw-notice rw-notice-{kind}",
         role="alert" if kind == "error" else None,
+        title=title,
         style=(
             f"padding:6px 10px;border-left:4px solid {_NOTICE_COLOURS[kind]};"
             "background:var(--jp-layout-color2,#f6f6f6);"
             "color:var(--jp-ui-font-color1,#222);white-space:pre-wrap"
         ),
     )
+
+
+_LOCAL_BG = "var(--jp-warn-color3,#fff3cd)"
+_CLOUD_BG = "var(--jp-layout-color2,#eee)"
+
+WIDTH = "860px"
+"""The widest a form row grows (the InputForm's own limit); narrower cells shrink it."""
+
+
+def header_html(title: str, base_url: str) -> Markup:
+    """Return a widget's heading: its title and the backend badge, as the Playground's.
+
+    The badge says ``local backend`` (or the host) whenever the widget is not
+    talking to Replicate's cloud.
+    """
+    badge = describe_backend(base_url)
+    local = badge == "local backend"
+    return tag(
+        "div",
+        tag("b", title, style="font-size:var(--jp-content-font-size2,1.2em)"),
+        tag(
+            "span",
+            badge,
+            class_="rw-badge",
+            data_backend="local" if local else "cloud",
+            style=(
+                "padding:1px 8px;border-radius:10px;font-size:11px;"
+                "border:1px solid var(--jp-border-color1,#bbb);"
+                # The local badge is pale in both themes: its text stays dark.
+                f"color:{'#5c4400' if local else 'var(--jp-ui-font-color1,#222)'};"
+                f"background:{_LOCAL_BG if local else _CLOUD_BG}"
+            ),
+        ),
+        class_="rw-widget-header",
+        style="display:flex;gap:8px;align-items:center;flex-wrap:wrap;"
+        "font-family:var(--jp-ui-font-family);color:var(--jp-ui-font-color1)",
+    )
+
+
+def button(
+    description: str,
+    *,
+    primary: bool = False,
+    icon: str = "",
+    class_: str | None = None,
+    tooltip: str | None = None,
+) -> ipywidgets.Button:
+    """Return a button that looks like the Playground's.
+
+    The main action is in the theme's brand colour (like Run), the others plain;
+    each is as wide as its label.
+    """
+    made = ipywidgets.Button(
+        description=description,
+        button_style="primary" if primary else "",
+        icon=icon,
+        tooltip=tooltip or description,
+        layout=ipywidgets.Layout(width="auto", flex="0 0 auto"),
+    )
+    if class_:
+        made.add_class(class_)
+    return made
 
 
 def link_html(url: str | None, label: str) -> Markup:
@@ -195,6 +276,19 @@ def bundled_model_names() -> list[str]:
     return sorted(names)
 
 
+def plain_message(exc: BaseException) -> str:
+    """Return what an error says to a person: what happened and what to do.
+
+    The ``HTTP 404 Not found:`` that heads an API error's message (for logs and
+    tracebacks) is left out; the server's explanation and the hint stay.
+    """
+    if isinstance(exc, APIError) and not isinstance(exc, MissingTokenError):
+        said = (exc.detail or "").strip() or exc.title or f"Error {exc.status}"
+        parts = [said, exc.hint] if exc.hint else [said]
+        return ". ".join(p.strip().rstrip(".") for p in parts) + "."
+    return str(exc) or type(exc).__name__
+
+
 def explain_error(exc: BaseException, client: Client | None = None) -> str:
     """Turn an exception from background work into a message that says what to do.
 
@@ -204,9 +298,9 @@ def explain_error(exc: BaseException, client: Client | None = None) -> str:
     if isinstance(exc, AuthenticationError):
         local = ", ".join(bundled_model_names()) or "its bundled demo models"
         return (
-            f"{exc}\nNo valid token: models on api.replicate.com need one. Call "
-            "replicate_widgets.login(), or pass backend='local' to use the local "
-            f"backend, which has these models: {local}."
+            f"{plain_message(exc)}\nNo valid token: models on api.replicate.com "
+            "need one. Call replicate_widgets.login(), or pass backend='local' to "
+            f"use the local backend, which has these models: {local}."
         )
     if isinstance(exc, NotFoundError) and client is not None and client.is_local:
         # Called from background work, so one more request to list them is fine.
@@ -215,10 +309,10 @@ def explain_error(exc: BaseException, client: Client | None = None) -> str:
         except ReplicateError:
             names = "(could not be listed)"
         return (
-            f"{exc}\nThis is the local backend ({client.base_url}); its models: "
-            f"{names}. For Replicate's cloud models, call replicate_widgets.login() "
-            "and pass backend='cloud'."
+            f"{plain_message(exc)}\nThis is the local backend ({client.base_url}); "
+            f"its models: {names}. For Replicate's cloud models, call "
+            "replicate_widgets.login() and pass backend='cloud'."
         )
     if isinstance(exc, ReplicateError | ValueError | TypeError | RuntimeError):
-        return str(exc) or type(exc).__name__
+        return plain_message(exc)
     return f"{type(exc).__name__}: {exc}"

@@ -23,10 +23,28 @@ _VERSIONED_RE = re.compile(rf"^({_NAME})/({_NAME}):([A-Za-z0-9][A-Za-z0-9_.-]*)$
 _VERSION_ID_RE = re.compile(r"^[0-9a-f]{64}$")
 WIDGET_REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
 """``owner/name`` or ``owner/name:<64 hex digits>``: what the widgets accept."""
+SHORT_VERSION = 8
+"""Hex digits of a version id shown in titles and messages (enough to tell apart)."""
+_REST = 64 - SHORT_VERSION
+_FULL_VERSION = re.compile(
+    rf"(?<![0-9a-f])([0-9a-f]{{{SHORT_VERSION}}})[0-9a-f]{{{_REST}}}(?![0-9a-f])"
+)
 _CANCEL_AFTER_RE = re.compile(r"^(?=\d)(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 WEBHOOK_EVENTS = ("start", "output", "logs", "completed")
 MAX_WAIT = 60
 _WAIT_MARGIN = 10.0
+
+
+def short_ref(text: str) -> str:
+    """Shorten every 64-digit version id in ``text`` to its first 8 digits.
+
+    Examples
+    --------
+    >>> short_ref("local/owl:" + "4a122acc" + "0" * 56)
+    'local/owl:4a122acc'
+    """
+    return _FULL_VERSION.sub(r"\1", text)
+
 
 REF_HELP = (
     "Use 'owner/name' (official models and deployments), 'owner/name:version_id', "

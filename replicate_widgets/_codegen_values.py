@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._files import decode_data_uri, is_file_input
-from ._media import file_name, sniff_mime
+from ._media import extension_for, sniff_mime
 from ._schema_types import Field
 
 __all__ = [
@@ -150,7 +150,7 @@ class Converter:
             name = given
         else:
             stem = re.sub(r"[^A-Za-z0-9_-]+", "_", where).strip("_") or "input"
-            name = stem + posixpath.splitext(file_name("data:", mime))[1]
+            name = stem + extension_for(mime)
         self.notes.append(
             f"A file input was given as data ({len(data):,} bytes), not as a local "
             "file: save the data next to this code under the file name written "

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
+from ._catalog_shared import button, header_html, plain_message
 from ._compare_plan import (
     Cell,
     check_concurrency,
@@ -61,6 +62,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         columns: int,
         max_concurrency: int,
         title: str,
+        labels: bool = True,
         **kwargs: Any,
     ) -> None:
         self.client = client
@@ -74,9 +76,11 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         self._active = False  # written on the io loop only
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._resume_at = 0.0
+        self._labels = labels
         self._headers = [ipywidgets.HTML(self._header(c)) for c in cells]
         self.panels = [
-            PredictionPanel(output=c.schema.output, client=client) for c in cells
+            PredictionPanel(output=c.schema.output, client=client, schema=c.schema)
+            for c in cells
         ]
         """One live panel per cell, in grid order."""
         boxes = []
@@ -92,16 +96,26 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             ),
         )
         grid.add_class("rw-grid")
-        self._title = ipywidgets.HTML(tag("b", title))
-        self._run_btn = ipywidgets.Button(description="Run all", icon="play")
-        self._run_btn.add_class("rw-grid-run")
-        self._cancel_btn = ipywidgets.Button(description="Cancel all", icon="stop")
-        self._cancel_btn.add_class("rw-grid-cancel")
+        self._title = ipywidgets.HTML(header_html(title, client.base_url))
+        self._run_btn = button(
+            "Run all", primary=True, icon="play", class_="rw-grid-run"
+        )
+        # Each panel cancels its own prediction; this one cancels the whole grid.
+        self._cancel_btn = button(
+            "Cancel all",
+            icon="stop",
+            class_="rw-grid-cancel",
+            tooltip="Cancel every running prediction and start no more",
+        )
+        self._cancel_btn.disabled = True
         self._run_btn.on_click(lambda _b: self._start_from_button())
         self._cancel_btn.on_click(lambda _b: self.cancel_all())
         self._message = ipywidgets.HTML()
         self._message.add_class("rw-grid-message")
-        bar = ipywidgets.HBox([self._title, self._run_btn, self._cancel_btn])
+        bar = ipywidgets.HBox(
+            [self._title, self._run_btn, self._cancel_btn],
+            layout=ipywidgets.Layout(align_items="center", grid_gap="8px"),
+        )
         super().__init__(children=[bar, self._message, grid], **kwargs)
         self.add_class("rw-compare")
 
@@ -132,6 +146,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         self._cancelled = False
         for cell in self.cells:
             cell.prediction, cell.error = None, ""
+        self._running(True)
         self._job = submit(self._run_all())
         return self._job
 
@@ -176,6 +191,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             self._pool.shutdown(wait=False)
         self._active = False
         self._say(summary(self.cells))
+        self._running(False)
         return self.results
 
     async def _run_cell(self, index: int, slots: asyncio.Semaphore) -> None:
@@ -188,7 +204,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             try:
                 prediction = await self._create(cell)
             except Exception as exc:
-                cell.error = f"could not start: {exc}"
+                cell.error = f"could not start: {plain_message(exc)}"
                 self._headers[index].value = self._header(cell)
                 return
             cell.prediction = prediction
@@ -200,7 +216,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
                     self.panels[index].follow(prediction, self.client)
                 )
             except Exception as exc:
-                cell.error = f"lost track of it: {exc}"
+                cell.error = f"lost track of it: {plain_message(exc)}"
             else:
                 cell.prediction = final
                 record(final, self.client)
@@ -250,9 +266,12 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             cell.label,
             class_="rw-grid-header",
             style=(
-                "font-weight:600;font-family:var(--jp-code-font-family);padding:2px 0"
+                "font-weight:600;font-family:var(--jp-code-font-family);padding:2px 0;"
+                "color:var(--jp-ui-font-color1)"
             ),
         )
+        if not self._labels:  # the panel's own title names the model
+            head = Markup("")
         if not cell.error:
             return head
         return head + tag(
@@ -261,6 +280,18 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             class_="rw-grid-error",
             style="color:var(--jp-error-color1,#c62828)",
         )
+
+    def _running(self, running: bool) -> None:
+        """One button at a time: Run all while idle, Cancel all while running."""
+
+        def apply() -> None:
+            self._run_btn.disabled = running
+            self._cancel_btn.disabled = not running
+
+        if on_io_thread():
+            apply()
+        else:
+            io_loop().call_soon_threadsafe(apply)
 
     def _say(self, text: str) -> None:
         value = escape(text)
@@ -335,6 +366,8 @@ class Compare(_Batch):
             columns=min(len(cells), 4),
             max_concurrency=limit,
             title=f"Compare {len(cells)} models",
+            # Pinned versions need their labels: the panels name only the model.
+            labels=any(":" in c.label for c in cells),
             **kwargs,
         )
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._checks import WIDGET_REF
+from ._checks import WIDGET_REF, short_ref
 from ._errors import NotFoundError
 from ._schema import ModelSchema, SchemaError, parse
 from ._types import Prediction
@@ -134,7 +134,7 @@ def compare_cells(
         run_ref, schema = resolve_model(client, ref)
         problems += _check(schema, values, ref)
         if not problems:
-            cells.append(Cell(ref, run_ref, schema.to_input(values), schema))
+            cells.append(Cell(short_ref(ref), run_ref, schema.to_input(values), schema))
     if problems:
         raise SchemaError(
             "Nothing was started; these inputs do not fit:\n  " + "\n  ".join(problems)
@@ -183,7 +183,7 @@ def sweep_cells(
         )
     sizes = [len(v) for v in axes.values()]
     columns = sizes[-1] if len(sizes) > 1 else min(sizes[0], 4)
-    title = f"{model}: " + " x ".join(
+    title = f"{short_ref(model)}: " + " \N{MULTIPLICATION SIGN} ".join(
         f"{k} ({n})" for k, n in zip(axes, sizes, strict=True)
     )
     return cells, columns, title

@@ -18,7 +18,9 @@ import ipywidgets
 
 from ._backend import resolve_client
 from ._catalog_shared import (
+    WIDTH,
     bundled_model_names,
+    button,
     check_model_name,
     check_url,
     explain_error,
@@ -97,7 +99,6 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
         **values: str,
     ) -> None:
         style = {"description_width": "120px"}
-        layout = ipywidgets.Layout(width="520px")
         self._inputs: dict[str, Any] = {
             "owner": ipywidgets.Text(placeholder="your username", style=style),
             "name": ipywidgets.Text(placeholder="e.g. hot-dog-detector", style=style),
@@ -114,17 +115,29 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
         self._notes: dict[str, ipywidgets.HTML] = {}
         rows = []
         for key, widget in self._inputs.items():
-            widget.description = _LABELS[key]
-            widget.layout = layout
+            # As wide as the cell, up to the InputForm's width.
+            widget.layout = ipywidgets.Layout(width="100%", max_width=WIDTH)
             widget.add_class(f"rw-create-{key.replace('_', '-')}")
+            row = widget
+            if key == "visibility":
+                # Toggle buttons put their description above them: a label of the
+                # others' width, right-aligned like theirs, keeps the column.
+                widget.layout.width = "auto"
+                label = ipywidgets.HTML(
+                    tag("div", _LABELS[key], style="text-align:right"),
+                    layout={"width": "120px", "margin": "0 8px 0 0"},
+                )
+                row = ipywidgets.HBox([label, widget], layout={"align_items": "center"})
+            else:
+                widget.description = _LABELS[key]
             note = ipywidgets.HTML(layout={"margin": "0 0 0 128px"})
             note.add_class("rw-field-error")
             self._notes[key] = note
-            rows.append(ipywidgets.VBox([widget, note]))
-        self._button = ipywidgets.Button(
-            description="Create model", button_style="primary", icon="plus"
+            rows.append(ipywidgets.VBox([row, note]))
+        self._button = button(
+            "Create model", primary=True, icon="plus", class_="rw-create-button"
         )
-        self._button.add_class("rw-create-button")
+        self._button.layout.align_self = "flex-start"
         self._message = ipywidgets.HTML()
         self._message.add_class("rw-create-message")
         self._result = ipywidgets.HTML()
@@ -229,7 +242,7 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
             failed.set_exception(ValueError("; ".join(errors.values())))
             return failed
         self._button.disabled = True
-        self._message.value = notice_html("Creating ...", "info")
+        self._message.value = notice_html("Creating the model…", "info")
         self._job = submit(self._create(self.values))
         return self._job
 

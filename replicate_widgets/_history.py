@@ -473,7 +473,9 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
             (entry.model, entry.version)
         )
         panel = PredictionPanel(
-            client=client, output=schema.output if schema is not None else None
+            client=client,
+            output=schema.output if schema is not None else None,
+            schema=schema,
         )
         target: str | Prediction = prediction_id
         if entry.kept is not None and (entry.data_removed or client is None):
@@ -575,6 +577,7 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         async with self._lock():
             if self._panel is not panel:  # opened another run meanwhile
                 return
+            panel.schema = schema  # its JSON view masks this model's secrets
             detail_pane(self._detail, entry, schema, panel, close=self.hide)
             self._opened = entry.id
             if self._reveal(entry):

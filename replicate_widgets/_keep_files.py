@@ -9,7 +9,6 @@ chunks, so an output of any size is kept without passing through memory.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
 import posixpath
 import re
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ._files import atomic_file, decode_data_uri
-from ._media import file_name, sniff_mime
+from ._media import file_name, safe_file_name, sniff_mime
 from ._schema import ModelSchema
 from ._schema_secrets import mask_values
 from ._schema_types import SECRET_MASK
@@ -94,14 +93,14 @@ def replace_urls(value: Any, names: Mapping[str, str]) -> Any:
     return value
 
 
-def shorten_data_uris(value: Any) -> Any:
+def shorten_data_uris(value: Any, note: str = ", not kept here") -> Any:
     """Return ``value`` with every long data: URI cut to a note (records stay small)."""
     if isinstance(value, str) and value.startswith("data:") and len(value) > 256:
-        return f"{value.split(',', 1)[0]},… ({len(value):,} characters, not kept here)"
+        return f"{value.split(',', 1)[0]},… ({len(value):,} characters{note})"
     if isinstance(value, list):
-        return [shorten_data_uris(v) for v in value]
+        return [shorten_data_uris(v, note) for v in value]
     if isinstance(value, dict):
-        return {k: shorten_data_uris(v) for k, v in value.items()}
+        return {k: shorten_data_uris(v, note) for k, v in value.items()}
     return value
 
 
@@ -125,16 +124,8 @@ def as_bytes_and_mime(got: Any, url: str) -> tuple[bytes, str]:
 
 
 def _safe_name(name: str, mime: str, index: int, prefix: str = "") -> str:
-    """Make a file name safe on every platform, its extension matching the bytes."""
-    stem, ext = posixpath.splitext(name)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or f"output-{index}"
-    ext = re.sub(r"[^A-Za-z0-9.]+", "", ext).lower()
-    wanted = posixpath.splitext(file_name("data:", mime))[1]
-    # the sniffed type wins over a missing or wrong extension (.jpeg for a JPEG stays)
-    same = bool(ext) and mimetypes.guess_type("x" + ext)[0] == mime
-    if not same and (wanted != ".bin" or not ext):
-        ext = wanted
-    name = f"{prefix}{stem[:100]}{ext}"
+    """Make a kept file's name safe (see `safe_file_name`); never the record's."""
+    name = prefix + safe_file_name(name, mime, index)
     return "record_.json" if name == RECORD else name
 
 

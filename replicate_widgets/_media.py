@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import posixpath
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -25,9 +26,11 @@ __all__ = [
     "MediaItem",
     "MediaKind",
     "build_media",
+    "extension_for",
     "file_name",
     "media_kind",
     "prepare_image",
+    "safe_file_name",
     "sniff_mime",
 ]
 
@@ -38,17 +41,25 @@ _BROWSER_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
 _BROWSER_IMAGES["WEBP"] = "image/webp"
 
 
-# mimetypes misses some of the types sniff_mime returns, depending on the system.
+# mimetypes knows no extension for some types sniff_mime returns (audio/wav on most
+# systems) and an odd one for others (.oga for Ogg audio): these win.
 _EXTENSIONS = {
     "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
     "audio/mpeg": ".mp3",
     "audio/ogg": ".ogg",
     "audio/flac": ".flac",
     "audio/mp4": ".m4a",
+    "audio/aac": ".aac",
+    "audio/webm": ".weba",
+    "image/jpeg": ".jpg",
     "image/webp": ".webp",
+    "video/mp4": ".mp4",
     "video/webm": ".webm",
     "text/plain": ".txt",
 }
+_UNSAFE = re.compile(r"[^A-Za-z0-9 ._-]+")
+_MAX_STEM = 100
 
 
 def media_kind(mime: str) -> MediaKind:
@@ -61,18 +72,52 @@ def media_kind(mime: str) -> MediaKind:
     return "file"
 
 
-def file_name(url: str, mime: str, index: int = 0) -> str:
-    """Return a file name for a download of ``url``.
+def extension_for(mime: str) -> str:
+    """Return the usual extension of files of type ``mime`` (``.bin`` if unknown)."""
+    return _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or ".bin"
 
-    ``data:`` URIs have no name, so one is made from the type and ``index``.
+
+def safe_file_name(name: str, mime: str, index: int = 0) -> str:
+    """Make ``name`` a file name safe on every platform, its extension the bytes'.
+
+    Parameters
+    ----------
+    name
+        The name a server or model gave the file (may be empty).
+    mime
+        The sniffed type of the bytes.
+    index
+        Position among the outputs, for ``output-<index>`` when ``name`` is unusable.
+
+    Returns
+    -------
+    str
+        Letters, digits, spaces, ``.``, ``_`` and ``-`` only, no leading dot, at
+        most 100 characters before the extension. The extension is the sniffed
+        type's unless the name's already means that type (``.jpeg`` for a JPEG
+        stays); a name's own extension is kept only for bytes of unknown type.
     """
+    stem, ext = posixpath.splitext(posixpath.basename(name.replace("\\", "/")))
+    stem = _UNSAFE.sub("_", stem).strip(" ._-")[:_MAX_STEM] or f"output-{index}"
+    ext = re.sub(r"[^A-Za-z0-9.]+", "", ext).lower()[:16]
+    wanted = extension_for(mime)
+    same = bool(ext) and mimetypes.guess_type("x" + ext)[0] == mime
+    if not same and (wanted != ".bin" or not ext):
+        ext = wanted
+    return stem + ext
+
+
+def file_name(url: str, mime: str, index: int = 0) -> str:
+    """Return a file name for a download of ``url``: its own when it has one.
+
+    The URL's last path segment names the file (Replicate's outputs and the local
+    backend's keep the model's names, ``filtered.png``); ``data:`` URIs have none,
+    so one is made from the type and ``index``. See :func:`safe_file_name`.
+    """
+    name = ""
     if not url.startswith("data:"):
-        name = posixpath.basename(urllib.parse.urlsplit(url).path)
-        name = urllib.parse.unquote(name)
-        if name:
-            return name
-    extension = _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or ".bin"
-    return f"output-{index}{extension}"
+        name = urllib.parse.unquote(posixpath.basename(urllib.parse.urlsplit(url).path))
+    return safe_file_name(name, mime, index)
 
 
 @dataclass(frozen=True)

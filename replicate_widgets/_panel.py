@@ -14,7 +14,7 @@ import concurrent.futures
 import pathlib
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import ipywidgets
@@ -25,9 +25,12 @@ from ._follow import ClientAdapter, Follower
 from ._loop import io_loop, on_io_thread, submit
 from ._media import MediaItem
 from ._panel_media import MediaModels
-from ._panel_state import PanelState, output_kind_of
+from ._panel_state import PanelState, output_kind_of, raw_json
 from ._panel_text import AppendMixin
 from ._types import Prediction
+
+if TYPE_CHECKING:
+    from ._schema import ModelSchema
 
 __all__ = ["PredictionPanel"]
 
@@ -58,6 +61,9 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     inline_limit
         Audio, video and text files up to this many bytes are sent for playback;
         larger ones become download links.
+    schema
+        The model's parsed schema, if known: its secret inputs are masked in the
+        JSON view (without it, inputs named like ``token`` or ``password`` are).
 
     Examples
     --------
@@ -103,6 +109,9 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     """A problem in the kernel while following (network, token ...), with advice."""
     cancel_state = traitlets.Unicode("").tag(sync=True)
     """``""``, ``"sent"`` (backend asked) or ``"failed"`` (see :attr:`problem`)."""
+    raw = traitlets.Dict().tag(sync=True)
+    """The finished prediction's JSON, for the panel's JSON view and Copy output:
+    secrets masked, long ``data:`` URIs cut (see :func:`~._panel_state.raw_json`)."""
 
     def __init__(
         self,
@@ -113,6 +122,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         log_limit: int = 100_000,
         max_rate: float = 20.0,
         inline_limit: int = 50_000_000,
+        schema: ModelSchema | None = None,
         **kwargs: Any,
     ) -> None:
         if max_image_edge <= 0:
@@ -127,6 +137,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         self._output = output_kind_of(output)
         super().__init__(**kwargs)
         self._client = client
+        self._schema = schema
         self._max_edge = max_image_edge
         self._log_limit = log_limit
         self._max_rate = max_rate
@@ -244,6 +255,22 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         return submit(self._cancel(self._generation))
 
     @property
+    def schema(self) -> ModelSchema | None:
+        """The model's schema, whose secrets the JSON view masks.
+
+        Set it when it becomes known later (History fetches it while the panel
+        already follows): a JSON view shown already is masked again with it.
+        """
+        return self._schema
+
+    @schema.setter
+    def schema(self, schema: ModelSchema | None) -> None:
+        self._schema = schema
+        prediction = self.prediction if self.raw else None
+        if prediction is not None:
+            self.raw = raw_json(prediction, schema, self._log_limit)
+
+    @property
     def prediction(self) -> Prediction | None:
         """The latest state of the prediction as the backend reported it."""
         return self._follower.prediction if self._follower else None
@@ -332,6 +359,8 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             self.value = state.value_with_media(keys)
             self.embedding = state.embedding or {}
             self.error = state.error
+            if state.final and follower.prediction is not None and not self.raw:
+                self.raw = raw_json(follower.prediction, self.schema, self._log_limit)
 
     def close(self) -> None:
         """Stop following and close the panel and its file models."""
@@ -357,6 +386,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             self.error = self.problem = self.cancel_state = ""
             self.timeline, self.media = [], []
             self.metrics, self.progress, self.embedding = {}, {}, {}
+            self.raw = {}
             self.logs_dropped = 0
             self.value = None
         # After the list that referred to them is gone from the browser's state.

@@ -18,7 +18,18 @@ import traitlets
 from ._follow import Follower
 from ._panel_state import PanelState
 
-__all__ = ["MediaBytes", "MediaModels"]
+__all__ = ["MediaBytes", "MediaModels", "NotDownloaded"]
+
+
+class NotDownloaded(RuntimeError):
+    """What a source's ``read`` raises for a file it leaves on the backend on purpose.
+
+    The panel then names the file and why, instead of reporting a failed fetch.
+    """
+
+
+# How the follower reports a NotDownloaded (``"<type name>: <message>"``).
+_NOT_DOWNLOADED = f"{NotDownloaded.__name__}: "
 
 
 class MediaBytes(ipywidgets.Widget):  # type: ignore[misc]
@@ -62,8 +73,12 @@ class MediaModels:
                 shown = "an output file" if url.startswith("data:") else url[:200]
                 entry = {"key": key, "kind": "pending", "name": shown, "data": None}
                 if url in follower.media_errors:
-                    entry["kind"] = "missing"
-                    entry["reason"] = follower.media_errors[url]
+                    reason = follower.media_errors[url]
+                    kept = reason.startswith(_NOT_DOWNLOADED)
+                    entry["kind"] = "remote" if kept else "missing"
+                    entry["reason"] = reason.removeprefix(_NOT_DOWNLOADED)
+                    # One inside an object shows as its URL there, and nowhere else.
+                    entry["inline"] = kept and url in inline
             media.append(entry)
         return media
 

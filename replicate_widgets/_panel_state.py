@@ -13,13 +13,23 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from ._progress import LogBuffer, parse_progress
 from ._schema_types import OutputKind
 from ._types import TERMINAL_STATUSES, Prediction
 
-__all__ = ["OUTPUT_KINDS", "PanelState", "Phase", "is_file_url", "output_kind_of"]
+if TYPE_CHECKING:
+    from ._schema import ModelSchema
+
+__all__ = [
+    "OUTPUT_KINDS",
+    "PanelState",
+    "Phase",
+    "is_file_url",
+    "output_kind_of",
+    "raw_json",
+]
 
 OUTPUT_KINDS: frozenset[str] = frozenset(get_args(OutputKind))
 """The output kinds of ``replicate_widgets.schema`` (``parse(doc).output.kind``)."""
@@ -319,6 +329,27 @@ class PanelState:
             self.embedding = summarize_embedding(output)
         else:
             self.value = output
+
+
+def raw_json(
+    prediction: Prediction, schema: ModelSchema | None = None, log_limit: int = 100_000
+) -> dict[str, Any]:
+    """Return the prediction's JSON as the API sent it, fit to show in the page.
+
+    Secret inputs are masked (by ``schema`` when given, else by their names), long
+    ``data:`` URIs are cut to their type and length, and logs longer than
+    ``log_limit`` characters keep their end (the panel offers them all).
+    """
+    from ._keep_files import mask_secrets, shorten_data_uris
+
+    doc = dict(prediction.raw)
+    if isinstance(doc.get("input"), dict):
+        doc["input"] = mask_secrets(doc["input"], schema)
+    logs = doc.get("logs")
+    if isinstance(logs, str) and len(logs) > log_limit:
+        doc["logs"] = "…" + logs[-log_limit:]
+    shortened: dict[str, Any] = shorten_data_uris(doc, note="")
+    return shortened
 
 
 def summarize_embedding(output: Any) -> dict[str, Any]:

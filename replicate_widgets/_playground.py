@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from ._backend import describe_backend, resolve_client
+from ._backend import resolve_client
+from ._catalog_shared import header_html
 from ._codegen import insert_next_cell, snippets, unwritable
 from ._codeview import CodeView
 from ._errors import ModelError, ReplicateError
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
     from ._share import SharedRun
 
 __all__ = ["Playground"]
-
-_LOCAL_BG = "var(--jp-warn-color3,#fff3cd)"
-_CLOUD_BG = "var(--jp-layout-color2,#eee)"
 
 
 class Playground(ipywidgets.VBox):  # type: ignore[misc]
@@ -56,6 +54,10 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         metrics), because Replicate deletes them after an hour: ``True`` for
         ``replicate-outputs/`` (or ``REPLICATE_WIDGETS_OUTPUTS``), a folder, a
         :class:`~replicate_widgets._keep.Keeper`, or ``False`` to keep nothing.
+    kept_note
+        Whether a line under the finished run says where it was kept. ``None``
+        (the default): yes, except in Voila, where the folder is the server's
+        and means nothing to the person looking at the page.
 
     Examples
     --------
@@ -72,6 +74,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         backend: str | None = None,
         keep: bool | str | os.PathLike[str] | Keeper = True,
         example: bool = True,
+        kept_note: bool | None = None,
         **kwargs: Any,
     ) -> None:
         self._header = ipywidgets.HTML()
@@ -104,6 +107,9 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         self.keeper = _keeper(keep)
         """Saves finished predictions (``None`` when ``keep=False``)."""
         self._use_example = example
+        self.kept_note = not in_voila() if kept_note is None else kept_note
+        """Whether the line saying where a finished run was kept is shown."""
+        self._note_for: str | None = None
         try:
             self.client = client if client is not None else resolve_client(backend)
         except (ReplicateError, ValueError, RuntimeError, OSError) as exc:
@@ -130,7 +136,11 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
                 self.form.reset()
         self.form.on_submit(self._on_submit)
         self.form.observe(self._refresh_code, names="values")
-        self.panel = PredictionPanel(output=self.schema.output, client=self.client)
+        self.panel = PredictionPanel(
+            output=self.schema.output, client=self.client, schema=self.schema
+        )
+        # A note names one finished run: it goes once the panel shows another.
+        self.panel.observe(self._drop_note, names="prediction_id")
         self._show_header()
         top = ipywidgets.HBox(
             [self._header, self._code_toggle],
@@ -146,26 +156,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         ]
 
     def _show_header(self) -> None:
-        badge = describe_backend(self.client.base_url)
-        local = badge == "local backend"
-        self._header.value = tag(
-            "div",
-            tag("b", self._title, style="font-size:var(--jp-content-font-size2,1.2em)"),
-            tag(
-                "span",
-                badge,
-                class_="rw-badge",
-                data_backend="local" if local else "cloud",
-                style=(
-                    "padding:1px 8px;border-radius:10px;font-size:11px;"
-                    "border:1px solid var(--jp-border-color1,#bbb);"
-                    f"background:{_LOCAL_BG if local else _CLOUD_BG}"
-                ),
-            ),
-            class_="rw-playground-header",
-            style="display:flex;gap:8px;align-items:center;"
-            "font-family:var(--jp-ui-font-family)",
-        )
+        self._header.value = header_html(self._title, self.client.base_url)
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -231,13 +222,23 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
                 download=getattr(self.client, "download", None),
             )
         except Exception as exc:  # disk full, permissions: say so, keep the result
-            self._note.value = _note(
+            self._set_note(
+                prediction.id,
                 f"Could not keep this run ({type(exc).__name__}: {exc}); "
-                "its outputs stay on the backend for now."
+                "its outputs stay on the backend for now.",
             )
         else:
-            if path is not None:
-                self._note.value = _note(f"Kept in {path}")
+            if path is not None and self.kept_note:
+                self._set_note(prediction.id, f"Kept in {short_path(path)}")
+
+    def _set_note(self, prediction_id: str, text: str) -> None:
+        if self.panel.prediction_id == prediction_id:  # still the run shown
+            self._note.value = _note(text)
+            self._note_for = prediction_id
+
+    def _drop_note(self, _change: object = None) -> None:
+        if self.panel.prediction_id != self._note_for:
+            self._note.value = ""
 
     # -- copy as code, share ---------------------------------------------------------
 
@@ -371,6 +372,29 @@ def _keeper(keep: bool | str | os.PathLike[str] | Keeper) -> Keeper | None:
     if keep is False:
         return None
     return Keeper(None if keep is True else os.fspath(keep))
+
+
+def in_voila() -> bool:
+    """Whether this kernel runs a Voila page (Voila sets these for its kernels)."""
+    env = os.environ
+    return (
+        "VOILA_KERNEL_ID" in env
+        or "VOILA_PREHEAT" in env
+        or env.get("SERVER_SOFTWARE", "").startswith("voila/")
+    )
+
+
+def short_path(path: str | os.PathLike[str]) -> str:
+    """Return ``path`` as short as it reads: from the notebook's folder, or ``~``."""
+    full = os.path.abspath(path)
+    for base, shown in ((os.getcwd(), ""), (os.path.expanduser("~"), "~")):
+        try:
+            relative = os.path.relpath(full, base)
+        except ValueError:  # another drive
+            continue
+        if not relative.startswith(os.pardir):
+            return os.path.join(shown, relative) if shown else relative
+    return full
 
 
 def _note(text: str) -> Markup:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._checks import WIDGET_REF, short_ref
 from ._errors import NotFoundError, ReplicateError
 from ._schema_secrets import has_mask
 from ._types import Model, Version
@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from ._client import Client
     from ._media import MediaItem
     from ._schema import ModelSchema
-
-_REF = re.compile(r"^([\w.-]+)/([\w.-]+)(?::([0-9a-f]{64}))?$")
 
 
 class Resolved(NamedTuple):
@@ -37,7 +35,7 @@ def resolve(
 ) -> Resolved:
     """Return the schema, reference to run, title and default example of ``model``."""
     if isinstance(model, str):
-        match = _REF.match(model.strip())
+        match = WIDGET_REF.match(model.strip())
         if not match:
             raise ValueError(
                 f"{model!r} is not a model reference. Use 'owner/name' or "
@@ -47,9 +45,9 @@ def resolve(
         owner, name, version_id = match.groups()
         if version_id:
             version = client.versions.get(f"{owner}/{name}", version_id)
-            # A 64-character id would crowd the title; 8 hex digits identify it.
-            title = f"{owner}/{name}:{version_id[:8]}"
-            return Resolved(_schema_of(version), f"{owner}/{name}:{version_id}", title)
+            # A 64-character id would crowd the title: its first digits identify it.
+            ref = f"{owner}/{name}:{version_id}"
+            return Resolved(_schema_of(version), ref, short_ref(ref))
         found = client.models.get(f"{owner}/{name}")
         latest = found.latest_version or {}
         if not latest.get("id") and not found.is_official:
@@ -73,13 +71,15 @@ def resolve(
     if isinstance(model, Model):
         return resolve(client, f"{model.owner}/{model.name}")
     if isinstance(model, Version):
-        return Resolved(_schema_of(model), model.id, f"version {model.id[:12]}")
+        return Resolved(_schema_of(model), model.id, f"version {short_ref(model.id)}")
     if isinstance(model, Mapping):
         if "owner" in model and "name" in model and "latest_version" in model:
             return resolve(client, f"{model['owner']}/{model['name']}")
         vid = model.get("id")
         version_ref = vid if isinstance(vid, str) and vid else None
-        return Resolved(_schema_of(model), version_ref, f"version {str(vid)[:12]}")
+        return Resolved(
+            _schema_of(model), version_ref, f"version {short_ref(str(vid))}"
+        )
     raise TypeError(
         "Playground() takes 'owner/name', 'owner/name:version', a Version, a Model "
         f"or their JSON, not {type(model).__name__}."

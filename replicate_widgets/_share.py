@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ._checks import short_ref
 from ._files import data_url, decode_data_uri
 from ._html import Markup, escape, is_web_url, join, link, tag
 from ._keep import KeptRecord
@@ -295,7 +296,7 @@ def share_html(
     heading = title or prediction.model or "Prediction"
     facts: list[Markup | str] = []
     if prediction.version:
-        facts.append(join(["version ", tag("code", prediction.version[:12])]))
+        facts.append(join(["version ", tag("code", short_ref(prediction.version))]))
     if prediction.created_at:
         facts.append(f"created {_when(prediction.created_at)}")
     for key in ("predict_time", "total_time"):

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import ipywidgets
 
 from ._backend import resolve_client
-from ._catalog_shared import check_model_name, explain_error, notice_html
+from ._catalog_shared import (
+    WIDTH,
+    button,
+    check_model_name,
+    explain_error,
+    header_html,
+    notice_html,
+    plain_message,
+)
+from ._checks import short_ref
 from ._create_model import CreateModel
 from ._errors import NotFoundError, ReplicateError
 from ._form import InputForm
@@ -80,37 +89,37 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
         self._header = ipywidgets.HTML()
         self._message = ipywidgets.HTML()
         self._message.add_class("rw-trainer-message")
+        # Rows as wide as the cell (up to the form's width), like the Playground's.
         self._destination = ipywidgets.Combobox(
             value=destination or "",
             placeholder="owner/name of the model to push the new version to",
             description="Destination",
             ensure_option=False,
-            layout={"width": "520px"},
+            layout=ipywidgets.Layout(flex="1 1 auto", width="auto"),
         )
         self._destination.add_class("rw-trainer-destination")
-        self._new_model = ipywidgets.Button(description="New model ...", icon="plus")
-        self._new_model.add_class("rw-trainer-new-model")
-        self._create_box = ipywidgets.VBox()
-        self._cancel = ipywidgets.Button(
-            description="Cancel training", icon="stop", layout={"width": "max-content"}
+        self._new_model = button(
+            "New model…",
+            icon="plus",
+            class_="rw-trainer-new-model",
+            tooltip="Create the model that receives the new version",
         )
-        self._cancel.add_class("rw-trainer-cancel")
-        self._cancel.disabled = True
+        self._create_box = ipywidgets.VBox()
+        # The training is cancelled with the panel's own Cancel: one per training.
         self._history = ipywidgets.Select(
-            rows=4, description="Trainings", layout={"width": "520px"}
+            rows=4, layout=ipywidgets.Layout(width="100%", max_width=WIDTH)
         )
         self._history.add_class("rw-trainer-history")
-        self._refresh = ipywidgets.Button(description="Refresh", icon="refresh")
+        self._refresh = button(
+            "Refresh", icon="refresh", tooltip="Read your recent trainings again"
+        )
         self._result = ipywidgets.HTML()
         self._result.add_class("rw-trainer-result")
-        self._open = ipywidgets.Button(
-            description="Open in Playground",
-            button_style="success",
-            icon="play",
-            layout={"width": "max-content"},
+        self._open = button(
+            "Open in Playground", primary=True, icon="play", class_="rw-trainer-open"
         )
-        self._open.add_class("rw-trainer-open")
         self._open.layout.display = "none"
+        self._open.layout.align_self = "flex-start"
         self._stage = ipywidgets.VBox()
         self._stage.add_class("rw-trainer-playground")
         self.panel = PredictionPanel(output="json")
@@ -142,7 +151,6 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
             self.ready.set_result(None)
             return
         self._new_model.on_click(lambda _b: self._toggle_create())
-        self._cancel.on_click(lambda _b: self.cancel())
         self._refresh.on_click(lambda _b: self.refresh_trainings())
         self._history.observe(self._history_picked, names="value")
         self._open.on_click(lambda _b: self.open_playground())
@@ -218,21 +226,30 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
             self._fail(explain_error(exc, self.client))
             return
         self.version_ref = ref
+        self.panel.schema = self.schema  # its secrets are masked in the JSON view
         self.form = InputForm(self.schema, submit_label="Train")
         self.form.on_submit(self._begin)
-        self._header.value = tag("b", f"Train {ref}", style="font-size:1.2em")
+        title = f"Train {short_ref(ref)}"
+        self._header.value = header_html(title, self.client.base_url)
+        recent = ipywidgets.HBox(
+            [ipywidgets.HTML(tag("b", "Your recent trainings")), self._refresh],
+            layout=ipywidgets.Layout(align_items="center", grid_gap="8px"),
+        )
         self.children = [
             self._header,
-            ipywidgets.HBox([self._destination, self._new_model]),
+            ipywidgets.HBox(
+                [self._destination, self._new_model],
+                layout=ipywidgets.Layout(width="100%", max_width=WIDTH),
+            ),
             self._create_box,
             self.form,
             self._message,
-            self._cancel,
             self.panel,
             self._result,
             self._open,
             self._stage,
-            ipywidgets.HBox([self._history, self._refresh]),
+            recent,
+            self._history,
         ]
         await self._fill_destinations()
         await self._list_trainings()
@@ -275,7 +292,7 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
         if "/" not in dest:
             return (
                 "Choose a destination model as 'owner/name' (it must exist: press "
-                "'New model ...' to create one)."
+                "'New model…' to create one)."
             )
         owner, _, name = dest.partition("/")
         return check_model_name(owner, "owner") or check_model_name(name, "name")
@@ -290,8 +307,8 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
                 )
             except NotFoundError as exc:
                 raise ValueError(
-                    f"{exc}\nThe destination {dest} must exist before training: "
-                    "press 'New model ...' to create it."
+                    f"{plain_message(exc)}\nThe destination {dest} must exist "
+                    "before training: press 'New model…' to create it."
                 ) from None
             return await self._follow(training)
         finally:
@@ -305,12 +322,8 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
         if isinstance(training, str):
             training = await asyncio.to_thread(self.client.trainings.get, training)
         self.training = training
-        self._cancel.disabled = training.is_terminal
-        try:
-            followed = self.panel.follow(training, source)
-            final = await asyncio.wrap_future(followed)
-        finally:
-            self._cancel.disabled = True
+        followed = self.panel.follow(training, source)
+        final = await asyncio.wrap_future(followed)
         self.training = await asyncio.to_thread(self.client.trainings.get, final.id)
         self._show_result(self.training)
         await self._list_trainings()
@@ -319,7 +332,9 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
     def _show_result(self, training: Training) -> None:
         version = self.result_version
         if version:
-            self._result.value = notice_html(f"New version: {version}", "ok")
+            self._result.value = notice_html(
+                f"New version {short_ref(version)} is ready.", "ok", title=version
+            )
             self._open.layout.display = ""
         elif training.status == "failed":
             self._result.value = notice_html(
@@ -335,7 +350,7 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
         self.trainings = list(page.results)
         self._offer([t.destination for t in self.trainings if t.destination])
         self._history.options = [
-            (f"{t.id[:10]}  {t.status:<10} -> {t.destination or '?'}", t.id)
+            (f"{t.status}  →  {t.destination or '?'}  ({t.id})", t.id)
             for t in self.trainings
         ]
         return self.trainings
@@ -353,7 +368,7 @@ class Trainer(ipywidgets.VBox):  # type: ignore[misc]
             raise RuntimeError(
                 "No new version yet: run a training that succeeds first."
             )
-        opening = notice_html(f"Opening {version} ...", "info")
+        opening = notice_html(f"Opening {short_ref(version)}…", "info", title=version)
         self._stage.children = [ipywidgets.HTML(opening)]
         playground = await asyncio.to_thread(Playground, version, client=self.client)
         self.playground = playground

@@ -10,7 +10,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._checks import WIDGET_REF
+from ._checks import WIDGET_REF, short_ref
+from ._panel_media import NotDownloaded
 from ._streaming import StreamTracker
 from ._types import FileContent, Model, StreamEvent, Training, Version
 
@@ -66,7 +67,7 @@ class TrainingSource:
 
     def read(self, _url: str) -> FileContent:
         """Refuse to download trained weights (they can be gigabytes)."""
-        raise RuntimeError(
+        raise NotDownloaded(
             "weights stay on the backend (not downloaded: they can be gigabytes)."
         )
 
@@ -122,5 +123,5 @@ def model_name(model: object) -> str:
     if isinstance(model, Model):
         return model.ref
     if isinstance(model, Version):
-        return f"version {model.id[:12]}"
+        return f"version {short_ref(model.id)}"
     return str(model)

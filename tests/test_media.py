@@ -149,3 +149,38 @@ def test_media_kind_and_names():
     assert media_kind("application/zip") == "file"
     assert file_name("https://x/a%20b.wav?x=1", "audio/wav") == "a b.wav"
     assert file_name("data:,hi", "text/plain", 3) == "output-3.txt"
+
+
+@pytest.mark.parametrize(
+    ("url", "mime", "expected"),
+    [
+        # the model's name and extension, as the backend serves it
+        ("http://127.0.0.1:5/outputs/t/filtered.png", "image/png", "filtered.png"),
+        ("https://replicate.delivery/x/photo.jpeg", "image/jpeg", "photo.jpeg"),
+        # the bytes decide the extension: audio never downloads as .bin
+        ("http://h/outputs/t/out-0.bin", "audio/wav", "out-0.wav"),
+        ("http://h/outputs/t/tune", "audio/wav", "tune.wav"),
+        ("https://h/a/song.mp3", "audio/mpeg", "song.mp3"),
+        # a name that is not one: made from the type
+        ("https://h/", "image/png", "output-2.png"),
+        ("https://h/a/.htaccess", "text/plain", "htaccess.txt"),  # never hidden
+        ("https://h/a/..%2F..%2Fetc%2Fpasswd", "text/plain", "passwd.txt"),
+        ("https://h/a/%3Cb%3E.html", "text/html", "b.html"),
+        ("data:audio/wav;base64,UklGRg==", "audio/wav", "output-2.wav"),
+        # unknown bytes keep the name's own extension
+        (
+            "https://h/a/model.safetensors",
+            "application/octet-stream",
+            "model.safetensors",
+        ),
+    ],
+)
+def test_download_names_keep_the_models_name_with_the_bytes_extension(
+    url: str, mime: str, expected: str
+) -> None:
+    assert file_name(url, mime, 2) == expected
+
+
+def test_download_names_are_capped():
+    name = file_name("https://h/" + "x" * 300 + ".png", "image/png")
+    assert name == "x" * 100 + ".png"

@@ -117,7 +117,7 @@ def test_header_shows_model_status_version_time_and_metrics() -> None:
     for expected in (
         "stability-ai/sdxl",
         "succeeded",
-        "39ed52f2a78e",
+        "version 39ed52f2 ·",  # 8 digits, as every title shows them
         "created 2023-08-16 18:57:08 UTC",
         "predict time 3.80 s",
         "vgcm4plb7tgzlyznry5d5jkgvu",

@@ -170,13 +170,13 @@ def test_cancel_stops_a_running_training_and_logs_stream(client: Client) -> None
     trainer.ready.result(60)
     job = trainer.start(steps=300)
     wait_for(lambda: "step 3" in trainer.panel.full_logs)  # logs arrive while running
-    assert not trainer._cancel.disabled
+    assert trainer.panel.status == "processing"  # the panel offers its Cancel
     trainer.cancel().result(30)
     final = job.result(60)
     assert final.status == "canceled"
     assert trainer.result_version is None
     assert "canceled" in trainer._result.value
-    assert trainer._cancel.disabled
+    assert trainer.panel.status == "canceled"
 
 
 def test_follows_a_training_picked_from_the_list(client: Client) -> None:

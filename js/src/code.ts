@@ -3,6 +3,7 @@
 // values); this view only shows them and puts the chosen one on the clipboard.
 import type { RenderProps } from "@anywidget/types";
 import css from "./code/code.css";
+import { copyText } from "./shared/clipboard";
 
 interface CodeModel {
   snippets: Record<string, string>;
@@ -15,22 +16,6 @@ const LABELS: Record<string, string> = {
   javascript: "JavaScript",
   curl: "curl",
 };
-
-async function copyText(text: string, pre: HTMLElement): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // No clipboard permission (e.g. not a secure context): select the text so
-    // Ctrl+C copies it.
-    const range = document.createRange();
-    range.selectNodeContents(pre);
-    const selection = window.getSelection();
-    selection?.removeAllRanges();
-    selection?.addRange(range);
-    return false;
-  }
-}
 
 function render({ model, el }: RenderProps<CodeModel>): () => void {
   const root = document.createElement("div");

@@ -5,6 +5,7 @@ import type { RenderProps } from "@anywidget/types";
 import { LogsView } from "./panel/logs";
 import { GalleryView, Lightbox, type MediaActions, saveBytes, UrlCache } from "./panel/media";
 import css from "./panel/panel.css";
+import { outputText, RawView } from "./panel/raw";
 import { TimelineView } from "./panel/timeline";
 import {
   type Binary,
@@ -18,8 +19,6 @@ import {
   TERMINAL,
 } from "./panel/types";
 import { renderEmbedding, renderValue } from "./panel/value";
-
-const ERROR_LOG_LINES = 20;
 
 function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => void {
   const model = anyModel as unknown as Model;
@@ -57,6 +56,12 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
   const valueBox = el("div", "rw-value");
   const embeddingBox = el("div", "rw-embedding-box");
   const metrics = el("div", "rw-metrics");
+  const raw = new RawView(() => ({
+    text: outputText(model.get("raw"), model.get("output_kind"), model.get("text") ?? ""),
+    shown: model.get("text") ? text : null,
+  }));
+  const footer = el("div", "rw-footer");
+  footer.append(metrics, raw.copy);
 
   root.append(
     style,
@@ -71,7 +76,8 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
     valueBox,
     embeddingBox,
     logs.root,
-    metrics,
+    footer,
+    raw.json,
     lightbox.root,
   );
   host.append(root);
@@ -196,18 +202,23 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
     if (!embeddingBox.hidden) embeddingBox.append(renderEmbedding(summary));
   };
 
+  // The error only: the logs below end with the lines that led to it (once, not twice).
   const showError = () => {
     const error = model.get("error");
     errorBox.hidden = !error;
     if (!error) return;
-    const lines = (model.get("logs") ?? "").trimEnd().split("\n").slice(-ERROR_LOG_LINES);
-    const tail = el("pre", "rw-error-logs", lines.join("\n"));
+    const hasLogs = (model.get("logs") ?? "").trim() !== "";
     errorBox.replaceChildren(
       el("strong", "", "The model failed: "),
       el("span", "rw-error-message", error),
-      el("div", "rw-error-hint", `Last ${lines.length} log lines:`),
-      tail,
     );
+    if (hasLogs) errorBox.append(el("div", "rw-error-hint", "Its last log lines are below."));
+  };
+
+  const showRaw = () => {
+    const value = model.get("raw");
+    const output = outputText(value, model.get("output_kind"), model.get("text") ?? "");
+    raw.update(value, value?.status === "succeeded" && output !== null && output !== "");
   };
 
   const showProblem = () => {
@@ -224,6 +235,7 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
       .map((k) => `${k.replace("_", " ")}: ${formatSeconds(m[k] as number)}`);
     metrics.hidden = parts.length === 0 || !TERMINAL.has(model.get("status"));
     metrics.textContent = parts.join(" · ");
+    footer.hidden = metrics.hidden && raw.copy.hidden;
   };
 
   const onCustom = (content: Record<string, unknown>, buffers: Binary[] = []) => {
@@ -263,6 +275,13 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
       },
     ],
     ["change:metrics", showMetrics],
+    [
+      "change:raw",
+      () => {
+        showRaw();
+        showMetrics();
+      },
+    ],
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
   model.on("msg:custom", onCustom as never);
@@ -275,6 +294,7 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
   showMedia();
   showEmbedding();
   showProblem();
+  showRaw();
   showMetrics();
 
   // Durations and the cold-boot hint tick in the browser, kernel busy or not.

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import panel from "../src/panel";
 import { UrlCache } from "../src/panel/media";
+import { outputText } from "../src/panel/raw";
 import { COLD_BOOT_AFTER, TimelineView } from "../src/panel/timeline";
 import type { MediaEntry } from "../src/panel/types";
 import { fakeModel } from "./fake-model";
@@ -23,6 +24,7 @@ function panelState(extra: Record<string, unknown> = {}) {
     error: "",
     problem: "",
     cancel_state: "",
+    raw: {},
     ...extra,
   };
 }
@@ -308,7 +310,7 @@ describe("panel view", () => {
     expect(host.querySelector(".rw-gallery")?.querySelector("img")).toBeNull(); // not twice
   });
 
-  it("summarises embeddings and shows the model's error with the end of the logs", () => {
+  it("summarises embeddings and shows the model's error, its last log lines once", () => {
     const { model, q } = mount();
     model.kernelSet("embedding", {
       shape: [1, 768],
@@ -323,9 +325,11 @@ describe("panel view", () => {
     model.kernelSet("logs", logs);
     model.kernelSet("error", "CUDA out of memory");
     expect(q(".rw-error-message").textContent).toBe("CUDA out of memory");
-    const tail = q(".rw-error-logs").textContent!.split("\n");
-    expect(tail.length).toBe(20);
-    expect(tail.at(-1)).toBe("line 29");
+    expect(q(".rw-error").textContent).not.toContain("line 29");
+    expect(q(".rw-error-hint").textContent).toContain("last log lines are below");
+    const shown = q(".rw-panel").textContent!;
+    expect(shown.split("line 29").length - 1).toBe(1); // in the logs, not repeated
+    expect(q(".rw-logs").textContent).toContain("line 29");
   });
 
   it("shows kernel-side problems and final metrics", () => {
@@ -379,5 +383,122 @@ describe("UrlCache", () => {
     cache.keepOnly(new Set());
     expect(revoked).toEqual(["u1", "u2"]);
     expect(cache.size).toBe(0);
+  });
+});
+
+describe("files the panel does not show", () => {
+  it("says plainly that a file stays on the backend, and a failed fetch as one", () => {
+    const { model, q } = mount({ status: "succeeded" });
+    model.kernelSet("media", [
+      {
+        key: "u1",
+        kind: "remote",
+        name: "weights.json",
+        data: null,
+        reason: "weights stay on the backend (not downloaded: they can be gigabytes).",
+      },
+      { key: "u2", kind: "missing", name: "x.png", data: null, reason: "HTTPError: 500" },
+    ]);
+    expect(q(".rw-media-remote").textContent).toBe(
+      "weights.json: weights stay on the backend (not downloaded: they can be gigabytes).",
+    );
+    expect(q(".rw-media-remote").textContent).not.toContain("Could not");
+    expect(q(".rw-media-missing").textContent).toBe("Could not fetch x.png: HTTPError: 500");
+  });
+});
+
+describe("the prediction's JSON and Copy output", () => {
+  const finished = (extra: Record<string, unknown> = {}) => ({
+    id: "p1",
+    status: "succeeded",
+    input: { prompt: "<b>hi</b>", api_key: "**********" },
+    output: "http://127.0.0.1:5/outputs/t/filtered.png",
+    logs: "ok",
+    ...extra,
+  });
+
+  it("folds the JSON until opened, and shows it as text", () => {
+    const { model, q } = mount({ status: "processing" });
+    expect(q(".rw-raw").hidden).toBe(true);
+    expect(q(".rw-copy-output").hidden).toBe(true);
+    model.kernelSet("raw", finished({ output: "<img src=x onerror=alert(1)>" }));
+    const details = q<HTMLDetailsElement>(".rw-raw");
+    expect(details.hidden).toBe(false);
+    expect(details.open).toBe(false);
+    expect(q(".rw-raw-summary").textContent).toBe("JSON");
+    expect(q(".rw-raw-json").textContent).toBe(""); // not built while folded
+    details.open = true;
+    details.dispatchEvent(new Event("toggle"));
+    const json = JSON.parse(q(".rw-raw-json").textContent!);
+    expect(json.input.api_key).toBe("**********");
+    expect(json.output).toBe("<img src=x onerror=alert(1)>");
+    expect(q(".rw-raw-json").querySelector("img")).toBeNull();
+  });
+
+  it("copies a file output's URL, and says so", async () => {
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    vi.stubGlobal("navigator", { clipboard: { writeText } });
+    const { model, q } = mount({ status: "succeeded", output_kind: "file" });
+    model.kernelSet("raw", finished());
+    const copy = q<HTMLButtonElement>(".rw-copy-output");
+    expect(copy.hidden).toBe(false);
+    copy.click();
+    await vi.waitFor(() => expect(copy.textContent).toBe("Copied"));
+    expect(writeText).toHaveBeenCalledWith("http://127.0.0.1:5/outputs/t/filtered.png");
+    vi.unstubAllGlobals();
+  });
+
+  it("copies streamed text whole, through execCommand when the Clipboard API is refused", async () => {
+    vi.stubGlobal("navigator", {
+      clipboard: { writeText: vi.fn().mockRejectedValue(new Error("denied")) },
+    });
+    let copied = "";
+    const exec = vi.fn(() => {
+      copied = document.querySelector("textarea")?.value ?? "";
+      return true;
+    });
+    Object.defineProperty(document, "execCommand", { value: exec, configurable: true });
+    const { model, q } = mount({ status: "succeeded", output_kind: "text-stream" });
+    model.kernelSet("text", "hello world");
+    model.kernelSet("raw", finished({ output: ["hello", " world"] }));
+    q<HTMLButtonElement>(".rw-copy-output").click();
+    await vi.waitFor(() => expect(q(".rw-copy-output").textContent).toBe("Copied"));
+    expect(exec).toHaveBeenCalledWith("copy");
+    expect(copied).toBe("hello world");
+    expect(document.querySelector("textarea")).toBeNull(); // the helper is gone
+    vi.unstubAllGlobals();
+  });
+
+  it("selects the text for Ctrl+C when nothing can copy", async () => {
+    vi.stubGlobal("navigator", {});
+    Object.defineProperty(document, "execCommand", { value: () => false, configurable: true });
+    const { model, q } = mount({ status: "succeeded", output_kind: "text" });
+    model.kernelSet("text", "select me");
+    model.kernelSet("raw", finished({ output: "select me" }));
+    q<HTMLButtonElement>(".rw-copy-output").click();
+    await vi.waitFor(() => expect(q(".rw-copy-output").textContent).toBe("Press Ctrl+C to copy"));
+    expect(window.getSelection()?.toString()).toBe("select me");
+    vi.unstubAllGlobals();
+  });
+
+  it("offers no Copy output for a failed run, and forgets the JSON on the next one", () => {
+    const { model, q } = mount({ status: "failed" });
+    model.kernelSet("raw", finished({ status: "failed", output: null, error: "boom" }));
+    expect(q(".rw-copy-output").hidden).toBe(true);
+    expect(q(".rw-raw").hidden).toBe(false);
+    model.kernelSet("raw", {});
+    expect(q(".rw-raw").hidden).toBe(true);
+  });
+
+  it("puts text, file URLs and values on the clipboard as a person expects", () => {
+    expect(outputText({ output: ["a", "b"] }, "text-stream", "")).toBe("ab");
+    expect(outputText({ output: ["a", "b"] }, "text-stream", "ab!")).toBe("ab!");
+    expect(outputText({ output: ["https://x/1.png", "https://x/2.png"] }, "files", "")).toBe(
+      "https://x/1.png\nhttps://x/2.png",
+    );
+    expect(outputText({ output: { words: 2 } }, "object", "")).toBe('{\n  "words": 2\n}');
+    expect(outputText({ output: 0 }, "number", "")).toBe("0");
+    expect(outputText({ output: null }, "json", "")).toBeNull();
+    expect(outputText({}, "", "")).toBeNull();
   });
 });

@@ -34,7 +34,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from ._app import build_app, is_loopback
+from ._app import OUTPUT_UPLOADS, build_app, is_loopback
 from ._engine import Engine
 from ._files_store import FileStore
 from ._group_records import GroupRecords
@@ -234,11 +234,17 @@ def _start_engine(store: Store, config: ServerConfig) -> Engine:
     reaped = records.reap_stale()
     if reaped:
         log.warning("killed %d model process group(s) of a stopped backend", reaped)
+    files = FileStore(config.data_dir, bytes.fromhex(file_key))
     engine = Engine(
         store,
-        FileStore(config.data_dir, bytes.fromhex(file_key)),
+        files,
         registry,
-        RunnerPool(records=records, instances=config.instances),
+        # coglet uploads output files here, so they keep the model's names.
+        RunnerPool(
+            records=records,
+            instances=config.instances,
+            upload_url=f"{config.origin}{OUTPUT_UPLOADS}{files.upload_key}/",
+        ),
         origin=config.public_url or config.origin,
         local_origin=config.origin,
         webhook_secret=webhook_secret,

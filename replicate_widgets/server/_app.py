@@ -28,7 +28,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._files_store import max_upload_body, too_large
+from ._files_store import MAX_OUTPUT_SIZE, max_upload_body, too_large
 from ._lifecycle import REQUEST_ORIGIN
 from ._problem import Problem, problem_response
 from ._routes_catalog import (
@@ -59,6 +59,7 @@ from ._routes_files import (
     get_file,
     list_files,
     output_file,
+    receive_output,
 )
 from ._sse import parse_last_event_id
 from ._web import (
@@ -74,7 +75,9 @@ from ._web import (
 
 log = logging.getLogger(__name__)
 
-_PUBLIC = ("/v1/streams/", "/outputs/", "/covers/")
+OUTPUT_UPLOADS = "/_coglet/outputs/"
+"""Where coglet uploads output files: ``<this><key>/<file name>``."""
+_PUBLIC = ("/v1/streams/", "/outputs/", "/covers/", OUTPUT_UPLOADS)
 # A file's download URL, optionally ending with its name; its signature is
 # checked by the route.
 _SIGNED_DOWNLOAD = re.compile(r"/v1/files/[^/]+/download(?:/[^/]+)?")
@@ -209,6 +212,7 @@ ROUTES = [
     Route("/v1/streams/{id}", stream),
     Route("/p/{id}", web_page),
     Route("/outputs/{token}/{name}", output_file),
+    Route(f"{OUTPUT_UPLOADS}{{key}}/{{name}}", receive_output, methods=["PUT"]),
     Route("/covers/{owner}/{name}", cover),
 ]
 
@@ -293,10 +297,12 @@ class Gate:
       ``Sec-Fetch-Site`` on a state-changing method) is refused, as Jupyter
       Server does: a page the user visits must not drive the server.
     - With a token, ``/v1`` needs ``Authorization: Bearer``; the capability
-      routes (streams, output files, covers, web pages and the signed download
-      route ``/v1/files/{id}/download``, which checks its signature) do not.
+      routes (streams, output files, covers, web pages, the signed download
+      route ``/v1/files/{id}/download``, which checks its signature, and the
+      route coglet uploads outputs to, which checks its key) do not.
     - Bodies are capped (:data:`MAX_JSON_BODY`, or a file's limit for
-      ``POST /v1/files``) by ``Content-Length`` first and while they stream.
+      ``POST /v1/files`` and output uploads) by ``Content-Length`` first and
+      while they stream.
     - ``/v1/v1/...`` is served as ``/v1/...``: the official Python client (1.0.7)
       puts ``/v1/...`` paths after its ``base_url``, so given the server's URL
       (which ends in ``/v1``) it asks for ``/v1/v1/...``.
@@ -341,9 +347,7 @@ class Gate:
         refusal = self._check_caller(scope, headers)
         if refusal is None:
             refusal = self._check_token(scope, path)
-        limit = (
-            max_upload_body() if (scope["method"], path) == _UPLOAD else MAX_JSON_BODY
-        )
+        limit = _body_limit(scope["method"], path)
         length = headers.get("content-length", "")
         if refusal is None and length.isdigit() and int(length) > limit:
             refusal = problem_response(_too_large(path, limit))
@@ -459,6 +463,14 @@ class Gate:
 
 
 _UPLOAD = ("POST", "/v1/files")
+
+
+def _body_limit(method: str, path: str) -> int:
+    if (method, path) == _UPLOAD:
+        return max_upload_body()
+    if method == "PUT" and path.startswith(OUTPUT_UPLOADS):
+        return MAX_OUTPUT_SIZE
+    return MAX_JSON_BODY
 
 
 def is_loopback(name: str) -> bool:

@@ -126,6 +126,9 @@ class CogletProcess:
     gpu
         ``CUDA_VISIBLE_DEVICES`` for the process (one instance, one GPU);
         ``None`` keeps the backend's own.
+    upload_url
+        Where coglet uploads output files (``--upload-url``), keeping the
+        model's file names; ``None``: it sends them as ``data:`` URLs.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class CogletProcess:
         *,
         records: GroupRecords | None = None,
         gpu: str | None = None,
+        upload_url: str | None = None,
     ) -> None:
         if not coglet_available():
             raise RunnerError(PLATFORM_MESSAGE)
@@ -143,6 +147,7 @@ class CogletProcess:
         self.gpu = gpu
         self.port = _free_port()
         self._records = records
+        self.upload_url = upload_url
         self._tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
         self.log_path = self._tmp / "coglet.log"
         self._popen: subprocess.Popen[bytes] | None = None
@@ -229,6 +234,8 @@ class CogletProcess:
         cmd += ["--host", "127.0.0.1"]
         if self.mode == "train":
             cmd += ["--x-mode", "train"]
+        if self.upload_url is not None:
+            cmd += ["--upload-url", self.upload_url]
         try:
             with self.log_path.open("ab") as log:
                 self._popen = subprocess.Popen(

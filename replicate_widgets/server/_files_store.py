@@ -1,12 +1,26 @@
 """Files on disk: uploads (the Files API) and prediction output files.
 
-coglet returns output files as ``data:`` URLs. Replicate clients expect URLs they
-can download, so each one is written under the data dir and served by the
-backend at ``/outputs/<random token>/<name>``; the token makes the URL a
-capability, like Replicate's ``replicate.delivery`` links. Documents hold these
-URLs as :class:`LocalURL` values, which only the server creates. Uploads live under
-``files/<id>`` and can be fetched with a token or with a signed download URL,
-which is also how coglet (which has no token) downloads them as inputs.
+Replicate clients expect output files at URLs they can download, so each one is
+written under the data dir and served by the backend at
+``/outputs/<random token>/<name>``; the token makes the URL a capability, like
+Replicate's ``replicate.delivery`` links. Documents hold these URLs as
+:class:`LocalURL` values, which only the server creates.
+
+An output keeps the name the model gave it (``filtered.png``), as on Replicate:
+coglet, started with ``--upload-url``, PUTs each file to
+``<upload url><its file name>``, and the backend stores it
+(:meth:`FileStore.receive_output`) and answers with a one-time marker that coglet
+puts in the output in its place; the lifecycle swaps the marker for the file's URL
+(:meth:`FileStore.claim_output`). coglet (0.23) uploads the files of a list or an
+iterator at once and lists them in the order the uploads finished, not the
+model's, so only models whose output is one file get an upload URL
+(:func:`uploads_keep_order`); it sends the files of objects as ``data:`` URLs
+anyway. ``data:`` URLs have no name: those files become ``out-N`` with the
+extension of their type. Either way :func:`output_name` makes the name safe.
+
+Uploads live under ``files/<id>`` and can be fetched with a token or with a
+signed download URL, which is also how coglet (which has no token) downloads
+them as inputs.
 """
 
 from __future__ import annotations
@@ -18,8 +32,10 @@ import hmac
 import mimetypes
 import re
 import secrets
+import shutil
 import time
 import urllib.parse
+from collections.abc import AsyncIterable
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -38,6 +54,101 @@ def max_upload_body() -> int:
 
 
 _COPY_CHUNK = 1 << 20
+
+MAX_OUTPUT_SIZE = 4 * 1024 * 1024 * 1024
+"""The largest output file coglet may upload (4 GB): videos and weights are big."""
+
+MAX_NAME = 120
+"""Longest output file name kept, extension included."""
+
+UPLOAD_MARKER = "rwupload:"
+"""What a received output is called until the lifecycle claims it."""
+_MAX_UNCLAIMED = 10_000
+
+# mimetypes knows no extension for some types models write (audio/wav on most
+# systems) and an odd one for others (.oga for Ogg audio, .jpe): these win.
+_EXTENSIONS = {
+    "audio/wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/vnd.wave": ".wav",
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/ogg": ".ogg",
+    "audio/flac": ".flac",
+    "audio/x-flac": ".flac",
+    "audio/mp4": ".m4a",
+    "audio/aac": ".aac",
+    "audio/webm": ".weba",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "video/webm": ".webm",
+    "video/mp4": ".mp4",
+    "text/plain": ".txt",
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def uploads_keep_order(openapi_schema: Any, component: str = "Output") -> bool:
+    """Whether coglet may upload this version's outputs: its output is one file.
+
+    Parameters
+    ----------
+    openapi_schema
+        The version's OpenAPI document.
+    component
+        ``"Output"``, or ``"TrainingOutput"`` for trainings.
+    """
+    try:
+        schemas = openapi_schema["components"]["schemas"]
+        node = schemas[component]
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            node = schemas[ref.rsplit("/", 1)[-1]]
+    except (KeyError, TypeError, AttributeError):
+        return False
+    return (
+        isinstance(node, dict)
+        and node.get("type") == "string"
+        and node.get("format") == "uri"
+    )
+
+
+def extension_for(mime: str) -> str:
+    """Return the usual file extension of ``mime`` (``.bin`` when unknown)."""
+    mime = mime.split(";", 1)[0].strip().lower()
+    return _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or ".bin"
+
+
+def output_name(hint: str | None, mime: str, index: int = 0) -> str:
+    """Return a safe file name for an output: the model's own when it has one.
+
+    Parameters
+    ----------
+    hint
+        The name the model gave the file (``filtered.png``), or ``None``.
+    mime
+        The file's type, for the extension of a name that has none.
+    index
+        The output's position, for ``out-<index>`` when ``hint`` is unusable.
+
+    Returns
+    -------
+    str
+        Only letters, digits, ``.``, ``_`` and ``-`` (runs of anything else become
+        ``_``), no leading dot, at most :data:`MAX_NAME` characters: safe in a URL
+        path and on every file system.
+    """
+    base = (hint or "").replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._-")
+    ext = _UNSAFE.sub("", ext).lower()[:16]
+    if not stem:
+        stem = f"out-{index}"
+    suffix = f".{ext}" if ext else extension_for(mime)
+    return stem[: MAX_NAME - len(suffix)] + suffix
 
 
 def download_name(name: str, content_type: str) -> str:
@@ -99,6 +210,10 @@ class FileStore:
     def __init__(self, root: Path, secret: bytes) -> None:
         self.root = root
         self._secret = secret
+        self.upload_key = secrets.token_urlsafe(32)
+        """The capability in coglet's upload URL; new at every start."""
+        # Received outputs by marker, until a prediction's output claims them.
+        self._received: dict[str, LocalURL] = {}
         (root / "files").mkdir(parents=True, exist_ok=True)
         (root / "outputs").mkdir(parents=True, exist_ok=True)
 
@@ -179,15 +294,66 @@ class FileStore:
         return hmac.compare_digest(self.sign(file_id, when), signature)
 
     # --------------------------------------------------------------- outputs
-    def save_output(self, data: bytes, mime: str, stem: str) -> LocalURL:
-        """Write one output file and return its ``rwlocal:/outputs/...`` URL."""
+    def save_output(self, data: bytes, mime: str, name: str) -> LocalURL:
+        """Write one output file and return its ``rwlocal:/outputs/...`` URL.
+
+        ``name`` is made safe by :func:`output_name`; one without an extension
+        gets that of ``mime``.
+        """
         token = new_id()
-        ext = mimetypes.guess_extension(mime.split(";")[0].strip()) or ".bin"
-        name = f"{stem}{ext}"
+        name = output_name(name, mime)
         folder = self.root / "outputs" / token
         folder.mkdir()
         (folder / name).write_bytes(data)
         return local_url(f"/outputs/{token}/{name}")
+
+    async def receive_output(
+        self, chunks: AsyncIterable[bytes], mime: str, name: str
+    ) -> str:
+        """Store an output file coglet uploads; return the marker it stands for.
+
+        The bytes go to disk as they arrive. The marker is what coglet puts in
+        the prediction's output; :meth:`claim_output` turns it into the URL.
+
+        Raises
+        ------
+        Problem
+            413 past :data:`MAX_OUTPUT_SIZE` (nothing is kept).
+        """
+        token = new_id()
+        name = output_name(name, mime)
+        folder = self.root / "outputs" / token
+        folder.mkdir()
+        size = 0
+        try:
+            with (folder / name).open("wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > MAX_OUTPUT_SIZE:
+                        raise Problem(
+                            413,
+                            f"Output files may be at most {MAX_OUTPUT_SIZE >> 30} "
+                            "GB; write a smaller file or return a URL to it.",
+                        )
+                    out.write(chunk)
+        except BaseException:  # too big, or the upload broke off: keep nothing
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        marker = UPLOAD_MARKER + new_id()
+        self._received[marker] = local_url(f"/outputs/{token}/{name}")
+        while len(self._received) > _MAX_UNCLAIMED:  # outputs of runs that died
+            del self._received[next(iter(self._received))]
+        return marker
+
+    def claim_output(self, value: object) -> LocalURL | None:
+        """Return the URL of the received output ``value`` names, once.
+
+        Only a marker this store handed out counts; anything else (a string a
+        model returned, a marker already claimed) is ``None``.
+        """
+        if not isinstance(value, str) or not value.startswith(UPLOAD_MARKER):
+            return None
+        return self._received.pop(value, None)
 
     def output_path(self, token: str, name: str) -> Path | None:
         """Return the file behind ``/outputs/<token>/<name>``, if it exists."""

@@ -354,7 +354,7 @@ class RunnerPool:
 
     Parameters
     ----------
-    idle_timeout, records
+    idle_timeout, records, upload_url
         Passed to each runner.
     instances
         How many processes each version may run on (``--instances``).
@@ -370,6 +370,7 @@ class RunnerPool:
         records: GroupRecords | None = None,
         instances: int = 1,
         gpus: list[str] | None = None,
+        upload_url: str | None = None,
     ) -> None:
         if instances < 1:
             raise ValueError(
@@ -377,6 +378,7 @@ class RunnerPool:
             )
         self.idle_timeout = idle_timeout
         self.records = records
+        self.upload_url = upload_url
         self.instances = instances
         self.gpus = detect_gpus() if gpus is None else list(gpus)
         self._pools: dict[tuple[str, str, str], Instances] = {}
@@ -398,6 +400,7 @@ class RunnerPool:
                 idle_timeout=self.idle_timeout,
                 records=self.records,
                 gpu=gpu,
+                upload_url=self.upload_url,
             )
 
         return make

@@ -8,9 +8,11 @@ events into the Replicate-shaped document, which is fanned out to
 ``urls.stream`` readers (:mod:`._sse`), to the webhook (:mod:`._webhooks`) and
 to the store. It also cancels, expires (``Cancel-After``) and finishes them.
 coglet's quirks are absorbed here: the doubled ``Prediction failed:`` prefix,
-and file outputs, which coglet sends as ``data:`` URLs: those the version's
-output schema types as files (``format: uri``) are stored and served as files,
-list order kept; a string output that merely looks like a data URL stays text.
+and file outputs, which coglet uploads to the backend (see
+:mod:`._files_store`) or, without an upload URL, sends as ``data:`` URLs: those
+the version's output schema types as files (``format: uri``) are stored and
+served as files, list order kept; a string output that merely looks like a data
+URL stays text.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._clock import now_iso, seconds_between
-from ._files_store import FileStore, LocalURL, absolutize, parse_data_url
+from ._files_store import (
+    UPLOAD_MARKER,
+    FileStore,
+    LocalURL,
+    absolutize,
+    parse_data_url,
+)
 from ._instances import Instances, RunnerPool
 from ._models import LocalModel
 from ._problem import Problem
@@ -213,12 +221,20 @@ class Lifecycle:
         live.emitted += 1
 
     def _store_outputs(self, live: Live, value: Any, schema: Any) -> Any:
-        """Replace file outputs (``data:`` URLs) with stored files' URLs.
+        """Replace file outputs with stored files' URLs.
 
-        Only where ``schema`` (the output schema, walked along ``value``) says
-        ``format: uri`` is a data URL a file that coglet made from a returned
-        ``Path``; anywhere else it is whatever text the model returned.
+        A file coglet uploaded (named by the marker the backend gave it) is one
+        wherever it is. A ``data:`` URL is a file that coglet made from a returned
+        ``Path`` only where ``schema`` (the output schema, walked along ``value``)
+        says ``format: uri``; anywhere else it is whatever text the model returned.
         """
+        if isinstance(value, str) and value.startswith(UPLOAD_MARKER):
+            if value not in live.outputs:  # else: streamed, now in the completed output
+                uploaded = self.files.claim_output(value)
+                if uploaded is None:
+                    return value
+                live.outputs[value] = uploaded
+            return live.outputs[value]
         nodes = _branches(schema, _schemas(live.model), set())
         if isinstance(value, list):
             items = _items(nodes)
@@ -238,8 +254,8 @@ class Lifecycle:
                     mime, data = parse_data_url(value)
                 except ValueError:
                     return value
-                stem = f"out-{len(live.outputs)}"
-                live.outputs[value] = self.files.save_output(data, mime, stem)
+                name = f"out-{len(live.outputs)}"  # a data URL has no name
+                live.outputs[value] = self.files.save_output(data, mime, name)
             return live.outputs[value]
         return value
 

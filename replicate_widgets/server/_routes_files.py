@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,24 @@ async def output_file(request: Request) -> Response:
             "deleted with the server's data directory).",
         )
     return FileResponse(path)
+
+
+async def receive_output(request: Request) -> Response:
+    """Take an output file coglet uploads (``--upload-url``), named by the model.
+
+    The key in the path is the capability: coglet sends no token.
+    """
+    p = request.path_params
+    files = engine_of(request).files
+    if not hmac.compare_digest(str(p["key"]).encode(), files.upload_key.encode()):
+        raise Problem(
+            404,
+            "This upload URL is not one this server gave its model processes.",
+        )
+    marker = await files.receive_output(
+        request.stream(),
+        request.headers.get("content-type", "application/octet-stream"),
+        p["name"],
+    )
+    # coglet puts the Location in the output in the file's place.
+    return Response(status_code=201, headers={"Location": marker})

@@ -46,6 +46,7 @@ import httpx
 import httpx_sse
 
 from replicate_widgets.server._coglet_process import CogletProcess, RunnerError
+from replicate_widgets.server._files_store import uploads_keep_order
 from replicate_widgets.server._group_records import GroupRecords
 from replicate_widgets.server._models import LocalModel
 from replicate_widgets.server._runner_events import (
@@ -140,6 +141,9 @@ class ModelRunner:
     gpu
         The ``CUDA_VISIBLE_DEVICES`` value of this runner's process, ``None``
         to leave the backend's own.
+    upload_url
+        Where coglet uploads output files, so they keep their names; used only
+        when the output is one file (see :mod:`._files_store`).
     """
 
     crash_message = CRASH_MESSAGE
@@ -154,6 +158,7 @@ class ModelRunner:
         setup_timeout: float = 300.0,
         records: GroupRecords | None = None,
         gpu: str | None = None,
+        upload_url: str | None = None,
     ) -> None:
         if mode not in ("predict", "train"):
             raise ValueError(f"mode must be 'predict' or 'train', not {mode!r}")
@@ -168,6 +173,10 @@ class ModelRunner:
         self.setup_timeout = setup_timeout
         self._records = records
         self.gpu = gpu
+        output = "TrainingOutput" if mode == "train" else "Output"
+        self.upload_url = (
+            upload_url if uploads_keep_order(model.openapi_schema, output) else None
+        )
         self.keep_warm = False
         """Never stop the process for idleness (a deployment's min_instances)."""
         self.streams = True
@@ -213,7 +222,13 @@ class ModelRunner:
 
     # ---------------------------------------------------------------- process
     def _new_process(self) -> ModelServer:
-        return CogletProcess(self.model, self.mode, records=self._records, gpu=self.gpu)
+        return CogletProcess(
+            self.model,
+            self.mode,
+            records=self._records,
+            gpu=self.gpu,
+            upload_url=self.upload_url,
+        )
 
     async def start(self) -> None:
         """Start the process now rather than at the first run.

@@ -64,7 +64,7 @@ def test_train_to_a_new_version_and_run_it(
     expect(panel).to_have_attribute("data-status", "succeeded", timeout=120_000)
     expect(panel).to_contain_text("learned")
     result = trainer.locator(".rw-trainer-result")
-    expect(result).to_contain_text(f"New version: local/{name}:")
+    expect(result).to_contain_text(f"New version local/{name}:")
     page.screenshot(path=str(ARTIFACTS / "trainer-succeeded.png"), full_page=True)
 
     trainer.locator("button.rw-trainer-open").click()

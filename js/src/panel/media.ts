@@ -75,6 +75,11 @@ export function mediaElement(
     );
     return box;
   }
+  if (entry.kind === "remote") {
+    // Left on the backend on purpose (trained weights): said plainly, not as a failure.
+    box.append(el("span", "rw-media-remote", `${entry.name}: ${entry.reason ?? ""}`));
+    return box;
+  }
   if (entry.kind === "image" && url) {
     const img = el("img", "rw-image");
     img.src = url;
@@ -87,6 +92,9 @@ export function mediaElement(
   } else if ((entry.kind === "audio" || entry.kind === "video") && url) {
     const player = el(entry.kind, `rw-${entry.kind}`);
     player.controls = true;
+    // The player's own Download would name the file after the blob URL (a random
+    // id, no extension): the button below saves it under the model's name.
+    player.setAttribute("controlslist", "nodownload");
     player.src = url;
     box.append(player);
   } else if (entry.kind === "text" && url) {

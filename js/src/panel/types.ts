@@ -12,7 +12,7 @@ export type Binary = DataView | ArrayBuffer | Uint8Array;
 
 export interface MediaEntry {
   key: string;
-  kind: "image" | "audio" | "video" | "text" | "file" | "pending" | "missing";
+  kind: "image" | "audio" | "video" | "text" | "file" | "pending" | "missing" | "remote";
   mime?: string;
   name: string;
   size?: number;
@@ -44,6 +44,8 @@ export interface PanelModel {
   error: string;
   problem: string;
   cancel_state: string;
+  /** The finished prediction's JSON (secrets masked), or `{}` before it ended. */
+  raw: Record<string, unknown> | null;
 }
 
 /** The part of anywidget's model the panel uses (typed loosely for the fake in tests). */
