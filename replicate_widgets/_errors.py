@@ -19,6 +19,9 @@ this tree::
     ├── OutputTooLargeError(limit, size)         a file over the read/download cap
     └── ModelError(prediction, logs)             failed, canceled or aborted
 
+    KeyboardInterrupt
+    └── RunInterrupted(prediction_ids)           Ctrl-C / kernel interrupt in run()
+
 Every message says what happened and what the person can do next; none contains the
 API token.
 """
@@ -242,6 +245,26 @@ class ModelError(ReplicateError):
         else:
             msg = f"Prediction {pid} was canceled before it finished."
         super().__init__(msg)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A blocking ``run()`` was interrupted (Ctrl-C, the notebook's Interrupt).
+
+    It is a :class:`KeyboardInterrupt`, so code that stops on those still stops; the
+    message says what happened to the predictions the call had started.
+
+    Parameters
+    ----------
+    message
+        What happened to them (canceled, or left running on purpose).
+    prediction_ids
+        The predictions the interrupted call had started.
+    """
+
+    def __init__(self, message: str, prediction_ids: tuple[str, ...] = ()) -> None:
+        self.prediction_ids = prediction_ids
+        """The predictions the interrupted call had started."""
+        super().__init__(message)
 
 
 _HINTS: dict[int, str] = {

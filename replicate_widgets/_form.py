@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import pathlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anywidget
@@ -27,7 +28,7 @@ import traitlets
 from ._form_store import HiddenValues, StaleMarker
 from ._schema import ModelSchema, SchemaError, parse
 
-__all__ = ["InputForm"]
+__all__ = ["FormSnapshot", "InputForm"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -36,6 +37,15 @@ _STATIC = pathlib.Path(__file__).parent / "static"
 _MAX_UPLOAD = 10 * 1024 * 1024 - 64 * 1024
 
 SubmitCallback = Callable[[dict[str, Any]], object]
+
+
+@dataclass(frozen=True)
+class FormSnapshot:
+    """An :class:`InputForm`'s values at one moment (see :meth:`InputForm.snapshot`)."""
+
+    values: dict[str, Any]
+    hidden: HiddenValues
+    message: str
 
 
 class InputForm(anywidget.AnyWidget):
@@ -166,6 +176,18 @@ class InputForm(anywidget.AnyWidget):
                 new[name] = self._to_trait_value(name, value)
         with self.hold_sync():  # values and the errors they cause in one message
             self.values = new
+
+    def snapshot(self) -> FormSnapshot:
+        """Return the form's values (files and secrets included) for :meth:`restore`."""
+        return FormSnapshot(dict(self.values), self._store.copy(), self.message)
+
+    def restore(self, snapshot: FormSnapshot) -> None:
+        """Put back the values of :meth:`snapshot` (a failed call's are not kept)."""
+        # Files and secrets first: the new values are checked against them.
+        self._store.replace(snapshot.hidden)
+        with self.hold_sync():
+            self.message = snapshot.message
+            self.values = dict(snapshot.values)
 
     def reset(self) -> None:
         """Go back to the schema's defaults, forgetting uploaded files and secrets."""

@@ -44,6 +44,7 @@ export interface PanelModel {
   error: string;
   problem: string;
   cancel_state: string;
+  booting: boolean;
 }
 
 /** The part of anywidget's model the panel uses (typed loosely for the fake in tests). */
