@@ -34,7 +34,7 @@ from ._compare_plan import (
     summary,
     sweep_cells,
 )
-from ._errors import RateLimitError, RunInterrupted
+from ._errors import RateLimitError, run_interrupted
 from ._history import record
 from ._html import Markup, escape, tag
 from ._loop import io_loop, on_io_thread, submit
@@ -165,10 +165,10 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
 
     def _interrupted(
         self, job: concurrent.futures.Future[list[Prediction | None]]
-    ) -> RunInterrupted:
+    ) -> KeyboardInterrupt:
         """Stop an interrupted run (unless ``keep_running``); say what became of it."""
         if self.keep_running:
-            return RunInterrupted(
+            return run_interrupted(
                 "Stopped waiting; the predictions keep running (keep_running=True). "
                 "cancel_all() stops them.",
                 self._started_ids(),
@@ -180,7 +180,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             c.prediction is not None and c.prediction.status == "canceled"
             for c in self.cells
         )
-        return RunInterrupted(
+        return run_interrupted(
             f"Interrupted: canceled {stopped} running prediction(s); nothing more "
             "starts.",
             ids,

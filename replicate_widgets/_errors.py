@@ -19,8 +19,8 @@ this tree::
     ├── OutputTooLargeError(limit, size)         a file over the read/download cap
     └── ModelError(prediction, logs)             failed, canceled or aborted
 
-    KeyboardInterrupt
-    └── RunInterrupted(prediction_ids)           Ctrl-C / kernel interrupt in run()
+An interrupted ``run()`` raises a plain ``KeyboardInterrupt`` that says what became
+of its predictions (:func:`run_interrupted`).
 
 Every message says what happened and what the person can do next; none contains the
 API token.
@@ -247,24 +247,25 @@ class ModelError(ReplicateError):
         super().__init__(msg)
 
 
-class RunInterrupted(KeyboardInterrupt):
-    """A blocking ``run()`` was interrupted (Ctrl-C, the notebook's Interrupt).
+PREDICTION_IDS = "prediction_ids"
+"""The attribute of an interrupted run's KeyboardInterrupt naming its predictions."""
 
-    It is a :class:`KeyboardInterrupt`, so code that stops on those still stops; the
-    message says what happened to the predictions the call had started.
 
-    Parameters
-    ----------
-    message
-        What happened to them (canceled, or left running on purpose).
-    prediction_ids
-        The predictions the interrupted call had started.
+def run_interrupted(message: str, prediction_ids: tuple[str, ...]) -> KeyboardInterrupt:
+    """Return the ``KeyboardInterrupt`` a blocking ``run()`` raises when interrupted.
+
+    A plain ``KeyboardInterrupt`` (notebooks and ``except KeyboardInterrupt`` treat
+    it as any other), whose message says what became of the predictions the call
+    had started; their ids are in its ``prediction_ids`` attribute.
     """
+    error = KeyboardInterrupt(message)
+    setattr(error, PREDICTION_IDS, prediction_ids)
+    return error
 
-    def __init__(self, message: str, prediction_ids: tuple[str, ...] = ()) -> None:
-        self.prediction_ids = prediction_ids
-        """The predictions the interrupted call had started."""
-        super().__init__(message)
+
+def is_run_interrupted(error: BaseException) -> bool:
+    """Tell whether ``error`` came from :func:`run_interrupted`."""
+    return isinstance(error, KeyboardInterrupt) and hasattr(error, PREDICTION_IDS)
 
 
 _HINTS: dict[int, str] = {

@@ -16,27 +16,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._errors import ReplicateError, RunInterrupted
+from ._errors import ReplicateError, is_run_interrupted
 from ._schema_types import SchemaError
 
 __all__ = ["SHORT", "install", "short_traceback"]
 
-SHORT: tuple[type[BaseException], ...] = (ReplicateError, SchemaError, RunInterrupted)
-"""The exceptions shown as one short message."""
+SHORT: tuple[type[BaseException], ...] = (ReplicateError, SchemaError)
+"""The exceptions shown as one short message (and interrupted runs)."""
+# A handler takes exception types, not predicates: other KeyboardInterrupts go on
+# to IPython's usual traceback.
+_HANDLED: tuple[type[BaseException], ...] = (*SHORT, KeyboardInterrupt)
 
 FULL_TRACEBACK_HINT = "(Full traceback: run %tb in the next cell.)"
 _RED, _RESET = "\x1b[0;31m", "\x1b[0m"
 
 
-def shown_type(error: BaseException) -> type[BaseException]:
-    """Return the type shown (a ``RunInterrupted`` shows as a KeyboardInterrupt)."""
-    return KeyboardInterrupt if isinstance(error, KeyboardInterrupt) else type(error)
-
-
 def short_traceback(error: BaseException) -> list[str]:
-    """Return the lines shown for ``error``: its name and message, then the hint."""
+    """Return the lines shown for ``error``: its type and message, then the hint."""
     message = str(error) or "(no message)"
-    name = shown_type(error).__name__
+    name = type(error).__name__
     return [f"{_RED}{name}{_RESET}: {message}", FULL_TRACEBACK_HINT]
 
 
@@ -47,8 +45,16 @@ def _show(
     tb: Any,
     tb_offset: int | None = None,
 ) -> list[str]:
-    """IPython's ``CustomTB`` for :data:`SHORT` (IPython calls it as a method)."""
-    del tb_offset  # only the message is shown
+    """Show an error of :data:`SHORT`, or an interrupted run, as its message alone.
+
+    IPython's ``CustomTB``, called as a method of the shell.
+    """
+    if not isinstance(value, SHORT) and not is_run_interrupted(value):
+        # Someone else's Ctrl-C: IPython's usual traceback, as without this handler.
+        shell.showtraceback(
+            (etype, value, tb), tb_offset=tb_offset, running_compiled_code=True
+        )
+        return []
     # Where %tb and %debug look for the last exception.
     sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
     if sys.version_info >= (3, 12):
@@ -56,7 +62,7 @@ def _show(
     lines = short_traceback(value)
     # ipykernel's _showtraceback sends the error to the notebook (and marks the cell
     # failed, so "Run all" stops there); IPython's own prints it.
-    shell._showtraceback(shown_type(value), value, lines)
+    shell._showtraceback(etype, value, lines)
     return lines
 
 
@@ -77,7 +83,7 @@ def install(shell: Any = None) -> bool:
     if shell is None or not hasattr(shell, "set_custom_exc"):
         return False
     current = tuple(getattr(shell, "custom_exceptions", ()) or ())
-    if current and current != SHORT:
+    if current and current != _HANDLED:
         return False  # someone else's handler: IPython keeps one, and it is theirs
-    shell.set_custom_exc(SHORT, _show)
+    shell.set_custom_exc(_HANDLED, _show)
     return True

@@ -15,7 +15,7 @@ import ipywidgets
 from ._backend import describe_backend, resolve_client
 from ._codegen import insert_next_cell, snippets, unwritable
 from ._codeview import CodeView
-from ._errors import ModelError, ReplicateError, RunInterrupted
+from ._errors import ModelError, ReplicateError, run_interrupted
 from ._form import InputForm
 from ._history import record
 from ._html import Markup, tag
@@ -426,12 +426,12 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
 
     def _interrupted(
         self, job: concurrent.futures.Future[Prediction]
-    ) -> RunInterrupted:
+    ) -> KeyboardInterrupt:
         """Stop an interrupted run (unless ``keep_running``); say what became of it."""
         run = self._current or _Run()
         if self.keep_running:
             name = f"prediction {run.prediction_id}" if run.prediction_id else "it"
-            return RunInterrupted(
+            return run_interrupted(
                 f"Stopped waiting; {name} keeps running (keep_running=True). "
                 "pg.cancel() stops it.",
                 (run.prediction_id,) if run.prediction_id else (),
@@ -442,18 +442,18 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         pid = run.prediction_id
         ids = (pid,) if pid else ()
         if not pid:
-            return RunInterrupted(
+            return run_interrupted(
                 "Interrupted before the backend created the prediction; it is "
                 "canceled as soon as it exists.",
                 ids,
             )
         if final is not None and final.status == "canceled":
-            return RunInterrupted(f"Interrupted: canceled prediction {pid}.", ids)
+            return run_interrupted(f"Interrupted: canceled prediction {pid}.", ids)
         if final is not None and final.is_terminal:
-            return RunInterrupted(
+            return run_interrupted(
                 f"Interrupted, but prediction {pid} had already {final.status}.", ids
             )
-        return RunInterrupted(
+        return run_interrupted(
             f"Interrupted: asked the backend to cancel prediction {pid}; it has not "
             "confirmed yet (the panel shows it when it does).",
             ids,

@@ -138,6 +138,12 @@ def test_invalid_input_is_refused_before_any_request_and_not_kept(url):
     assert pg.run(text="next").output == "next"
 
 
+def test_a_mistyped_model_name_gets_the_closest_local_name(url):
+    pg = rw.Playground("replicate/helo-world", backend=url)
+    assert "Did you mean replicate/hello-world?" in pg.error
+    assert "Did you mean" not in rw.Playground("stability-ai/sdxl", backend=url).error
+
+
 def test_unknown_model_lists_the_local_ones_and_how_to_use_the_cloud(url):
     pg = rw.Playground("stability-ai/sdxl", backend=url)
     assert pg.form is None
