@@ -106,7 +106,8 @@ function render({ model, el }: RenderProps<FormState>): () => void {
     fieldset.disabled = m.get("disabled") || !connected;
     reset.disabled = blocked;
     run.disabled = blocked || problems > 0;
-    run.textContent = m.get("busy") ? "Running…" : m.get("submit_label") || "Run";
+    // A run the kernel can no longer report on is not shown as running.
+    run.textContent = m.get("busy") && connected ? "Running…" : m.get("submit_label") || "Run";
     run.hidden = m.get("submit_label") === "";
     root.classList.toggle("rw-form-busy", m.get("busy"));
     const message = connected ? m.get("message") : NOT_CONNECTED;

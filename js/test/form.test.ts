@@ -475,9 +475,12 @@ describe("without a kernel", () => {
     const { el, model } = mount(fields, { prompt: "hi" });
     const run = el.querySelector(".rw-form-run") as HTMLButtonElement;
     expect(run.disabled).toBe(false);
+    model.kernelSet("busy", true);
+    expect(run.textContent).toBe("Running…");
     el.classList.add("jupyter-widgets-disconnected"); // ipywidgets: the comm is not live
     await Promise.resolve();
     expect(run.disabled).toBe(true);
+    expect(run.textContent).toBe("Run"); // nothing runs for it any more
     expect(el.querySelector(".rw-form-status")?.textContent).toBe(NOT_CONNECTED);
     expect((el.querySelector(".rw-form") as HTMLElement).dataset.connection).toBe("lost");
     run.click();

@@ -290,6 +290,12 @@ def test_this_packages_errors_are_one_line_and_tb_shows_the_rest(kernel, backend
     (zero,) = kernel.errors(other)
     assert zero["ename"] == "ZeroDivisionError"
     assert len(zero["traceback"]) > 2
+    # So do Ctrl-Cs that are not an interrupted run of this package.
+    mine = kernel.send("def g():\n    raise KeyboardInterrupt('mine')\ng()")
+    assert kernel.reply(mine)["ename"] == "KeyboardInterrupt"
+    (interrupt,) = kernel.errors(mine)
+    assert len(interrupt["traceback"]) > 2
+    assert "%tb" not in "\n".join(interrupt["traceback"])
 
 
 def test_a_mistyped_model_name_gets_a_suggestion_and_bad_inputs_one_line(
