@@ -12,6 +12,7 @@ The kernel side (re-run cells, interrupts and kills of a real kernel) is in
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
@@ -221,3 +222,12 @@ def test_a_failed_run_leaves_the_form_as_it_was(server, api):
     assert pg.form.values == before
     # The next call reports only its own arguments, and runs.
     assert pg.run().output == "mine"
+
+
+def test_a_failed_arun_leaves_the_form_as_it_was_too(server):
+    pg = rw.Playground("demo/echo", backend=server.url)
+    before = dict(pg.form.values)
+    with pytest.raises(rw.SchemaError, match="delay"):
+        asyncio.run(pg.arun(delay=1000))
+    assert pg.form.values == before
+    assert pg.form.errors == {}
