@@ -27,6 +27,7 @@ import traitlets
 
 from ._form_store import HiddenValues, StaleMarker
 from ._schema import ModelSchema, SchemaError, parse
+from ._schema_types import UnknownInputError
 
 __all__ = ["FormSnapshot", "InputForm"]
 
@@ -160,14 +161,15 @@ class InputForm(anywidget.AnyWidget):
 
         Raises
         ------
-        KeyError
-            For a name the model does not take (the message suggests close names).
+        UnknownInputError
+            For a name the model does not take (the message suggests close names);
+            a :class:`KeyError` and a :class:`SchemaError`.
         """
         new = dict(self.values)
         for name, value in values.items():
             field = self._by_name.get(name)
             if field is None:
-                raise KeyError(self._unknown(name))
+                raise UnknownInputError(self._unknown(name), field=name)
             if value is None:
                 new.pop(name, None)
             elif field.kind == "secret":

@@ -314,3 +314,8 @@ def test_a_mistyped_model_name_gets_a_suggestion_and_bad_inputs_one_line(
     (error,) = kernel.errors(bad)
     assert len(error["traceback"]) == 2
     assert "delay" in error["traceback"][0]
+    typo = kernel.send("pg.run(dealy=1)")
+    kernel.reply(typo)
+    (error,) = kernel.errors(typo)
+    assert len(error["traceback"]) == 2
+    assert "Did you mean delay?" in error["traceback"][0]
