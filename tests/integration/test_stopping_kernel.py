@@ -48,8 +48,13 @@ class Kernel:
         self.outputs: dict[str, list[dict[str, Any]]] = {}
         self.replies: dict[str, dict[str, Any]] = {}
 
-    def send(self, code: str, cell: str | None = None) -> str:
-        """Send ``code`` as cell ``cell`` (a new id if None); return the message id."""
+    def send(
+        self, code: str, cell: str | None = None, deleted: tuple[str, ...] = ()
+    ) -> str:
+        """Send ``code`` as cell ``cell`` (a new id if None); return the message id.
+
+        ``deleted`` lists cells deleted since the last request, as JupyterLab does.
+        """
         msg = self.client.session.msg(
             "execute_request",
             {
@@ -60,7 +65,7 @@ class Kernel:
                 "allow_stdin": False,
                 "stop_on_error": True,
             },
-            metadata={"cellId": cell or uuid.uuid4().hex},
+            metadata={"cellId": cell or uuid.uuid4().hex, "deletedCells": [*deleted]},
         )
         self.client.shell_channel.send(msg)
         msg_id = str(msg["header"]["msg_id"])
@@ -84,10 +89,11 @@ class Kernel:
         self._drain()
         return self.replies[msg_id]
 
-    def run(self, code: str, cell: str | None = None) -> dict[str, Any]:
+    def run(
+        self, code: str, cell: str | None = None, deleted: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """Run ``code`` to its end; return the reply content (``status`` ...)."""
-        reply = self.reply(self.send(code, cell))
-        return reply
+        return self.reply(self.send(code, cell, deleted))
 
     def printed(self, msg_id: str) -> str:
         return "".join(
@@ -222,6 +228,13 @@ def test_running_the_cell_again_cancels_what_its_widget_started(kernel, backend,
     # Another cell running leaves it alone.
     assert kernel.run("x = 1", "cell-2")["status"] == "ok"
     assert status_of(api, second) == "processing"
+
+
+def test_deleting_the_cell_cancels_what_its_widget_started(kernel, backend, api):
+    playground(kernel, backend, "cell-1")
+    pid = running_id(api)
+    assert kernel.run("x = 1", "cell-2", deleted=("cell-1",))["status"] == "ok"
+    assert wait_for(api, pid, TERMINAL) == "canceled"
 
 
 def test_keep_running_widgets_survive_their_cell_running_again(kernel, backend, api):
