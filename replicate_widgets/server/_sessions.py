@@ -143,11 +143,14 @@ class Sessions:
             session_id,
             len(running),
         )
-        for live in running:
-            try:
-                await self._engine.cancel(live.doc["id"], live.kind)
-            except Exception:  # one failure must not spare the others
-                log.exception("could not cancel %s", live.doc["id"])
+        engine = self._engine
+        results = await asyncio.gather(
+            *(engine.cancel(live.doc["id"], live.kind) for live in running),
+            return_exceptions=True,  # one failure must not spare the others
+        )
+        for live, result in zip(running, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("could not cancel %s: %r", live.doc["id"], result)
 
     # -------------------------------------------------------------- stopping
     @property
