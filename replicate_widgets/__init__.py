@@ -31,6 +31,7 @@ from ._errors import (
     ServerError,
 )
 from ._files import SavedFile
+from ._ipython import install as _install_error_display
 from ._retry import RetryPolicy
 from ._schema import ModelSchema, parse
 from ._schema_types import SchemaError
@@ -66,6 +67,9 @@ if TYPE_CHECKING:
     from ._share import SharedRun
     from ._trainer import Trainer
     from .server import LocalServer, serve
+
+# In IPython, this package's errors show as their message alone (see _ipython).
+_install_error_display()
 
 try:
     __version__ = version("replicate-widgets")

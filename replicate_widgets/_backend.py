@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ._client import Client
     from .server import LocalServer
 
-__all__ = ["describe_backend", "local_server", "resolve_client"]
+__all__ = ["default_backend", "describe_backend", "local_server", "resolve_client"]
 
 Backend = Literal["local", "cloud"]
 
@@ -55,8 +55,8 @@ def _is_local_url(url: str) -> bool:
     return host in {"127.0.0.1", "localhost", "::1"}
 
 
-def resolve_base_url(backend: str | None = None, base_url: str | None = None) -> str:
-    """Return the base URL to use (see the module docstring for the order)."""
+def _chosen_url(backend: str | None, base_url: str | None) -> str | None:
+    """Return the base URL the order above picks, or None for the embedded backend."""
     if base_url:
         return base_url
     if backend is not None and backend not in ("local", "cloud"):
@@ -74,10 +74,29 @@ def resolve_base_url(backend: str | None = None, base_url: str | None = None) ->
             return env
         if _auth.get_token():
             return DEFAULT_BASE_URL
-    shared = os.environ.get(LOCAL_URL_ENV)
-    if shared:
-        return shared
-    return local_server().url
+    return os.environ.get(LOCAL_URL_ENV) or None
+
+
+def resolve_base_url(backend: str | None = None, base_url: str | None = None) -> str:
+    """Return the base URL to use (see the module docstring for the order)."""
+    return _chosen_url(backend, base_url) or local_server().url
+
+
+def default_backend() -> str:
+    """Say which backend new widgets use when not told, without starting one.
+
+    Returns
+    -------
+    str
+        ``"Replicate's cloud"``, ``"the local backend"``, or the URL set in
+        ``REPLICATE_BASE_URL``.
+    """
+    env = os.environ.get("REPLICATE_BASE_URL")
+    if env:
+        return f"{env} (REPLICATE_BASE_URL)"
+    if _chosen_url(None, None) == DEFAULT_BASE_URL:
+        return "Replicate's cloud"
+    return "the local backend"
 
 
 def resolve_client(backend: str | None = None, base_url: str | None = None) -> Client:

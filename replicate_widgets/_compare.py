@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import contextvars
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,11 +35,13 @@ from ._compare_plan import (
     summary,
     sweep_cells,
 )
-from ._errors import RateLimitError
+from ._errors import RateLimitError, run_interrupted
 from ._history import record
 from ._html import Markup, escape, tag
 from ._loop import io_loop, on_io_thread, submit
 from ._panel import PredictionPanel
+from ._session import owned_by_session
+from ._stopping import wait_briefly, watch_cell
 from ._types import Prediction
 
 if TYPE_CHECKING:
@@ -49,6 +53,7 @@ __all__ = ["Cell", "Compare", "Sweep", "resolve_model"]
 _THROTTLE_WAIT = 1.0  # seconds, when a 429 does not say how long to wait
 _MAX_THROTTLES = 50  # per cell; a limit that never lifts is a problem to report
 _MAX_CREATE_THREADS = 16
+_CANCEL_WAIT = 10.0  # seconds an interrupted run() waits for the backend to agree
 
 
 class _Batch(ipywidgets.VBox):  # type: ignore[misc]
@@ -63,8 +68,13 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         max_concurrency: int,
         title: str,
         labels: bool = True,
+        keep_running: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.keep_running = keep_running
+        """Let running predictions run on when the grid goes (``close()``, its cell
+        runs again, its output is cleared, an interrupted :meth:`run`, or on the
+        local backend the kernel stopping)."""
         self.client = client
         """The client every prediction is created with."""
         self.cells = cells
@@ -118,6 +128,9 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         )
         super().__init__(children=[bar, self._message, grid], **kwargs)
         self.add_class("rw-compare")
+        for panel in self.panels:
+            panel.on_gone(self._panels_gone)
+        watch_cell(self)
 
     # -- public API --------------------------------------------------------------------
 
@@ -159,7 +172,37 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         """
         if on_io_thread():
             raise RuntimeError("run() would block the widgets' own loop; use arun().")
-        return self.start().result(timeout)
+        job = self.start()
+        try:
+            return job.result(timeout)
+        except KeyboardInterrupt:
+            raise self._interrupted(job) from None
+
+    def _interrupted(
+        self, job: concurrent.futures.Future[list[Prediction | None]]
+    ) -> KeyboardInterrupt:
+        """Stop an interrupted run (unless ``keep_running``); say what became of it."""
+        if self.keep_running:
+            return run_interrupted(
+                "Stopped waiting; the predictions keep running (keep_running=True). "
+                "cancel_all() stops them.",
+                self._started_ids(),
+            )
+        wait_briefly(self.cancel_all(), _CANCEL_WAIT)
+        wait_briefly(job, _CANCEL_WAIT)
+        ids = self._started_ids()
+        stopped = sum(
+            c.prediction is not None and c.prediction.status == "canceled"
+            for c in self.cells
+        )
+        return run_interrupted(
+            f"Interrupted: canceled {stopped} running prediction(s); nothing more "
+            "starts.",
+            ids,
+        )
+
+    def _started_ids(self) -> tuple[str, ...]:
+        return tuple(c.prediction.id for c in self.cells if c.prediction is not None)
 
     async def arun(self) -> list[Prediction | None]:
         """Run like :meth:`run`, without blocking the notebook's event loop."""
@@ -231,9 +274,21 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             if self._cancelled:
                 raise RuntimeError("canceled before it started")
             try:
-                return await asyncio.get_running_loop().run_in_executor(
-                    self._pool, self.client.predictions.create, cell.ref, cell.input
+                owner = (
+                    contextlib.nullcontext()
+                    if self.keep_running
+                    else owned_by_session(self.client)
                 )
+                with owner:
+                    # The executor does not carry context variables by itself.
+                    context = contextvars.copy_context()
+                    return await asyncio.get_running_loop().run_in_executor(
+                        self._pool,
+                        context.run,
+                        self.client.predictions.create,
+                        cell.ref,
+                        cell.input,
+                    )
             except RateLimitError as exc:
                 # The client already retried; hold every cell back, not just this one.
                 throttled += 1
@@ -306,8 +361,22 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         except RuntimeError as exc:
             self._say(str(exc))
 
+    def _abandon(self, reason: str) -> None:
+        """Cancel the runs of a grid gone for ``reason``, unless keep_running."""
+        if self.keep_running or not self.running:
+            return
+        self._say(f"Canceled: {reason}.")
+        with contextlib.suppress(RuntimeError):  # interpreter shutdown
+            self.cancel_all()
+
+    def _panels_gone(self) -> None:
+        if not any(panel.shown for panel in self.panels):
+            self._abandon("its output was cleared")
+
     def close(self) -> None:
-        """Close the grid and its panels (running predictions keep running)."""
+        """Close the grid and its panels; runs are canceled unless ``keep_running``."""
+        if hasattr(self, "keep_running"):
+            self._abandon("the widget was closed")
         for panel in getattr(self, "panels", []):
             panel.close()
         super().close()
@@ -334,6 +403,10 @@ class Compare(_Batch):
         Where to run (default: chosen from the environment, as for Playground).
     max_concurrency
         Most predictions in flight at once.
+    keep_running
+        Running predictions are canceled when the widget goes (``close()``, its
+        cell runs again, its output is cleared, an interrupted :meth:`run`, or on
+        the local backend the kernel stopping); ``True`` lets them run on.
 
     Raises
     ------
@@ -354,6 +427,7 @@ class Compare(_Batch):
         client: Client | None = None,
         backend: str | None = None,
         max_concurrency: int = 4,
+        keep_running: bool = False,
         **kwargs: Any,
     ) -> None:
         refs = model_list(models)
@@ -365,6 +439,7 @@ class Compare(_Batch):
             api,
             columns=min(len(cells), 4),
             max_concurrency=limit,
+            keep_running=keep_running,
             title=f"Compare {len(cells)} models",
             # Pinned versions need their labels: the panels name only the model.
             labels=any(":" in c.label for c in cells),
@@ -389,6 +464,10 @@ class Sweep(_Batch):
         Where to run (default: chosen from the environment, as for Playground).
     max_concurrency
         Most predictions in flight at once.
+    keep_running
+        Running predictions are canceled when the widget goes (``close()``, its
+        cell runs again, its output is cleared, an interrupted :meth:`run`, or on
+        the local backend the kernel stopping); ``True`` lets them run on.
 
     Raises
     ------
@@ -413,6 +492,7 @@ class Sweep(_Batch):
         client: Client | None = None,
         backend: str | None = None,
         max_concurrency: int = 4,
+        keep_running: bool = False,
         **kwargs: Any,
     ) -> None:
         limit = check_concurrency(max_concurrency)
@@ -424,6 +504,7 @@ class Sweep(_Batch):
             api,
             columns=columns,
             max_concurrency=limit,
+            keep_running=keep_running,
             title=title,
             **kwargs,
         )

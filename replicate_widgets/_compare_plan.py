@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._checks import WIDGET_REF, short_ref
 from ._errors import NotFoundError
+from ._playground_load import did_you_mean, local_model_names
 from ._schema import ModelSchema, SchemaError, parse
 from ._types import Prediction
 
@@ -79,9 +80,10 @@ def resolve_model(client: Client, ref: str) -> tuple[str, ModelSchema]:
                 else f"{owner}/{name}:{latest['id']}"
             )
     except NotFoundError:
+        guess = did_you_mean(ref, local_model_names(client))
         raise ValueError(
-            f"{ref} is not on the backend at {client.base_url}: check the spelling, "
-            "or pass client=/backend= for the backend that has it."
+            f"{ref} is not on the backend at {client.base_url}.{guess} Check the "
+            "spelling, or pass client=/backend= for the backend that has it."
         ) from None
     if not doc:
         raise ValueError(

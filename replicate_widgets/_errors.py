@@ -19,6 +19,9 @@ this tree::
     ├── OutputTooLargeError(limit, size)         a file over the read/download cap
     └── ModelError(prediction, logs)             failed, canceled or aborted
 
+An interrupted ``run()`` raises a plain ``KeyboardInterrupt`` that says what became
+of its predictions (:func:`run_interrupted`).
+
 Every message says what happened and what the person can do next; none contains the
 API token.
 """
@@ -242,6 +245,27 @@ class ModelError(ReplicateError):
         else:
             msg = f"Prediction {pid} was canceled before it finished."
         super().__init__(msg)
+
+
+PREDICTION_IDS = "prediction_ids"
+"""The attribute of an interrupted run's KeyboardInterrupt naming its predictions."""
+
+
+def run_interrupted(message: str, prediction_ids: tuple[str, ...]) -> KeyboardInterrupt:
+    """Return the ``KeyboardInterrupt`` a blocking ``run()`` raises when interrupted.
+
+    A plain ``KeyboardInterrupt`` (notebooks and ``except KeyboardInterrupt`` treat
+    it as any other), whose message says what became of the predictions the call
+    had started; their ids are in its ``prediction_ids`` attribute.
+    """
+    error = KeyboardInterrupt(message)
+    setattr(error, PREDICTION_IDS, prediction_ids)
+    return error
+
+
+def is_run_interrupted(error: BaseException) -> bool:
+    """Tell whether ``error`` came from :func:`run_interrupted`."""
+    return isinstance(error, KeyboardInterrupt) and hasattr(error, PREDICTION_IDS)
 
 
 _HINTS: dict[int, str] = {

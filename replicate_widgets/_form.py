@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import pathlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anywidget
@@ -26,8 +27,9 @@ import traitlets
 
 from ._form_store import HiddenValues, StaleMarker
 from ._schema import ModelSchema, SchemaError, parse
+from ._schema_types import UnknownInputError
 
-__all__ = ["InputForm"]
+__all__ = ["FormSnapshot", "InputForm"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -36,6 +38,15 @@ _STATIC = pathlib.Path(__file__).parent / "static"
 _MAX_UPLOAD = 10 * 1024 * 1024 - 64 * 1024
 
 SubmitCallback = Callable[[dict[str, Any]], object]
+
+
+@dataclass(frozen=True)
+class FormSnapshot:
+    """An :class:`InputForm`'s values at one moment (see :meth:`InputForm.snapshot`)."""
+
+    values: dict[str, Any]
+    hidden: HiddenValues
+    message: str
 
 
 class InputForm(anywidget.AnyWidget):
@@ -150,14 +161,15 @@ class InputForm(anywidget.AnyWidget):
 
         Raises
         ------
-        KeyError
-            For a name the model does not take (the message suggests close names).
+        UnknownInputError
+            For a name the model does not take (the message suggests close names);
+            a :class:`KeyError` and a :class:`SchemaError`.
         """
         new = dict(self.values)
         for name, value in values.items():
             field = self._by_name.get(name)
             if field is None:
-                raise KeyError(self._unknown(name))
+                raise UnknownInputError(self._unknown(name), field=name)
             if value is None:
                 new.pop(name, None)
             elif field.kind == "secret":
@@ -166,6 +178,18 @@ class InputForm(anywidget.AnyWidget):
                 new[name] = self._to_trait_value(name, value)
         with self.hold_sync():  # values and the errors they cause in one message
             self.values = new
+
+    def snapshot(self) -> FormSnapshot:
+        """Return the form's values (files and secrets included) for :meth:`restore`."""
+        return FormSnapshot(dict(self.values), self._store.copy(), self.message)
+
+    def restore(self, snapshot: FormSnapshot) -> None:
+        """Put back the values of :meth:`snapshot` (a failed call's are not kept)."""
+        # Files and secrets first: the new values are checked against them.
+        self._store.replace(snapshot.hidden)
+        with self.hold_sync():
+            self.message = snapshot.message
+            self.values = dict(snapshot.values)
 
     def reset(self) -> None:
         """Go back to the schema's defaults, forgetting uploaded files and secrets."""

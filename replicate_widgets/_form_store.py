@@ -62,6 +62,16 @@ class HiddenValues:
         self.uploads.clear()
         self.secrets.clear()
 
+    def copy(self) -> HiddenValues:
+        """Return a copy (the bytes and strings themselves are shared, immutable)."""
+        other = HiddenValues()
+        other.uploads, other.secrets = dict(self.uploads), dict(self.secrets)
+        return other
+
+    def replace(self, other: HiddenValues) -> None:
+        """Hold exactly what ``other`` holds."""
+        self.uploads, self.secrets = dict(other.uploads), dict(other.secrets)
+
     # -- from the browser -------------------------------------------------------------
 
     def receive_file(self, content: dict[str, Any], buffers: Any) -> None:

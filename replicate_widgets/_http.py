@@ -30,6 +30,7 @@ from ._errors import (
     error_from_response,
 )
 from ._retry import RetryPolicy
+from ._session import session_headers
 
 T = TypeVar("T")
 
@@ -389,6 +390,9 @@ class ClientConfig:
         """Turn ``call`` into a request (checks the token first)."""
         url = self.url_for(call.url)
         headers = {"User-Agent": USER_AGENT, **self.auth_headers(url), **call.headers}
+        if _origin(url) == _origin(self.base_url):
+            # A widget's run that must end with this process (see _session).
+            headers.update(session_headers())
         extensions = {}
         if call.timeout is not None:
             extensions["timeout"] = call.timeout.as_dict()

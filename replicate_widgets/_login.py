@@ -37,7 +37,7 @@ class Login(anywidget.AnyWidget):
         self._verify = verify
         if _auth.get_token():
             self.state = "ok"
-            self.status = "A token is already set for this kernel."
+            self.status = f"A token is already set for this kernel. {_next()}"
         self.on_msg(self._on_message)
 
     def _on_message(self, _widget: object, content: Any, _buffers: object) -> None:
@@ -46,7 +46,8 @@ class Login(anywidget.AnyWidget):
         kind = content.get("kind")
         if kind == "forget":
             _auth.set_token(None)
-            self.state, self.status = "empty", "Token forgotten for this kernel."
+            self.state = "empty"
+            self.status = f"Token forgotten for this kernel. {_next()}"
         elif kind == "token":
             token = content.get("token")
             self.submit(token if isinstance(token, str) else "")
@@ -59,10 +60,8 @@ class Login(anywidget.AnyWidget):
             return
         _auth.set_token(token)
         if not self._verify:
-            self.state, self.status = (
-                "ok",
-                "Token set for this kernel (kept in memory only).",
-            )
+            self.state = "ok"
+            self.status = f"Token set for this kernel (kept in memory only). {_next()}"
             return
         self.state, self.status = "checking", "Checking the token with Replicate..."
         # The check is network I/O; a thread keeps the kernel free and, unlike the
@@ -85,14 +84,31 @@ class Login(anywidget.AnyWidget):
                 "https://replicate.com/account/api-tokens and paste it again."
             )
         except ReplicateError as exc:
+            # Offline, say so: every new widget would otherwise try a backend it
+            # cannot reach, while the local models still work.
             self.state = "unverified"
             self.status = (
                 "Token set for this kernel, but it could not be checked "
-                f"({type(exc).__name__}); runs will use it once Replicate is reachable."
+                f"({type(exc).__name__}: Replicate cannot be reached now). "
+                f"{_next()} Runs there fail until it can be reached."
             )
         else:
             name = getattr(account, "username", None) or "your account"
-            self.state, self.status = "ok", f"Signed in to Replicate as {name}."
+            self.state = "ok"
+            self.status = f"Signed in to Replicate as {name}. {_next()}"
+
+
+def _next() -> str:
+    """Which backend new widgets use now, and how to get the local models back."""
+    from ._backend import default_backend
+
+    where = default_backend()
+    if where == "the local backend":
+        return "New widgets use the local backend."
+    return (
+        f'New widgets use {where}; for the local models, pass backend="local" '
+        "(or press Forget)."
+    )
 
 
 def login(*, verify: bool = True) -> Login:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import pathlib
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -36,6 +38,9 @@ __all__ = ["PredictionPanel"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _UNSET: Any = object()
+VIEWS_GONE_AFTER = 2.0
+"""Seconds without any view before the panel counts as gone (a view re-rendered,
+or a cell cut and pasted, comes back within them)."""
 
 
 class PredictionPanel(AppendMixin, anywidget.AnyWidget):
@@ -112,6 +117,8 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     raw = traitlets.Dict().tag(sync=True)
     """The finished prediction's JSON, for the panel's JSON view and Copy output:
     secrets masked, long ``data:`` URIs cut (see :func:`~._panel_state.raw_json`)."""
+    booting = traitlets.Bool(False).tag(sync=True)
+    """The backend says the model's process is starting for it: a cold boot."""
 
     def __init__(
         self,
@@ -148,6 +155,9 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         self._phase_count = -1
         self._target_id = ""
         self._media_models = MediaModels(inline_limit)
+        self._views: set[str] = set()
+        self._views_lock = threading.Lock()
+        self._gone: list[Callable[[], object]] = []
         self.on_msg(self._on_message)
 
     # -- public API ------------------------------------------------------------------
@@ -254,6 +264,22 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         """
         return submit(self._cancel(self._generation))
 
+    def on_gone(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` when every view of the panel left an open notebook.
+
+        That is the output being cleared or its cell re-run (in JupyterLab), not the
+        notebook being closed. Widgets that start predictions use it to cancel what
+        nobody can see or stop any more. It is called from the widgets' background
+        thread.
+        """
+        self._gone.append(callback)
+
+    @property
+    def shown(self) -> bool:
+        """Whether a view of the panel is open in a notebook, as far as it told."""
+        with self._views_lock:
+            return bool(self._views)
+
     @property
     def schema(self) -> ModelSchema | None:
         """The model's schema, whose secrets the JSON view masks.
@@ -359,6 +385,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             self.value = state.value_with_media(keys)
             self.embedding = state.embedding or {}
             self.error = state.error
+            self.booting = state.booting and state.status == "starting"
             if state.final and follower.prediction is not None and not self.raw:
                 self.raw = raw_json(follower.prediction, self.schema, self._log_limit)
 
@@ -384,6 +411,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             ):
                 setattr(self, name, "")
             self.error = self.problem = self.cancel_state = ""
+            self.booting = False
             self.timeline, self.media = [], []
             self.metrics, self.progress, self.embedding = {}, {}, {}
             self.raw = {}
@@ -433,6 +461,35 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             # A view missed an append (it connected mid-stream): send it all.
             name = content.get("key")
             self._on_loop(lambda: self._resync(name))
+        elif kind == "view":
+            self._view_changed(str(content.get("view", "")), content.get("open"))
+
+    def _view_changed(self, view: str, is_open: object) -> None:
+        """Count a view shown, or removed from a notebook that is still open."""
+        if not view:
+            return
+        with self._views_lock:
+            if is_open is True:
+                self._views.add(view)
+                return
+            if view not in self._views:
+                return  # a view the kernel never heard of proves nothing
+            self._views.discard(view)
+            if self._views:
+                return
+        io_loop().call_soon_threadsafe(
+            io_loop().call_later, VIEWS_GONE_AFTER, self._maybe_gone
+        )
+
+    def _maybe_gone(self) -> None:
+        with self._views_lock:
+            if self._views:
+                return  # a view came back
+        for callback in list(self._gone):
+            try:
+                callback()
+            except Exception:  # noqa: S112 - one owner's failure must not stop the rest
+                continue
 
     async def _send_file(self, key: str) -> None:
         for item in self.files:

@@ -158,6 +158,8 @@ class PanelState:
         self.cancel_reason = ""
         self.kind: str | None = output_kind
         self.final = False
+        self.booting = False
+        """The backend says the model's process is starting for this prediction."""
         self._streamed_logs = False
         self._streamed_output = False
         self.events_carry_content = False
@@ -177,6 +179,8 @@ class PanelState:
         self.prediction_id = p.id or self.prediction_id
         self.model = p.model or self.model
         self._advance(p.status, p, now)
+        # Only the local backend says this (Replicate's API has no such field).
+        self.booting = p.status == "starting" and p.raw.get("booting") is True
         if p.metrics:
             self.metrics = {k: v for k, v in p.metrics.items() if _is_json_scalar(v)}
         if p.error:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
@@ -14,7 +16,7 @@ from ._backend import resolve_client
 from ._catalog_shared import header_html
 from ._codegen import insert_next_cell, snippets, unwritable
 from ._codeview import CodeView
-from ._errors import ModelError, ReplicateError
+from ._errors import ModelError, ReplicateError, run_interrupted
 from ._form import InputForm
 from ._history import record
 from ._html import Markup, tag
@@ -23,6 +25,8 @@ from ._loop import submit
 from ._panel import PredictionPanel
 from ._playground_load import example_values, explain, pythonic, resolve
 from ._schema import ModelSchema, SchemaError, parse
+from ._session import owned_by_session
+from ._stopping import wait_briefly, watch_cell
 from ._types import Model, Prediction, Version
 
 if TYPE_CHECKING:
@@ -30,6 +34,18 @@ if TYPE_CHECKING:
     from ._share import SharedRun
 
 __all__ = ["Playground"]
+
+_CANCEL_WAIT = 10.0  # seconds an interrupted run() waits for the backend to agree
+
+
+@dataclass
+class _Run:
+    """One run this Playground started, from before its prediction exists."""
+
+    prediction_id: str = ""
+    """Set once the backend created the prediction."""
+    stop: bool = False
+    """Cancel it: now if it exists, else as soon as it does."""
 
 
 class Playground(ipywidgets.VBox):  # type: ignore[misc]
@@ -58,6 +74,10 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         Whether a line under the finished run says where it was kept. ``None``
         (the default): yes, except in Voila, where the folder is the server's
         and means nothing to the person looking at the page.
+    keep_running
+        A running prediction is canceled when the widget goes (``close()``, its
+        cell runs again, its output is cleared, an interrupted :meth:`run`, or on
+        the local backend the kernel stopping); ``True`` lets it run on.
 
     Examples
     --------
@@ -75,8 +95,12 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         keep: bool | str | os.PathLike[str] | Keeper = True,
         example: bool = True,
         kept_note: bool | None = None,
+        keep_running: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.keep_running = keep_running
+        """Let a running prediction run on when the widget goes (see above)."""
+        self._current: _Run | None = None
         self._header = ipywidgets.HTML()
         self._message = ipywidgets.HTML()
         self._message.add_class("rw-playground-message")
@@ -116,6 +140,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
             self._fail(explain(exc, model, None))
             return
         self._load(model)
+        watch_cell(self)
 
     # -- loading -------------------------------------------------------------------
 
@@ -141,6 +166,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         )
         # A note names one finished run: it goes once the panel shows another.
         self.panel.observe(self._drop_note, names="prediction_id")
+        self.panel.on_gone(lambda: self._abandon("its output was cleared"))
         self._show_header()
         top = ipywidgets.HBox(
             [self._header, self._code_toggle],
@@ -181,19 +207,30 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         form = self._require_form()
         form.busy = True
         self._message.value = ""
-        job = submit(self._create_and_follow(inputs))
+        run = self._current = _Run()
+        job = submit(self._create_and_follow(inputs, run))
         self._job = job
         return job
 
-    async def _create_and_follow(self, inputs: dict[str, Any]) -> Prediction:
+    async def _create_and_follow(self, inputs: dict[str, Any], run: _Run) -> Prediction:
         form = self._require_form()
         try:
             ref = self._ref
             if ref is None:
                 raise ValueError("This schema has no version id to run.")
-            prediction = await asyncio.to_thread(
-                self.client.predictions.create, ref, inputs
+            # Unless told to keep running, the run ends with this kernel too.
+            owner = (
+                contextlib.nullcontext()
+                if self.keep_running
+                else owned_by_session(self.client)
             )
+            with owner:
+                prediction = await asyncio.to_thread(
+                    self.client.predictions.create, ref, inputs
+                )
+            run.prediction_id = prediction.id
+            if run.stop:  # canceled, interrupted or closed while being created
+                await self._cancel_created(prediction.id)
             record(prediction, self.client)
             followed = self.panel.follow(prediction, self.client)
             final = await asyncio.wrap_future(followed)
@@ -205,6 +242,38 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
             raise
         finally:
             form.busy = False
+
+    async def _stop(self, run: _Run) -> None:
+        """Cancel ``run``'s prediction, now or as soon as it exists."""
+        run.stop = True
+        if run.prediction_id:
+            await self._cancel_created(run.prediction_id)
+
+    async def _cancel_created(self, prediction_id: str) -> None:
+        await asyncio.to_thread(self.client.predictions.cancel, prediction_id)
+
+    def _running(self) -> _Run | None:
+        job = self._job
+        return self._current if job is not None and not job.done() else None
+
+    def _abandon(self, reason: str) -> None:
+        """Cancel the run of a widget gone for ``reason``, unless ``keep_running``."""
+        run = self._running()
+        if self.keep_running or run is None:
+            return
+        with contextlib.suppress(RuntimeError):  # interpreter shutdown
+            submit(self._abandoned(run, reason))
+
+    async def _abandoned(self, run: _Run, reason: str) -> None:
+        self._note.value = _note(f"Canceled the running prediction: {reason}.")
+        await self._stop(run)
+
+    def close(self) -> None:
+        """Close the widget; a running prediction is canceled, unless keep_running."""
+        # Also runs from __del__, possibly of a Playground whose __init__ failed.
+        if hasattr(self, "_current"):
+            self._abandon("the widget was closed")
+        super().close()
 
     async def _after(self, prediction: Prediction) -> None:
         """Keep the finished prediction; a failure to save never fails the run."""
@@ -302,7 +371,8 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         """Run the model with the form's values updated by ``inputs``; block until done.
 
         The form shows the inputs and the panel shows the prediction live, as if Run
-        had been pressed.
+        had been pressed. If the call fails, the form keeps the values it had
+        before it.
 
         Returns
         -------
@@ -314,17 +384,92 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         ModelError
             When the prediction failed, was canceled or aborted.
         SchemaError
-            When the inputs are invalid (the form shows which and why).
+            When the inputs are invalid (the message says which and why).
+        KeyboardInterrupt
+            When interrupted (Ctrl-C, the notebook's Interrupt): the prediction is
+            canceled first (unless ``keep_running``), and the message says so.
         """
-        return self._finish(self._start(self._prepare(inputs)).result())
+        form = self._require_form()
+        before = form.snapshot()
+        try:
+            job = self._start(self._prepare(inputs))
+            try:
+                final = job.result()
+            except KeyboardInterrupt:
+                raise self._interrupted(job) from None
+            return self._finish(final)
+        except BaseException:
+            # The values of a failed call are not kept: the next call reports
+            # only its own.
+            form.restore(before)
+            raise
 
     async def arun(self, **inputs: Any) -> Prediction:
-        """Run like :meth:`run`, without blocking the notebook's event loop."""
-        job = self._start(self._prepare(inputs))
-        return self._finish(await asyncio.wrap_future(job))
+        """Run like :meth:`run`, without blocking the notebook's event loop.
+
+        Cancelling the awaiting task cancels the prediction (unless
+        ``keep_running``).
+        """
+        form = self._require_form()
+        before = form.snapshot()
+        try:
+            job = self._start(self._prepare(inputs))
+            try:
+                final = await asyncio.wrap_future(job)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                run = self._current
+                if run is not None and not self.keep_running:
+                    submit(self._stop(run))
+                raise
+            return self._finish(final)
+        except BaseException:
+            form.restore(before)
+            raise
+
+    def _interrupted(
+        self, job: concurrent.futures.Future[Prediction]
+    ) -> KeyboardInterrupt:
+        """Stop an interrupted run (unless ``keep_running``); say what became of it."""
+        run = self._current or _Run()
+        if self.keep_running:
+            name = f"prediction {run.prediction_id}" if run.prediction_id else "it"
+            return run_interrupted(
+                f"Stopped waiting; {name} keeps running (keep_running=True). "
+                "pg.cancel() stops it.",
+                (run.prediction_id,) if run.prediction_id else (),
+            )
+        wait_briefly(submit(self._stop(run)), _CANCEL_WAIT)
+        # The panel follows it to its end; the backend has stopped it by then.
+        final = wait_briefly(job, _CANCEL_WAIT)
+        pid = run.prediction_id
+        ids = (pid,) if pid else ()
+        if not pid:
+            return run_interrupted(
+                "Interrupted before the backend created the prediction; it is "
+                "canceled as soon as it exists.",
+                ids,
+            )
+        if final is not None and final.status == "canceled":
+            return run_interrupted(f"Interrupted: canceled prediction {pid}.", ids)
+        if final is not None and final.is_terminal:
+            return run_interrupted(
+                f"Interrupted, but prediction {pid} had already {final.status}.", ids
+            )
+        return run_interrupted(
+            f"Interrupted: asked the backend to cancel prediction {pid}; it has not "
+            "confirmed yet (the panel shows it when it does).",
+            ids,
+        )
 
     def cancel(self) -> None:
-        """Cancel the running prediction (the panel says so once the backend agrees)."""
+        """Cancel the running prediction (the panel says so once the backend agrees).
+
+        A run whose prediction the backend is still creating is canceled as soon
+        as it exists.
+        """
+        run = self._running()
+        if run is not None:
+            submit(self._stop(run))
         self.panel.cancel()
 
     @property

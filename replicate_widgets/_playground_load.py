@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import io
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -129,14 +130,33 @@ def explain(exc: BaseException, model: object, client: Client | None) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _not_found_locally(model: object, client: Client) -> str:
+def local_model_names(client: Client) -> list[str]:
+    """Return ``owner/name`` of every model on a local backend (``[]`` for the cloud).
+
+    The local backend lists a handful of models in one page; the cloud has far too
+    many to list for a hint.
+    """
+    if not client.is_local:
+        return []
     try:
-        names = sorted(f"{m.owner}/{m.name}" for m in client.models.list())
+        return sorted(f"{m.owner}/{m.name}" for m in client.models.list())
     except ReplicateError:
-        names = []
+        return []
+
+
+def did_you_mean(model: object, names: list[str]) -> str:
+    """Return `` Did you mean a/b?`` for a mistyped model reference, or ``""``."""
+    wanted = model.strip().split(":")[0] if isinstance(model, str) else ""
+    close = difflib.get_close_matches(wanted, names, n=3)
+    return f" Did you mean {' or '.join(close)}?" if close else ""
+
+
+def _not_found_locally(model: object, client: Client) -> str:
+    names = local_model_names(client)
     listing = "\n".join(f"  - {n}" for n in names) or "  (none)"
     return (
-        f"{model} is not on the local backend ({client.base_url}).\n"
+        f"{model} is not on the local backend ({client.base_url})."
+        f"{did_you_mean(model, names)}\n"
         f"Models you can run locally:\n{listing}\n"
         "To use Replicate's cloud models, call replicate_widgets.login() or set "
         "REPLICATE_API_TOKEN, then create the Playground again (or pass "

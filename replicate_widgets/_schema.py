@@ -20,7 +20,13 @@ from referencing import Registry
 from ._schema_fields import build_field, pretty_title
 from ._schema_output import build_output
 from ._schema_refs import RefError, locate_document, resolve, schemas_of
-from ._schema_types import SECRET_MASK, Field, OutputSpec, SchemaError
+from ._schema_types import (
+    SECRET_MASK,
+    Field,
+    OutputSpec,
+    SchemaError,
+    UnknownInputError,
+)
 from ._schema_validate import build_registry, check, compile_field, for_checking
 
 __all__ = ["Field", "ModelSchema", "OutputSpec", "SchemaError", "parse"]
@@ -112,7 +118,7 @@ class ModelSchema:
         try:
             return self._by_name[name]
         except (KeyError, TypeError):
-            raise KeyError(self._unknown(name)) from None
+            raise UnknownInputError(self._unknown(name), field=str(name)) from None
 
     def _unknown(self, name: Any) -> str:
         close = difflib.get_close_matches(str(name), list(self._by_name), n=3)

@@ -59,6 +59,17 @@ class SchemaError(ValueError):
         self.field = field
 
 
+class UnknownInputError(SchemaError, KeyError):
+    """An input name the model does not take; the message names the close ones.
+
+    A :class:`KeyError` too, as looking a name up in a mapping would raise.
+    """
+
+    def __str__(self) -> str:
+        # KeyError would show the message quoted, as a key.
+        return str(self.args[0]) if self.args else ""
+
+
 @dataclass(frozen=True)
 class Field:
     """One input of a model, ready to be drawn as a form control.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -76,6 +77,8 @@ def test_max_concurrency_must_be_a_positive_whole_number(client, bad):
 def test_unknown_model_names_the_backend(client):
     with pytest.raises(ValueError, match=r"not on the backend at http://127\.0\.0\.1"):
         Sweep("nobody/nothing", grid={"seed": [1]}, client=client)
+    with pytest.raises(ValueError, match=re.escape("Did you mean demo/fractal")):
+        Sweep("demo/fractl", grid={"seed": [1]}, client=client)
     with pytest.raises(ValueError, match="is not a model reference"):
         Compare(["not a ref"], input={}, client=client)
 

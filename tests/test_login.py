@@ -88,6 +88,20 @@ def test_unreachable_replicate_keeps_the_token_unverified(monkeypatch):
     _wait_for(widget, {"unverified"})
     assert _auth.get_token() == "r8_offline"
     assert "r8_offline" not in widget.status
+    # Not silently the default for every new widget: it says where they will go,
+    # and how to get the local models back.
+    assert "could not be checked" in widget.status
+    assert "New widgets use http://127.0.0.1:9/v1 (REPLICATE_BASE_URL)" in widget.status
+    assert 'backend="local"' in widget.status
+
+
+def test_login_says_which_backend_new_widgets_use():
+    widget = rw.login(verify=False)
+    widget.submit("r8_cloud")
+    assert "New widgets use Replicate's cloud" in widget.status
+    assert 'backend="local"' in widget.status
+    widget._on_message(widget, {"kind": "forget"}, [])
+    assert widget.status.endswith("New widgets use the local backend.")
 
 
 def test_a_token_switches_the_default_backend_to_the_cloud():

@@ -228,3 +228,16 @@ def test_when_events_carry_content_snapshots_do_not_double_it():
     state.apply_prediction(partial, 3.0)  # a status poll mid-run
     assert state.logs.full == "seed 1\n"
     assert state.text == "".join(partial.output)
+
+
+def test_booting_only_when_the_backend_says_so_while_starting():
+    # Replicate's own responses never say it: a long start is not called a boot.
+    state = PanelState()
+    state.apply_prediction(load("prediction-starting.json"), now=1000.0)
+    assert state.booting is False
+    # The local backend marks a prediction whose model's process is starting.
+    raw = json.loads((RESPONSES / "prediction-starting.json").read_text())
+    state.apply_prediction(Prediction.from_json({**raw, "booting": True}), now=1001.0)
+    assert state.booting is True
+    state.apply_prediction(load("prediction-processing.json"), now=1010.0)
+    assert state.booting is False

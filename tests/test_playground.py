@@ -124,13 +124,24 @@ def test_a_failing_model_raises_model_error_with_its_logs(url):
     assert "failed on purpose" in pg.panel.error
 
 
-def test_invalid_input_is_refused_before_any_request(url):
+def test_invalid_input_is_refused_before_any_request_and_not_kept(url):
     pg = rw.Playground("demo/echo", backend=url)
     before = [p.id for p in pg.client.predictions.list().results]
+    shown = dict(pg.form.values)
     with pytest.raises(SchemaError, match="delay"):
         pg.run(delay=1000)
     assert [p.id for p in pg.client.predictions.list().results] == before
-    assert "delay" in pg.form.errors
+    # The failed call's values are not kept: the form is as it was before it...
+    assert pg.form.values == shown
+    assert pg.form.errors == {}
+    # ...so the next call is judged on its own arguments only.
+    assert pg.run(text="next").output == "next"
+
+
+def test_a_mistyped_model_name_gets_the_closest_local_name(url):
+    pg = rw.Playground("replicate/helo-world", backend=url)
+    assert "Did you mean replicate/hello-world?" in pg.error
+    assert "Did you mean" not in rw.Playground("stability-ai/sdxl", backend=url).error
 
 
 def test_unknown_model_lists_the_local_ones_and_how_to_use_the_cloud(url):

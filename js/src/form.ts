@@ -15,6 +15,7 @@ import {
   uid,
   type Value,
 } from "./form/types";
+import { NOT_CONNECTED, watchConnection } from "./shared/connection";
 
 /** JS -> Python value saves are debounced: typing must not send a message per key. */
 export const SAVE_DELAY_MS = 200;
@@ -56,6 +57,8 @@ function render({ model, el }: RenderProps<FormState>): () => void {
   root.append(style, fieldset, bar);
   el.append(root);
 
+  // Without a kernel, Run would do nothing: say so instead (see ./connection).
+  let connected = true;
   let values: Record<string, unknown> = { ...(m.get("values") ?? {}) };
   let shown: Record<string, unknown> = { ...values }; // what the kernel last told us
   let rows = new Map<string, FieldRow>();
@@ -99,15 +102,16 @@ function render({ model, el }: RenderProps<FormState>): () => void {
       .filter(([k]) => !known.has(k))
       .map(([, v]) => v);
     const problems = new Set([...Object.keys(errors), ...localErrors.keys()]).size;
-    const blocked = m.get("disabled") || m.get("busy");
-    fieldset.disabled = m.get("disabled");
+    const blocked = m.get("disabled") || m.get("busy") || !connected;
+    fieldset.disabled = m.get("disabled") || !connected;
     reset.disabled = blocked;
     run.disabled = blocked || problems > 0;
-    run.textContent = m.get("busy") ? "Running…" : m.get("submit_label") || "Run";
+    // A run the kernel can no longer report on is not shown as running.
+    run.textContent = m.get("busy") && connected ? "Running…" : m.get("submit_label") || "Run";
     run.hidden = m.get("submit_label") === "";
     root.classList.toggle("rw-form-busy", m.get("busy"));
-    const message = m.get("message");
-    const parts = [...general, message].filter((s) => s);
+    const message = connected ? m.get("message") : NOT_CONNECTED;
+    const parts = (connected ? [...general, message] : [message]).filter((s) => s);
     const shownProblems = problems - waiting.size;
     if (parts.length === 0 && shownProblems > 0) {
       parts.push(
@@ -244,8 +248,14 @@ function render({ model, el }: RenderProps<FormState>): () => void {
     m.on(`change:${name}`, refreshState);
   }
   build();
+  const stopWatching = watchConnection(el, m.widget_manager, () => {
+    connected = false;
+    root.dataset.connection = "lost";
+    refreshState();
+  });
 
   return () => {
+    stopWatching();
     if (timer !== null) {
       clearTimeout(timer);
       save();

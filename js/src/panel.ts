@@ -19,6 +19,7 @@ import {
   TERMINAL,
 } from "./panel/types";
 import { renderEmbedding, renderValue } from "./panel/value";
+import { NOT_CONNECTED, reportView, watchConnection } from "./shared/connection";
 
 function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => void {
   const model = anyModel as unknown as Model;
@@ -82,6 +83,10 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
   );
   host.append(root);
 
+  // -- the kernel: still there? told when this view leaves the page ----------------------
+  let connected = true;
+  const view = reportView(model, host);
+
   // -- cancel: acknowledged here at once, acted on by the kernel when it can ----------------
   let cancelRequested = false;
   let followed = "";
@@ -107,11 +112,16 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
     root.classList.toggle("rw-panel-empty", !id && !model.get("problem"));
     title.textContent = [model.get("model"), id].filter(Boolean).join(" · ");
     const running = status === "starting" || status === "processing";
-    cancel.hidden = !running;
+    // Without a kernel, Cancel would do nothing: the notice says what to do instead.
+    cancel.hidden = !running || !connected;
     cancel.disabled = cancelRequested || !running;
     const sent = model.get("cancel_state");
     let message = "";
-    if (status === "canceled") {
+    if (!connected) {
+      message = running
+        ? `${NOT_CONNECTED} This widget no longer follows or stops the prediction.`
+        : NOT_CONNECTED;
+    } else if (status === "canceled") {
       message =
         cancelRequested || sent === "sent" ? "Canceled: you stopped this prediction." : "Canceled.";
     } else if (status === "aborted") {
@@ -128,7 +138,10 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
     notice.hidden = message === "";
   };
 
-  const showTimeline = () => timeline.update(model.get("timeline"));
+  const showTimeline = () => {
+    timeline.booting = model.get("booting") === true;
+    timeline.update(model.get("timeline"));
+  };
 
   const showProgress = () => {
     const p = model.get("progress") ?? {};
@@ -259,6 +272,7 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
     ["change:model", showStatus],
     ["change:cancel_state", showStatus],
     ["change:timeline", showTimeline],
+    ["change:booting", showTimeline],
     ["change:progress", showProgress],
     ["change:logs", showLogs],
     ["change:logs_dropped", showLogs],
@@ -297,11 +311,23 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
   showRaw();
   showMetrics();
 
-  // Durations and the cold-boot hint tick in the browser, kernel busy or not.
-  const timer = setInterval(() => timeline.tick(), 250);
+  // Durations and the starting hint tick in the browser, kernel busy or not.
+  const timer = setInterval(() => {
+    timeline.tick();
+    view.seen();
+  }, 250);
+  const stopWatching = watchConnection(host, model.widget_manager, () => {
+    connected = false;
+    root.dataset.connection = "lost";
+    clearInterval(timer);
+    timeline.stop(); // nothing reports on it any more: no count, no cold boot
+    showStatus();
+  });
 
   return () => {
     clearInterval(timer);
+    stopWatching();
+    view.removed();
     for (const [name, fn] of handlers) model.off(name, fn);
     model.off("msg:custom", onCustom as never);
     cancel.removeEventListener("click", onCancel);

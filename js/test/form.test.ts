@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import form, { SAVE_DELAY_MS } from "../src/form";
 import { MAX_SHOWN } from "../src/form/choice";
 import type { Field } from "../src/form/types";
+import { NOT_CONNECTED } from "../src/shared/connection";
 import { type FakeModel, fakeModel, field, formState } from "./fake-model";
 
 function mount(fields: Field[], values: Record<string, unknown> = {}) {
@@ -465,5 +466,24 @@ describe("more controls", () => {
       (r) => r.dataset.field,
     );
     expect(names).toEqual(["b", "c"]);
+  });
+});
+
+describe("without a kernel", () => {
+  it("disables Run and says to run the cell again, now or when the kernel goes", async () => {
+    const fields = [field("prompt", "text")];
+    const { el, model } = mount(fields, { prompt: "hi" });
+    const run = el.querySelector(".rw-form-run") as HTMLButtonElement;
+    expect(run.disabled).toBe(false);
+    model.kernelSet("busy", true);
+    expect(run.textContent).toBe("Running…");
+    el.classList.add("jupyter-widgets-disconnected"); // ipywidgets: the comm is not live
+    await Promise.resolve();
+    expect(run.disabled).toBe(true);
+    expect(run.textContent).toBe("Run"); // nothing runs for it any more
+    expect(el.querySelector(".rw-form-status")?.textContent).toBe(NOT_CONNECTED);
+    expect((el.querySelector(".rw-form") as HTMLElement).dataset.connection).toBe("lost");
+    run.click();
+    expect(model.sent).toEqual([]);
   });
 });

@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import panel from "../src/panel";
 import { UrlCache } from "../src/panel/media";
 import { outputText } from "../src/panel/raw";
-import { COLD_BOOT_AFTER, TimelineView } from "../src/panel/timeline";
+import { COLD_BOOT, COLD_BOOT_AFTER, STILL_STARTING, TimelineView } from "../src/panel/timeline";
 import type { MediaEntry } from "../src/panel/types";
+import { NOT_CONNECTED, REMOVAL_CHECK_MS } from "../src/shared/connection";
 import { fakeModel } from "./fake-model";
 
 function panelState(extra: Record<string, unknown> = {}) {
@@ -31,8 +32,11 @@ function panelState(extra: Record<string, unknown> = {}) {
 
 type Custom = (content: Record<string, unknown>, buffers?: unknown[]) => void;
 
-function mount(extra: Record<string, unknown> = {}) {
-  const model = fakeModel(panelState(extra));
+function mount(
+  extra: Record<string, unknown> = {},
+  { parent = document.body, manager }: { parent?: HTMLElement; manager?: unknown } = {},
+) {
+  const model = Object.assign(fakeModel(panelState(extra)), { widget_manager: manager });
   const customs: Custom[] = [];
   const on = model.on.bind(model);
   model.on = (name: string, h: (...args: unknown[]) => void) => {
@@ -40,9 +44,13 @@ function mount(extra: Record<string, unknown> = {}) {
     on(name, h);
   };
   const host = document.createElement("div");
-  document.body.append(host);
+  parent.append(host);
   // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
-  const cleanup = panel.render({ model: model as any, el: host } as any);
+  const cleanup = panel.render({ model: model as any, el: host } as any) as () => void;
+  // Every view announces itself first (see "tells the kernel" below); tests look at
+  // what follows.
+  expect(model.sent.map((s) => s.content.kind)).toEqual(["view"]);
+  model.sent.length = 0;
   const q = <T extends Element = HTMLElement>(s: string) => host.querySelector(s) as T;
   return {
     model,
@@ -343,8 +351,103 @@ describe("panel view", () => {
   });
 });
 
+describe("without a kernel", () => {
+  const running = {
+    prediction_id: "p1",
+    status: "starting",
+    timeline: [{ status: "starting", seconds: 40, open: true }],
+  };
+
+  afterEach(() => {
+    vi.useRealTimers();
+    document.body.replaceChildren();
+  });
+
+  it("says so at once in a reopened notebook, instead of a live Cancel and a count", () => {
+    vi.useFakeTimers();
+    const parent = document.createElement("div");
+    document.body.append(parent);
+    // ipywidgets marks the view's element of a model whose comm is not live.
+    const host = document.createElement("div");
+    host.className = "jupyter-widgets-disconnected";
+    parent.append(host);
+    const model = fakeModel(panelState(running));
+    // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
+    panel.render({ model: model as any, el: host } as any);
+    const q = (sel: string) => host.querySelector(sel) as HTMLElement;
+    expect(q(".rw-panel").dataset.connection).toBe("lost");
+    expect(q(".rw-notice").textContent).toContain(NOT_CONNECTED);
+    expect(q(".rw-cancel").hidden).toBe(true);
+    const shown = q(".rw-timeline").textContent;
+    vi.advanceTimersByTime(60_000);
+    expect(q(".rw-timeline").textContent).toBe(shown); // no count, no cold boot
+    expect(q(".rw-starting-hint").hidden).toBe(true);
+  });
+
+  it("says so when the kernel restarts or dies under a live view", () => {
+    vi.useFakeTimers();
+    const a = mount(running);
+    expect(a.q(".rw-cancel").hidden).toBe(false);
+    a.host.classList.add("jupyter-widgets-disconnected"); // what ipywidgets does on restart
+    return Promise.resolve().then(() => {
+      expect(a.q(".rw-notice").textContent).toContain(NOT_CONNECTED);
+      expect(a.q(".rw-cancel").hidden).toBe(true);
+      // A kernel that died without a restart: read from the widget manager's kernel.
+      const slots: (() => void)[] = [];
+      const kernel = {
+        status: "idle",
+        statusChanged: { connect: (f: () => void) => slots.push(f), disconnect: () => true },
+      };
+      const b = mount(running, { manager: { kernel } });
+      expect(b.q(".rw-notice").textContent).not.toContain(NOT_CONNECTED);
+      kernel.status = "dead";
+      for (const slot of slots) slot();
+      expect(b.q(".rw-notice").textContent).toContain(NOT_CONNECTED);
+    });
+  });
+});
+
+describe("leaving the page", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    document.body.replaceChildren();
+  });
+
+  function inNotebook() {
+    const notebook = document.createElement("div");
+    notebook.className = "jp-Notebook";
+    const output = document.createElement("div");
+    notebook.append(output);
+    document.body.append(notebook);
+    return { notebook, output };
+  }
+
+  it("tells the kernel when its view is removed from a notebook that stays open", () => {
+    vi.useFakeTimers();
+    const { output } = inNotebook();
+    const { model, host, cleanup } = mount({}, { parent: output });
+    host.remove(); // the output was cleared, or the cell re-run
+    cleanup();
+    expect(model.sent).toEqual([]);
+    vi.advanceTimersByTime(REMOVAL_CHECK_MS);
+    const [message] = model.sent.map((s) => s.content);
+    expect(message).toMatchObject({ kind: "view", open: false });
+    expect(typeof message.view).toBe("string");
+  });
+
+  it("says nothing when the notebook itself was closed", () => {
+    vi.useFakeTimers();
+    const { notebook, output } = inNotebook();
+    const { model, cleanup } = mount({}, { parent: output });
+    notebook.remove(); // the tab was closed: the kernel and its runs go on
+    cleanup();
+    vi.advanceTimersByTime(REMOVAL_CHECK_MS * 4);
+    expect(model.sent).toEqual([]);
+  });
+});
+
 describe("timeline", () => {
-  it("counts open phases locally and hints at a cold boot", () => {
+  it("counts open phases locally and explains a long start", () => {
     let now = 0;
     const view = new TimelineView(() => now);
     view.update([{ status: "starting", seconds: 1, open: true }]);
@@ -354,6 +457,12 @@ describe("timeline", () => {
     view.tick();
     expect(view.root.textContent).toBe("Starting 7.0s");
     expect(view.hint.hidden).toBe(false);
+    // "Cold boot" only when the backend says the model's process is starting.
+    expect(view.hint.textContent).toBe(STILL_STARTING);
+    expect(view.hint.textContent).not.toMatch(/cold boot/i);
+    view.booting = true;
+    view.tick();
+    expect(view.hint.textContent).toBe(COLD_BOOT);
     view.update([
       { status: "starting", seconds: 7.2, open: false },
       { status: "processing", seconds: 2, open: false },

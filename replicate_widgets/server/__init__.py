@@ -42,6 +42,7 @@ from ._instances import RunnerPool
 from ._models import LocalModel, bundled_models, load_model
 from ._registry import Registry
 from ._remote import RemoteModels, RemoteSpec, parse_remote_spec
+from ._sessions import Sessions
 from ._store import Store
 from ._webhooks import new_secret
 
@@ -183,8 +184,13 @@ class ServerConfig:
     startup_error: list[BaseException] = field(default_factory=list)
 
 
-def create_app(config: ServerConfig) -> Any:
-    """Return the ASGI application for ``config``."""
+def create_app(config: ServerConfig, sessions: Sessions | None = None) -> Any:
+    """Return the ASGI application for ``config``.
+
+    ``sessions`` cancels the predictions of clients that went away; pass one to
+    end its leases when stopping (:meth:`Sessions.stop_threadsafe`).
+    """
+    sessions = sessions if sessions is not None else Sessions()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -196,12 +202,15 @@ def create_app(config: ServerConfig) -> Any:
             raise
         app.state.engine = engine
         remote = RemoteModels(engine.registry, store, config.remote)
+        sessions.bind(engine)
+        app.state.sessions = sessions
         try:
             await remote.start()
             for doc in store.list_deployments():
                 engine.apply_deployment(doc["owner"], doc["name"])
             yield
         finally:
+            await sessions.close()
             await remote.close()
             await engine.close()
             store.close()
@@ -274,8 +283,9 @@ class LocalServer:
         self.port = int(sock.getsockname()[1])
         self.data_dir = config.data_dir
         self._socket = sock
+        self._sessions = Sessions()
         uv_config = uvicorn.Config(
-            create_app(config),
+            create_app(config, self._sessions),
             lifespan="on",
             log_level="warning",
             access_log=False,
@@ -310,6 +320,8 @@ class LocalServer:
     def close(self) -> None:
         """Stop the server, its model processes and in-flight predictions."""
         if self._thread.is_alive():
+            # Open session leases would hold the graceful shutdown otherwise.
+            self._sessions.stop_threadsafe()
             self._server.should_exit = True
             self._thread.join()
         self._socket.close()

@@ -61,6 +61,7 @@ from ._routes_files import (
     output_file,
     receive_output,
 )
+from ._sessions import lease
 from ._sse import parse_last_event_id
 from ._web import (
     canonical,
@@ -201,6 +202,7 @@ ROUTES = [
         methods=["POST"],
     ),
     Route("/v1/search", search, methods=["GET"]),
+    Route("/v1/sessions/{id}", lease, methods=["GET"]),
     Route("/v1/predictions", _lister("prediction"), methods=["GET"]),
     Route("/v1/predictions", create_prediction, methods=["POST"]),
     Route("/v1/predictions/{id}", _getter("prediction")),

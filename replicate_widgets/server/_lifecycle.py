@@ -397,7 +397,18 @@ class Lifecycle:
         }
         if not out["metrics"]:
             out.pop("metrics")
+        if self._booting(pid):
+            # Not in Replicate's API: lets a client say "cold boot" only when it is.
+            out["booting"] = True
         return out
+
+    def _booting(self, pid: str) -> bool:
+        """Whether a prediction waits for its model's process to start."""
+        live = self._live.get(pid)
+        if live is None or not live.dispatched or live.started or live.done.is_set():
+            return False  # queued behind others, running, or over
+        # A dispatched run starts a process when none runs (or it crashed).
+        return self._instances(live).state == "stopped"
 
 
 def _schemas(model: LocalModel) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ._engine import Engine
 from ._files_store import absolutize
 from ._lifecycle import Live
 from ._problem import Problem
+from ._sessions import own
 
 _PREFER_WAIT = re.compile(r"(?:^|[\s,;])wait(?:\s*=\s*([^\s,;]*))?", re.IGNORECASE)
 
@@ -189,7 +190,12 @@ def render_all(request: Request, docs: list[Any]) -> list[Any]:
 
 
 async def respond_created(request: Request, live: Live, kind: str) -> JSONResponse:
-    """Answer a create request: 201, or 202 when ``Prefer: wait`` ran out first."""
+    """Answer a create request: 201, or 202 when ``Prefer: wait`` ran out first.
+
+    A request naming its client's session gives that session the prediction
+    (:mod:`._sessions`).
+    """
+    own(request, live)
     wait = prefer_wait(request) if kind == "prediction" else None
     status = 201
     if wait is not None:

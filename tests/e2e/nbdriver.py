@@ -115,8 +115,27 @@ def read_json(
     raise AssertionError(f"{path.name} never reached the expected state: {last}")
 
 
+# Error outputs of the current notebook, read from its model: JupyterLab renders a
+# traceback with the same MIME type as text written to stderr, so the page's DOM
+# cannot tell the two apart.
+ERROR_OUTPUTS = """() => {
+  const model = jupyterapp.shell.currentWidget.content.model;
+  const errors = [];
+  for (let i = 0; i < model.cells.length; i++) {
+    const cell = model.cells.get(i);
+    if (cell.type !== 'code') continue;
+    for (let j = 0; j < cell.outputs.length; j++) {
+      const output = cell.outputs.get(j).toJSON();
+      if (output.output_type === 'error') {
+        errors.push(`${output.ename}: ${output.evalue}`);
+      }
+    }
+  }
+  return errors;
+}"""
+
+
 def cell_errors(page: Any) -> list[str]:
-    """Text of every error (traceback) output shown in the notebook."""
-    return page.locator(
-        "[data-mime-type='application/vnd.jupyter.error']"
-    ).all_inner_texts()
+    """``ename: evalue`` of every error output in the current notebook."""
+    errors: list[str] = page.evaluate(ERROR_OUTPUTS)
+    return errors

@@ -2,8 +2,15 @@
 // in the browser, so the clock keeps moving while the kernel is busy with another cell.
 import { el, formatSeconds, type Phase, TERMINAL } from "./types";
 
-/** Seconds a "starting" phase may last before the view explains a cold boot. */
+/** Seconds a "starting" phase may last before the view explains the wait. */
 export const COLD_BOOT_AFTER = 5;
+
+/** Said only when the backend says the model's process is starting for this run. */
+export const COLD_BOOT =
+  "Cold boot: the backend is starting the model's process; its setup runs once, and the next runs start at once.";
+/** Said otherwise: the wait may be a queue as well as a boot. */
+export const STILL_STARTING =
+  "Still starting: the backend has not begun running it yet. It may be busy with other predictions or loading the model; on Replicate this can take a few minutes.";
 
 const LABELS: Record<string, string> = {
   starting: "Starting",
@@ -16,15 +23,23 @@ const LABELS: Record<string, string> = {
 
 export class TimelineView {
   readonly root = el("div", "rw-timeline");
-  readonly hint = el("div", "rw-coldboot");
+  readonly hint = el("div", "rw-starting-hint");
+  /** The backend says the model's process is starting for this prediction. */
+  booting = false;
   private phases: Phase[] = [];
   private receivedAt = 0;
   private chips: HTMLElement[] = [];
+  private stopped = false;
 
   constructor(private readonly now: () => number = () => performance.now()) {
     this.hint.hidden = true;
-    this.hint.textContent =
-      "Cold boot: the model is being loaded onto a machine. On Replicate this can take a few minutes; it is quick once the model is warm.";
+  }
+
+  /** Stop counting: nobody reports on this prediction any more (no kernel). */
+  stop(): void {
+    this.tick();
+    this.stopped = true;
+    this.hint.hidden = true;
   }
 
   update(phases: Phase[]): void {
@@ -43,6 +58,7 @@ export class TimelineView {
 
   /** Refresh the durations; called by the view's timer. */
   tick(): void {
+    if (this.stopped) return;
     const extra = (this.now() - this.receivedAt) / 1000;
     this.phases.forEach((phase, i) => {
       const chip = this.chips[i];
@@ -62,5 +78,7 @@ export class TimelineView {
       last.open &&
       last.seconds + extra >= COLD_BOOT_AFTER
     );
+    this.hint.dataset.kind = this.booting ? "cold-boot" : "waiting";
+    this.hint.textContent = this.booting ? COLD_BOOT : STILL_STARTING;
   }
 }

@@ -46,6 +46,7 @@ export interface PanelModel {
   cancel_state: string;
   /** The finished prediction's JSON (secrets masked), or `{}` before it ended. */
   raw: Record<string, unknown> | null;
+  booting: boolean;
 }
 
 /** The part of anywidget's model the panel uses (typed loosely for the fake in tests). */
