@@ -194,7 +194,7 @@ async def respond_created(request: Request, live: Live, kind: str) -> JSONRespon
     status = 201
     if wait is not None:
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(live.done.wait()), wait)
+            await asyncio.wait_for(live.done.wait(), wait)
         status = 201 if live.done.is_set() else 202
     doc = engine_of(request).render(live.doc, kind)
     return json_response(doc, status, {"Location": doc["urls"]["get"]})
