@@ -133,6 +133,7 @@ class Backend:
         self.created: list[str] = []
 
     async def __aenter__(self) -> One:
+        path = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -149,7 +150,7 @@ class Backend:
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

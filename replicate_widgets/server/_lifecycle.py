@@ -135,6 +135,10 @@ class Lifecycle:
             live.dispatched = True
             async for event in instances.run(live.doc["id"], live.model_input):
                 await self._apply(live, event)
+                if live.done.is_set():
+                    # The answer goes to whoever waits for it (Prefer: wait)
+                    # before the run's clean-up takes the loop.
+                    await asyncio.sleep(0)
             if not live.done.is_set():
                 await self._finish(
                     live,
