@@ -372,11 +372,18 @@ class ModelRunner:
             if not await self._acquire_slot(cancelled):
                 yield completed_event("canceled")
                 return
+            holding = True
             try:
                 async for event in self._run_in_slot(prediction_id, payload, cancelled):
+                    if event.kind == "completed":
+                        # The next queued run may start while this one's
+                        # result is recorded and its stream is read to its end.
+                        holding = False
+                        self._slots.release()
                     yield event
             finally:
-                self._slots.release()
+                if holding:
+                    self._slots.release()
         finally:
             self._busy -= 1
             self._cancelled.pop(prediction_id, None)
