@@ -1,20 +1,30 @@
 """Load benchmark: the local backend against a bare coglet, measured in one run.
 
-200 predictions of replicate/hello-world from 50 concurrent clients (4 each,
-back to back), first against a bare coglet process serving the model, then
-against the backend (``python -m replicate_widgets.server``, its own process)
-with ``Prefer: wait``. coglet has one slot and answers 409 while busy, so its
-clients retry at once, as any proxy must; the backend queues instead.
+Two workloads of replicate/hello-world, each against a bare coglet process
+serving the model and against the backend (``python -m replicate_widgets.server``,
+its own process, ``Prefer: wait``):
 
-Checks: zero errors, every output right, and all 200 predictions listed by the
-backend afterwards (nothing lost). Prints p50/p99 latency per prediction and the
-backend's overhead at p50 as a ratio against coglet. No assertions on time.
+- **50 clients**: 200 predictions from 50 concurrent clients (4 each, back to
+  back). coglet has one slot and answers 409 while busy, so its clients retry
+  after 1 ms, as any proxy must; the backend queues instead.
+- **one client**: 200 predictions one after another, which shows the fixed cost
+  the backend adds to each prediction (its HTTP hop, bookkeeping and SQLite).
 
-Run: .venv/bin/python bench/load.py
+Both peers stay up for the whole run and take turns, round after round
+(``--runs``), so a load that other work puts on the machine falls on both;
+each round's ratio compares numbers taken moments apart. Prints each round,
+then the median ratio and its range over the rounds.
+
+Checks: zero errors, every output right, and every prediction made through the
+backend listed by it afterwards as succeeded (nothing lost). No assertions on
+time.
+
+Run: .venv/bin/python bench/load.py [--runs 5]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import statistics
@@ -22,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -36,8 +47,8 @@ HELLO = ROOT / "replicate_widgets" / "server" / "models" / "hello-world"
 VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 CLIENTS = 50
 PER_CLIENT = 4
-TOTAL = CLIENTS * PER_CLIENT
-SEQUENTIAL = 50
+SEQUENTIAL = 200
+One = Callable[[str], Awaitable[None]]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -45,9 +56,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def drive(
-    one, label: str, clients: int = CLIENTS, per_client: int = PER_CLIENT
-) -> list[float]:
+async def drive(one: One, label: str, clients: int, per_client: int) -> list[float]:
     """Run ``clients`` workers, ``per_client`` predictions each; return latencies."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -68,11 +77,10 @@ async def drive(
     wall = time.perf_counter() - began
     total = clients * per_client
     print(
-        f"{label:>8}: {len(latencies)}/{total} ok, {len(errors)} errors, "
+        f"  {label:<17} {len(latencies)}/{total} ok, "
         f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms, "
         f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms, "
-        f"mean {statistics.fmean(latencies) * 1000:7.1f} ms, "
-        f"{total / wall:6.0f} predictions/s"
+        f"{total / wall:5.0f} predictions/s"
     )
     for line in errors[:5]:
         print("   error:", line)
@@ -81,124 +89,175 @@ async def drive(
     return latencies
 
 
-async def bare_coglet() -> tuple[list[float], list[float]]:
-    process = CogletProcess(load_model(HELLO), "predict")
-    await process.start(60)
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{process.port}",
+class Coglet:
+    """A bare coglet serving hello-world, and a client that retries its 409s."""
+
+    def __init__(self) -> None:
+        self.process = CogletProcess(load_model(HELLO), "predict")
+        self.retries = 0
+
+    async def __aenter__(self) -> One:
+        await self.process.start(60)
+        limits = httpx.Limits(
+            max_connections=CLIENTS, max_keepalive_connections=CLIENTS
+        )
+        self.http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{self.process.port}",
             limits=limits,
             timeout=60,
             trust_env=False,
-        ) as http:
+        )
+        return self.one
 
-            async def one(text: str) -> None:
-                while True:
-                    r = await http.post("/predictions", json={"input": {"text": text}})
-                    if r.status_code != 409:  # at capacity: retry, as a proxy must
-                        break
-                    await asyncio.sleep(0.001)
-                body = r.json()
-                if r.status_code != 200 or body.get("output") != f"hello {text}":
-                    raise RuntimeError(f"{r.status_code} {body}")
+    async def one(self, text: str) -> None:
+        while True:
+            r = await self.http.post("/predictions", json={"input": {"text": text}})
+            if r.status_code != 409:  # at capacity: retry, as a proxy must
+                break
+            self.retries += 1
+            await asyncio.sleep(0.001)
+        body = r.json()
+        if r.status_code != 200 or body.get("output") != f"hello {text}":
+            raise RuntimeError(f"{r.status_code} {body}")
 
-            await drive(one, "warm-up")
-            loaded = await drive(one, "coglet")
-            alone = await drive(one, "1 client", 1, SEQUENTIAL)
-            return loaded, alone
-    finally:
-        await process.stop()
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+        await self.process.stop()
 
 
-async def backend(data_dir: str) -> tuple[list[float], list[float]]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "replicate_widgets.server",
-            "--port",
-            "0",
-            "--no-bundled",
-            "--model",
-            str(HELLO),
-            "--data-dir",
-            data_dir,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if " at " not in line:
-        proc.kill()
-        raise SystemExit(f"the backend did not start: {line!r}")
-    url = line.split(" at ")[1].split()[0]
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    created: list[str] = []
-    try:
-        async with httpx.AsyncClient(
-            limits=limits, timeout=90, trust_env=False
-        ) as http:
+class Backend:
+    """The backend in its own process, and a client that waits for each result."""
 
-            async def one(text: str) -> None:
-                r = await http.post(
-                    f"{url}/predictions",
-                    headers={"Prefer": "wait"},
-                    json={"version": VERSION, "input": {"text": text}},
-                )
-                body = r.json()
-                if r.status_code != 201 or body.get("output") != f"hello {text}":
-                    raise RuntimeError(f"{r.status_code} {body}")
-                created.append(body["id"])
+    def __init__(self, data_dir: str) -> None:
+        self.data_dir = data_dir
+        self.created: list[str] = []
 
-            await drive(one, "warm-up")
-            latencies = await drive(one, "backend")
-            alone = await drive(one, "1 client", 1, SEQUENTIAL)
-            listed: dict[str, str] = {}
-            page: str | None = f"{url}/predictions"
-            while page:
-                data = (await http.get(page)).json()
-                listed.update({p["id"]: p["status"] for p in data["results"]})
-                page = data["next"]
-            missing = [p for p in created if listed.get(p) != "succeeded"]
-            print(
-                f"{'listed':>8}: {len(listed)} predictions stored, "
-                f"{len(missing)} of {len(created)} created missing or not succeeded"
-            )
-            if missing:
-                raise SystemExit("predictions were lost")
-            return latencies, alone
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        proc.stdout.close()
+    async def __aenter__(self) -> One:
+        path = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "replicate_widgets.server",
+                "--port",
+                "0",
+                "--no-bundled",
+                "--model",
+                str(HELLO),
+                "--data-dir",
+                self.data_dir,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if " at " not in line:
+            self.proc.kill()
+            raise SystemExit(f"the backend did not start: {line!r}")
+        self.url = line.split(" at ")[1].split()[0]
+        limits = httpx.Limits(
+            max_connections=CLIENTS, max_keepalive_connections=CLIENTS
+        )
+        self.http = httpx.AsyncClient(limits=limits, timeout=90, trust_env=False)
+        return self.one
+
+    async def one(self, text: str) -> None:
+        r = await self.http.post(
+            f"{self.url}/predictions",
+            headers={"Prefer": "wait"},
+            json={"version": VERSION, "input": {"text": text}},
+        )
+        body = r.json()
+        if r.status_code != 201 or body.get("output") != f"hello {text}":
+            raise RuntimeError(f"{r.status_code} {body}")
+        self.created.append(body["id"])
+
+    async def check_nothing_lost(self) -> None:
+        listed: dict[str, str] = {}
+        page: str | None = f"{self.url}/predictions"
+        while page:
+            data = (await self.http.get(page)).json()
+            listed.update({p["id"]: p["status"] for p in data["results"]})
+            page = data["next"]
+        missing = [p for p in self.created if listed.get(p) != "succeeded"]
+        print(
+            f"listed: {len(listed)} predictions stored, {len(missing)} of "
+            f"{len(self.created)} created missing or not succeeded"
+        )
+        if missing:
+            raise SystemExit("predictions were lost")
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+        self.proc.terminate()
+        self.proc.wait(30)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+Ratios = dict[str, list[float]]
+
+
+async def one_round(coglet: One, backend: One, ratios: Ratios) -> None:
+    """Each peer under load, then each alone; record this round's ratios."""
+    loaded = await drive(coglet, "coglet, 50", CLIENTS, PER_CLIENT)
+    ours_loaded = await drive(backend, "backend, 50", CLIENTS, PER_CLIENT)
+    alone = await drive(coglet, "coglet, 1", 1, SEQUENTIAL)
+    ours_alone = await drive(backend, "backend, 1", 1, SEQUENTIAL)
+    for workload, ours, theirs in (
+        ("50 clients", ours_loaded, loaded),
+        ("one client", ours_alone, alone),
+    ):
+        for q in (0.5, 0.99):
+            a, b = percentile(ours, q), percentile(theirs, q)
+            key = f"{workload} p{round(q * 100)}"
+            ratios.setdefault(key, []).append(a / b)
+            ratios.setdefault(f"{key} backend", []).append(a * 1000)
+            ratios.setdefault(f"{key} coglet", []).append(b * 1000)
+            print(f"    {key}: {a * 1000:.1f} / {b * 1000:.1f} ms = {a / b:.2f}x")
+
+
+async def bench(runs: int, data_dir: str) -> tuple[Ratios, int]:
+    ratios: Ratios = {}
+    peer = Coglet()
+    backend = Backend(data_dir)
+    async with peer as coglet, backend as ours:
+        print("warm-up:")
+        for one, label in ((coglet, "coglet"), (ours, "backend")):
+            await drive(one, f"{label}, 50", CLIENTS, PER_CLIENT)
+            await drive(one, f"{label}, 1", 1, 20)
+        peer.retries = 0
+        for run in range(runs):
+            print(f"round {run + 1} of {runs}:")
+            await one_round(coglet, ours, ratios)
+        await backend.check_nothing_lost()
+    return ratios, peer.retries
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="rounds (default 5)")
+    args = parser.parse_args()
     print(
-        f"{TOTAL} predictions of replicate/hello-world, {CLIENTS} concurrent "
-        f"clients x {PER_CLIENT}"
+        f"replicate/hello-world: {CLIENTS * PER_CLIENT} predictions from {CLIENTS} "
+        f"concurrent clients, and {SEQUENTIAL} from one client, per peer and round"
     )
-    coglet, coglet_alone = asyncio.run(bare_coglet())
     with tempfile.TemporaryDirectory(prefix="rw-bench-") as data_dir:
-        ours, ours_alone = asyncio.run(backend(data_dir))
-    print(f"under load ({CLIENTS} concurrent clients):")
-    for q in (0.5, 0.99):
-        a, b = percentile(ours, q), percentile(coglet, q)
+        ratios, retries = asyncio.run(bench(args.runs, data_dir))
+    print(f"(the bare coglet's clients retried {retries} 409 answers)")
+    print(f"backend / coglet over {args.runs} rounds: median [range]")
+    for key in ("50 clients p50", "50 clients p99", "one client p50", "one client p99"):
+        values = ratios[key]
         print(
-            f"  p{round(q * 100)}: backend {a * 1000:.1f} ms / coglet "
-            f"{b * 1000:.1f} ms = {a / b:.2f}x (overhead {100 * (a / b - 1):+.0f}%)"
+            f"  {key}: {statistics.median(values):.2f}x "
+            f"[{min(values):.2f}-{max(values):.2f}] (backend "
+            f"{statistics.median(ratios[key + ' backend']):.1f} ms, coglet "
+            f"{statistics.median(ratios[key + ' coglet']):.1f} ms)"
         )
-    print("  target: overhead at p50 <= +25%")
-    a, b = percentile(ours_alone, 0.5), percentile(coglet_alone, 0.5)
-    print(
-        f"one client, sequential: p50 backend {a * 1000:.1f} ms / coglet "
-        f"{b * 1000:.1f} ms = {a / b:.2f}x (the fixed cost per prediction of the "
-        "extra HTTP hop, SSE parsing, bookkeeping and SQLite)"
-    )
+    print("  targets: 50 clients p50 <= 1.25x; one client p50 < 1.5x")
 
 
 if __name__ == "__main__":

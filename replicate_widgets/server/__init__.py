@@ -16,7 +16,6 @@ http://127.0.0.1:54321/v1
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -59,6 +58,13 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "REPLICATE_WIDGETS_DATA_DIR"
 STARTUP_TIMEOUT = 120.0
+KEEP_ALIVE_SECONDS = 75
+"""How long an idle client connection is kept open.
+
+Longer than clients keep idle connections for reuse (httpx: 5 s), so a
+client never sends a request on a connection the server is closing that
+instant, which fails as a ``ReadError``; uvicorn's default is those same 5 s.
+"""
 
 
 def default_data_dir() -> Path:
@@ -289,9 +295,16 @@ class LocalServer:
             lifespan="on",
             log_level="warning",
             access_log=False,
-            loop="asyncio",
-            http="h11",
+            # uvloop and httptools when installed (uvicorn's "standard" extra),
+            # else asyncio's own loop and h11.
+            loop="auto",
+            http="auto",
             ws="none",
+            # No proxy sits in front unless the person puts one there; trusting
+            # X-Forwarded-* from any loopback caller would let it pick the
+            # scheme and client address the gate sees.
+            proxy_headers=False,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
             timeout_graceful_shutdown=5,
         )
         self._server = uvicorn.Server(uv_config)
@@ -310,7 +323,7 @@ class LocalServer:
 
     def _run(self) -> None:
         # A private loop: the kernel's own loop is never touched.
-        asyncio.run(self._server.serve(sockets=[self._socket]))
+        self._server.run(sockets=[self._socket])
 
     @property
     def running(self) -> bool:

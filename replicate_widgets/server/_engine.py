@@ -111,6 +111,7 @@ class Engine(Lifecycle):
         self.webhook_secret = webhook_secret
         self.rate_limit = rate_limit
         self._creations: collections.deque[float] = collections.deque()
+        self._input_schemas: dict[tuple[str, str], tuple[LocalModel, InputSchema]] = {}
         self._http = httpx.AsyncClient(follow_redirects=False, timeout=10.0)
 
     # --------------------------------------------------------------- create
@@ -238,7 +239,7 @@ class Engine(Lifecycle):
                     }
                 ],
             )
-        schema = InputSchema(local.openapi_schema, schema_name)
+        schema = self._input_schema(local, schema_name)
         invalid = schema.errors(body["input"])
         if invalid:
             raise Problem(
@@ -309,11 +310,25 @@ class Engine(Lifecycle):
             )
         self._live[doc["id"]] = live
         self.store.put_prediction(doc, kind)
+        live.last_persist = time.monotonic()
         if deadline is not None:
             doc["deadline"] = _later(created, deadline)
             live.deadline = asyncio.create_task(self._expire(live, deadline))
         live.task = asyncio.create_task(self._run(live))
         return live
+
+    def _input_schema(self, local: LocalModel, name: str) -> InputSchema:
+        """Return the input checks of a loaded version, built on its first use.
+
+        Building them copies and walks the whole schema, which would otherwise
+        be most of the work of creating a prediction.
+        """
+        key = (local.version_id, name)
+        cached = self._input_schemas.get(key)
+        if cached is None or cached[0] is not local:
+            cached = (local, InputSchema(local.openapi_schema, name))
+            self._input_schemas[key] = cached
+        return cached[1]
 
     def _file_base(self, local: LocalModel) -> str | None:
         """Where ``local``'s server fetches input files; ``None``: send them inline.

@@ -306,12 +306,19 @@ class Instances:
             yield completed_event("canceled")
             return
         self._where[prediction_id] = runner
+        claimed = True
         try:
             async for event in runner.run(prediction_id, input):
+                if event.kind == "completed":
+                    # Its slot is free: the next queued run is handed over now.
+                    self._where.pop(prediction_id, None)
+                    claimed = False
+                    self._release(runner)
                 yield event
         finally:
             self._where.pop(prediction_id, None)
-            self._release(runner)
+            if claimed:
+                self._release(runner)
             self._keep_warm()  # a warm instance that crashed comes back now
 
     async def cancel(self, prediction_id: str) -> bool:

@@ -91,6 +91,7 @@ class Live:
     outputs: dict[str, LocalURL] = field(default_factory=dict)
     emitted: int = 0
     last_persist: float = 0.0
+    flush: asyncio.TimerHandle | None = None
 
 
 class Lifecycle:
@@ -142,6 +143,10 @@ class Lifecycle:
             live.dispatched = True
             async for event in instances.run(live.doc["id"], live.model_input):
                 await self._apply(live, event)
+                if live.done.is_set():
+                    # The answer goes to whoever waits for it (Prefer: wait)
+                    # before the run's clean-up takes the loop.
+                    await asyncio.sleep(0)
             if not live.done.is_set():
                 await self._finish(
                     live,
@@ -170,7 +175,7 @@ class Lifecycle:
             return
         if event.kind == "start":
             self._mark_started(live)
-            self._persist(live, force=True)
+            self._persist(live)
             if live.webhook:
                 live.webhook.notify("start")
         elif event.kind == "log":
@@ -334,10 +339,32 @@ class Lifecycle:
             live.webhook.notify("completed")
 
     def _persist(self, live: Live, *, force: bool = False) -> None:
+        """Write a running prediction's document: now if forced or due, else soon.
+
+        While it runs, readers get the document from memory; the stored copy
+        (what survives a crash, and what another backend sharing the data dir
+        lists) trails it by at most :data:`PERSIST_INTERVAL`. So a run whose
+        events come quickly costs one write per interval, not one per event:
+        a prediction that takes milliseconds is written when it is created
+        and when it ends.
+        """
+        if live.flush is not None:
+            if not force:
+                return  # a write is already due
+            live.flush.cancel()
+            live.flush = None
         now = time.monotonic()
-        if force or now - live.last_persist >= PERSIST_INTERVAL:
+        wait = live.last_persist + PERSIST_INTERVAL - now
+        if force or wait <= 0:
             live.last_persist = now
             self.store.put_prediction(live.doc, live.kind)
+        else:
+            loop = asyncio.get_running_loop()
+            live.flush = loop.call_later(wait, self._flush, live)
+
+    def _flush(self, live: Live) -> None:
+        live.flush = None
+        self._persist(live)
 
     # -------------------------------------------------------- cancel, expire
     async def cancel(self, pid: str, kind: str = "prediction") -> dict[str, Any]:

@@ -295,7 +295,7 @@ class Registry:
                 return (owner, name, self.latest_version_id(owner, name))
             doc = self.version_doc(owner, name, version_id)
             return owner, name, doc["id"]
-        found = self._store.get_version(ref)
+        found = self._store.version_model(ref)
         if found is None:
             raise Problem(
                 404,

@@ -172,6 +172,17 @@ class Store:
         ).fetchone()
         return None if row is None else (row[0], row[1], _load(row[2]))
 
+    def version_model(self, version_id: str) -> tuple[str, str] | None:
+        """Return ``(owner, name)`` of a version id, or ``None``.
+
+        For every prediction made by version id: the document, with its
+        schema, is not read.
+        """
+        row = self._db.execute(
+            "SELECT owner, name FROM versions WHERE id=?", (version_id,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
     def list_versions(self, owner: str, name: str) -> list[dict[str, Any]]:
         """Return a model's versions, newest first."""
         rows = self._db.execute(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import re
+import sys
 import urllib.parse
 from typing import Any
 
@@ -189,6 +190,21 @@ def render_all(request: Request, docs: list[Any]) -> list[Any]:
     return [render(request, d) for d in docs]
 
 
+async def _wait_done(live: Live, seconds: float) -> None:
+    """Wait up to ``seconds`` for ``live`` to finish.
+
+    Where it can (Python 3.11+), without a task in between, so this handler
+    runs as soon as the prediction ends.
+    """
+    if sys.version_info >= (3, 11):
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await live.done.wait()
+    else:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(live.done.wait(), seconds)
+
+
 async def respond_created(request: Request, live: Live, kind: str) -> JSONResponse:
     """Answer a create request: 201, or 202 when ``Prefer: wait`` ran out first.
 
@@ -199,8 +215,7 @@ async def respond_created(request: Request, live: Live, kind: str) -> JSONRespon
     wait = prefer_wait(request) if kind == "prediction" else None
     status = 201
     if wait is not None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(live.done.wait()), wait)
+        await _wait_done(live, wait)
         status = 201 if live.done.is_set() else 202
     doc = engine_of(request).render(live.doc, kind)
     return json_response(doc, status, {"Location": doc["urls"]["get"]})
