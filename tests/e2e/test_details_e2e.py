@@ -10,6 +10,7 @@ dark theme, under ``test-artifacts/e2e/details-*.png``.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -112,6 +113,8 @@ def test_the_json_view_and_copy_output(
     expect(fold).to_be_visible()
     assert fold.get_attribute("open") is None
     fold.locator("summary").click()
+    # Drawn on the fold's "toggle" event, which the browser fires a task later.
+    expect(fold.locator(".rw-raw-json")).to_have_text(re.compile(r"^\{"))
     shown = json.loads(fold.locator(".rw-raw-json").inner_text())
     assert shown["status"] == "succeeded"
     assert shown["output"].endswith("/filtered.png")
