@@ -2,7 +2,7 @@
 
 A model can emit thousands of tokens a second. Sending one widget message per token
 overruns Jupyter's IOPub limits (the server drops messages above 1,000/s and the tail
-of a burst can be lost, see ``reference/browser-testing.md``), so the panel marks
+of a burst can be lost, see ``docs/rationale.md``), so the panel marks
 itself dirty on every event and a :class:`Coalescer` calls its ``flush`` at most
 ``max_rate`` times a second, always once more at the end.
 """

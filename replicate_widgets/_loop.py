@@ -1,6 +1,6 @@
 """One background asyncio loop, in a daemon thread, for the widgets' network work.
 
-Why a thread of its own: measured in a real browser (``reference/widget-updates.md``),
+Why a thread of its own: measured in a real browser (``docs/rationale.md``),
 work on the kernel's own event loop freezes while another cell blocks (``time.sleep``,
 a CPU loop) and then reaches the browser as one stale burst, while trait updates made
 from another thread go out live. So every widget hands its HTTP work to this loop with

@@ -1,7 +1,7 @@
 """Turning one ``Input`` property into a `Field`: kind, label, default, constraints.
 
-Every branch here is written for the quirks of real Cog documents (see the team's
-``reference/schemas.md``): enums behind ``allOf``, float bounds on integers, integer
+Every branch here is written for the quirks of real Cog documents (see
+``docs/rationale.md``): enums behind ``allOf``, float bounds on integers, integer
 defaults on numbers, inline enums whose values do not match their ``type``, and
 ``default: null``. Anything that cannot be drawn as a specific control becomes a
 ``json`` field with a ``problem`` that says why, never an exception.

@@ -1,6 +1,6 @@
 """Start, watch and stop one coglet process (``python -m cog.server.http``).
 
-What this absorbs (measured in ``reference/coglet.md``):
+What this absorbs (measured; see ``docs/rationale.md``):
 
 - coglet spawns its worker as a bare ``python`` from ``PATH``, which may be a
   different interpreter or missing; a shim script that execs

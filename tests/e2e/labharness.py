@@ -2,7 +2,6 @@
 
 127.0.0.1 only, an OS-chosen free port, a random token, and its own runtime, config,
 data, settings and workspace directories, so nothing on the machine leaks in or out.
-Adapted from the team's notes (``reference/browser-testing.md``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """PredictionPanel in JupyterLab, in headless Chromium, against the local backend.
 
-What is proved here, in the browser (``reference/widget-updates.md`` says why it is
+What is proved here, in the browser (``docs/rationale.md`` says why it is
 not obvious): streamed tokens keep reaching the page while another cell blocks in
 ``time.sleep``, spins the CPU, or awaits; Cancel is acknowledged in the page at once
 during a blocking cell and acted on by the kernel afterwards; iterator images arrive
