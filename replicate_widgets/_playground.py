@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets
+import traitlets
 
 from ._backend import resolve_client
 from ._catalog_shared import header_html
 from ._codegen import insert_next_cell, snippets, unwritable
 from ._codeview import CodeView
+from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import ModelError, ReplicateError, run_interrupted
 from ._form import InputForm
 from ._history import record
@@ -48,7 +49,7 @@ class _Run:
     """Cancel it: now if it exists, else as soon as it does."""
 
 
-class Playground(ipywidgets.VBox):  # type: ignore[misc]
+class Playground(Composite):
     """An input form, Run and Cancel, and a live prediction panel for one model.
 
     Parameters
@@ -86,6 +87,20 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
     'hello Alice'
     """
 
+    _esm = STATIC / "playground.js"
+
+    header = MarkupTrait("").tag(sync=True)
+    """Markup of the title line: the model and which backend runs it."""
+
+    message = MarkupTrait("").tag(sync=True)
+    """Markup of the error shown above the form (empty when there is none)."""
+
+    note = MarkupTrait("").tag(sync=True)
+    """Markup of the line under the finished run (where it was kept, or why not)."""
+
+    code_open = traitlets.Bool(False).tag(sync=True)
+    """Whether the "copy as code" panel is shown (the view's Code button sets it)."""
+
     def __init__(
         self,
         model: str | Version | Model | Mapping[str, Any],
@@ -101,22 +116,10 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         self.keep_running = keep_running
         """Let a running prediction run on when the widget goes (see above)."""
         self._current: _Run | None = None
-        self._header = ipywidgets.HTML()
-        self._message = ipywidgets.HTML()
-        self._message.add_class("rw-playground-message")
-        self._note = ipywidgets.HTML()
-        self._note.add_class("rw-playground-note")
-        self._code_toggle = ipywidgets.ToggleButton(
-            description="Code",
-            tooltip="Show this run as Python, JavaScript or curl code",
-            icon="code",
-            layout=ipywidgets.Layout(width="auto"),
-        )
-        self._code_toggle.observe(self._refresh_code, names="value")
-        self.code_view = CodeView(layout=ipywidgets.Layout(display="none"))
+        self.code_view = CodeView()
         """The "copy as code" panel, shown by the Code button."""
-        super().__init__(children=[self._header, self._message], **kwargs)
-        self.add_class("rw-playground")
+        super().__init__(**kwargs)
+        self.observe(self._refresh_code, names="code_open")
         self.form: InputForm | None = None
         """The input form (``None`` when the model could not be loaded)."""
         self.panel = PredictionPanel()
@@ -168,25 +171,14 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         self.panel.observe(self._drop_note, names="prediction_id")
         self.panel.on_gone(lambda: self._abandon("its output was cleared"))
         self._show_header()
-        top = ipywidgets.HBox(
-            [self._header, self._code_toggle],
-            layout=ipywidgets.Layout(justify_content="space-between"),
-        )
-        self.children = [
-            top,
-            self.code_view,
-            self._message,
-            self.form,
-            self.panel,
-            self._note,
-        ]
+        self.parts = {"code": self.code_view, "form": self.form, "panel": self.panel}
 
     def _show_header(self) -> None:
-        self._header.value = header_html(self._title, self.client.base_url)
+        self.header = header_html(self._title, self.client.base_url)
 
     def _fail(self, message: str) -> None:
         self.error = message
-        self._message.value = tag(
+        self.message = tag(
             "div",
             message,
             class_="rw-playground-error",
@@ -206,7 +198,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
     def _start(self, inputs: dict[str, Any]) -> concurrent.futures.Future[Prediction]:
         form = self._require_form()
         form.busy = True
-        self._message.value = ""
+        self.message = ""
         run = self._current = _Run()
         job = submit(self._create_and_follow(inputs, run))
         self._job = job
@@ -265,7 +257,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
             submit(self._abandoned(run, reason))
 
     async def _abandoned(self, run: _Run, reason: str) -> None:
-        self._note.value = _note(f"Canceled the running prediction: {reason}.")
+        self.note = _note(f"Canceled the running prediction: {reason}.")
         await self._stop(run)
 
     def close(self) -> None:
@@ -302,12 +294,12 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
 
     def _set_note(self, prediction_id: str, text: str) -> None:
         if self.panel.prediction_id == prediction_id:  # still the run shown
-            self._note.value = _note(text)
+            self.note = _note(text)
             self._note_for = prediction_id
 
     def _drop_note(self, _change: object = None) -> None:
         if self.panel.prediction_id != self._note_for:
-            self._note.value = ""
+            self.note = ""
 
     # -- copy as code, share ---------------------------------------------------------
 
@@ -353,8 +345,7 @@ class Playground(ipywidgets.VBox):  # type: ignore[misc]
         return SharedRun(prediction, files, schema=self.schema, title=self._title)
 
     def _refresh_code(self, _change: object = None) -> None:
-        form = self.form if self._code_toggle.value else None
-        self.code_view.layout.display = "none" if form is None else ""
+        form = self.form if self.code_open else None
         if form is None:
             return
         try:

@@ -32,7 +32,7 @@ def test_the_kept_note_is_short_and_names_its_run(url, tmp_path, monkeypatch):
     monkeypatch.delenv("REPLICATE_WIDGETS_OUTPUTS")  # the default folder, here
     pg = rw.Playground("replicate/hello-world", backend=url)
     first = pg.run(text="one")
-    note = pg._note.value
+    note = pg.note
     assert f"Kept in replicate-outputs/{first.id}" in note
     assert str(tmp_path) not in note  # no absolute server path
 
@@ -40,13 +40,13 @@ def test_the_kept_note_is_short_and_names_its_run(url, tmp_path, monkeypatch):
 def test_the_kept_note_goes_when_another_run_starts(url, tmp_path):
     pg = rw.Playground("demo/echo", backend=url, keep=tmp_path / "kept")
     first = pg.run(text="one")
-    assert first.id in pg._note.value
+    assert first.id in pg.note
     job = submit(pg.arun(text="two", delay=1.0))
     _wait(lambda: pg.panel.prediction_id not in ("", first.id))
-    assert pg._note.value == ""  # the old run's note does not sit under the new one
+    assert pg.note == ""  # the old run's note does not sit under the new one
     second = job.result(60)
-    assert second.id in pg._note.value
-    assert first.id not in pg._note.value
+    assert second.id in pg.note
+    assert first.id not in pg.note
 
 
 def test_no_kept_note_in_voila_or_when_asked(url, tmp_path, monkeypatch):
@@ -54,19 +54,19 @@ def test_no_kept_note_in_voila_or_when_asked(url, tmp_path, monkeypatch):
         "replicate/hello-world", backend=url, keep=tmp_path / "a", kept_note=False
     )
     done = asked.run(text="quiet")
-    assert asked._note.value == ""
+    assert asked.note == ""
     assert (tmp_path / "a" / done.id / "record.json").is_file()  # still kept
 
     monkeypatch.setenv("VOILA_KERNEL_ID", "0f3e")
     in_voila = rw.Playground("replicate/hello-world", backend=url, keep=tmp_path / "b")
     done = in_voila.run(text="page")
-    assert in_voila._note.value == ""
+    assert in_voila.note == ""
     assert (tmp_path / "b" / done.id / "record.json").is_file()
     shown = rw.Playground(
         "replicate/hello-world", backend=url, keep=tmp_path / "c", kept_note=True
     )
     shown.run(text="asked for in Voila")
-    assert "Kept in" in shown._note.value
+    assert "Kept in" in shown.note
 
 
 # ----------------------------------------------------- the prediction's JSON

@@ -31,7 +31,7 @@ def test_hello_world_runs_and_the_form_shows_the_inputs(url):
     assert pg.prediction.id == prediction.id
     assert pg.form.values["text"] == "Alice"
     assert pg.panel.status == "succeeded"
-    assert "local backend" in pg._header.value
+    assert "local backend" in pg.header
 
 
 def test_pinned_version_reference_and_version_object(url):
@@ -198,7 +198,7 @@ def test_finished_runs_are_kept_with_their_files(url, tmp_path):
     images = [f for f in record["files"] if f["mime"] == "image/png"]
     assert len(images) == len(prediction.output)
     assert all((folder / f["name"]).is_file() for f in images)
-    assert str(folder) in pg._note.value
+    assert str(folder) in pg.note
 
 
 def test_keep_false_saves_nothing(url, tmp_path, monkeypatch):
@@ -217,9 +217,8 @@ def test_copied_python_code_runs_and_gives_the_same_output(url):
     scope: dict[str, object] = {}
     exec(compile(code, "<copied>", "exec"), scope)  # noqa: S102 - the feature under test
     assert scope["output"] == 'hello quotes " and \\ and\nnewlines'
-    pg._code_toggle.value = True
+    pg.code_open = True
     assert set(pg.code_view.snippets) == {"python", "replicate", "javascript", "curl"}
-    assert pg.code_view.layout.display == ""
     with pytest.raises(ValueError, match="not one of"):
         pg.code("cobol")
 
@@ -228,7 +227,7 @@ def test_secrets_never_appear_in_copied_code(url):
     pg = rw.Playground("demo/text-stats", backend=url, keep=False)
     secret = next(f.name for f in pg.schema.inputs if f.kind == "secret")
     pg.form.set(text="count these words", **{secret: "very-secret-value"})
-    pg._code_toggle.value = True
+    pg.code_open = True
     for snippet in pg.code_view.snippets.values():
         assert "very-secret-value" not in snippet
         assert secret.upper() in snippet

@@ -1,0 +1,80 @@
+// The Playground: a title line with the Code button, the "copy as code" panel, an
+// error line, the input form, the live panel and a note under the finished run.
+// The form, panel and code panel are widgets of their own, mounted as parts.
+import css from "./playground/playground.css";
+import {
+  type CompositeModel,
+  forwardDisconnect,
+  type Host,
+  h,
+  Parts,
+  setMarkup,
+} from "./shared/compose";
+
+interface PlaygroundModel extends CompositeModel {
+  set(key: "code_open", value: boolean): void;
+  save_changes(): void;
+}
+
+interface Props {
+  model: PlaygroundModel;
+  el: HTMLElement;
+  host?: Host;
+}
+
+function render({ model, el, host }: Props): () => void {
+  const stop = new AbortController();
+  const parts = new Parts(model, host, stop.signal);
+  const header = h("div", { className: "rw-playground-header" });
+  const codeButton = h("button", {
+    type: "button",
+    className: "rw-playground-code-button",
+    title: "Show this run as Python, JavaScript or curl code",
+  });
+  codeButton.textContent = "Code";
+  const code = h("div", { className: "rw-playground-code" });
+  const message = h("div", { className: "rw-playground-message" });
+  const note = h("div", { className: "rw-playground-note" });
+  const root = h(
+    "div",
+    { className: "rw-playground" },
+    h("style", {}, css),
+    h("div", { className: "rw-playground-top" }, header, codeButton),
+    parts.place("code", code),
+    message,
+    parts.place("form", h("div", { className: "rw-playground-form" })),
+    parts.place("panel", h("div", { className: "rw-playground-panel" })),
+    note,
+  );
+  el.append(root);
+
+  const draw = () => {
+    setMarkup(header, model.get("header"));
+    setMarkup(message, model.get("message"));
+    setMarkup(note, model.get("note"));
+    const open = model.get("code_open") === true;
+    const hasForm =
+      typeof (model.get("parts") as Record<string, unknown> | null)?.form === "string";
+    codeButton.hidden = !hasForm;
+    codeButton.setAttribute("aria-pressed", String(open));
+    code.hidden = !open;
+  };
+  codeButton.addEventListener("click", () => {
+    model.set("code_open", model.get("code_open") !== true);
+    model.save_changes();
+  });
+  const traits = ["header", "message", "note", "code_open", "parts"];
+  for (const name of traits) model.on(`change:${name}`, draw);
+  draw();
+  const stopForwarding = forwardDisconnect(el, () =>
+    root.querySelectorAll<HTMLElement>(".rw-part"),
+  );
+  return () => {
+    stop.abort();
+    stopForwarding();
+    for (const name of traits) model.off(`change:${name}`, draw);
+    root.remove();
+  };
+}
+
+export default { render };

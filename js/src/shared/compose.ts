@@ -1,0 +1,194 @@
+// The view side of a composite widget (the kernel's `Composite`): it draws its own
+// controls and mounts its parts, other anywidgets, with anywidget's `host`.
+//
+// `host.getWidget(ref)` is how anywidget (0.11 and later) composes widgets in every
+// host: JupyterLab, Notebook 7 and Voilà through anywidget's own front end, marimo
+// through its anywidget runtime. A part is referred to as "anywidget:<model id>".
+
+/** What anywidget passes to `render` as `host` (not yet in @anywidget/types 0.4). */
+export interface Host {
+  getWidget(ref: string): Promise<{
+    render(options: { el: HTMLElement; signal?: AbortSignal }): Promise<void>;
+  }>;
+}
+
+/** The part of a composite's model its views use. */
+export interface CompositeModel {
+  get(key: string): unknown;
+  on(name: string, handler: (...args: never[]) => void): void;
+  off(name: string, handler: (...args: never[]) => void): void;
+  send(content: Record<string, unknown>): void;
+}
+
+const DISCONNECTED_CLASS = "jupyter-widgets-disconnected";
+
+/** What a part's place says when the host cannot compose widgets. */
+export const NO_HOST =
+  "This front end cannot show widgets inside widgets: it needs anywidget 0.11 or later.";
+
+/** Send the action `name` (with `value`) to the kernel's handler for it. */
+export function sendAction(model: CompositeModel, name: string, value?: unknown): void {
+  try {
+    model.send({ kind: "action", name, value: value ?? null });
+  } catch {
+    // No kernel to tell (it died, or the comm closed); the view says so elsewhere.
+  }
+}
+
+/**
+ * Set an element's markup from a trait the kernel wrote. The kernel builds every
+ * such string with its one HTML builder, which escapes whatever came from outside.
+ */
+export function setMarkup(el: HTMLElement, markup: unknown): void {
+  const text = typeof markup === "string" ? markup : "";
+  if (el.innerHTML !== text) el.innerHTML = text;
+}
+
+/** Make an element: `h("button", { className: "x", type: "button" }, "Run")`. */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<Record<string, string>> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined) continue;
+    if (key === "className") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+/**
+ * Mounts the parts of one view of a composite and keeps them in step with the
+ * `parts` trait: a part whose reference changed is torn down and mounted anew, one
+ * that did not is left alone (its view keeps its scroll position and focus).
+ */
+export class Parts {
+  private readonly mounted = new Map<string, { ref: string; stop: AbortController }>();
+  private readonly places = new Map<string, HTMLElement>();
+  private readonly lists = new Map<string, HTMLElement>();
+
+  constructor(
+    private readonly model: CompositeModel,
+    private readonly host: Host | undefined,
+    private readonly signal: AbortSignal,
+  ) {
+    const onChange = () => this.refresh();
+    model.on("change:parts", onChange);
+    signal.addEventListener("abort", () => {
+      model.off("change:parts", onChange);
+      for (const entry of this.mounted.values()) entry.stop.abort();
+      this.mounted.clear();
+    });
+  }
+
+  /** Mount the part called `name` in `el` (empty while there is none). */
+  place(name: string, el: HTMLElement): HTMLElement {
+    el.classList.add("rw-part");
+    this.places.set(name, el);
+    this.mountOne(name, el, this.refOf(name));
+    return el;
+  }
+
+  /** Mount the list of parts called `name` in `el`, one child element each. */
+  placeList(name: string, el: HTMLElement): HTMLElement {
+    this.lists.set(name, el);
+    this.mountList(name, el);
+    return el;
+  }
+
+  private refOf(name: string): unknown {
+    const parts = (this.model.get("parts") ?? {}) as Record<string, unknown>;
+    return parts[name];
+  }
+
+  private refresh(): void {
+    for (const [name, el] of this.places) this.mountOne(name, el, this.refOf(name));
+    for (const [name, el] of this.lists) this.mountList(name, el);
+  }
+
+  private mountOne(key: string, el: HTMLElement, ref: unknown): void {
+    const current = this.mounted.get(key);
+    const wanted = typeof ref === "string" ? ref : "";
+    if (current?.ref === wanted) return;
+    current?.stop.abort();
+    this.mounted.delete(key);
+    el.replaceChildren();
+    if (!wanted) return;
+    const stop = new AbortController();
+    this.signal.addEventListener("abort", () => stop.abort(), { once: true });
+    this.mounted.set(key, { ref: wanted, stop });
+    void mountPart(this.host, wanted, el, stop.signal);
+  }
+
+  private mountList(name: string, el: HTMLElement): void {
+    const value = this.refOf(name);
+    const refs = Array.isArray(value)
+      ? value.filter((r): r is string => typeof r === "string")
+      : [];
+    const slots = new Map<string, HTMLElement>();
+    for (const child of Array.from(el.children) as HTMLElement[]) {
+      if (child.dataset.part) slots.set(child.dataset.part, child);
+    }
+    const wanted = new Set(refs);
+    for (const [ref, slot] of slots) {
+      if (!wanted.has(ref)) {
+        this.mounted.get(`${name}\u0000${ref}`)?.stop.abort();
+        this.mounted.delete(`${name}\u0000${ref}`);
+        slot.remove();
+      }
+    }
+    const ordered = refs.map((ref) => {
+      let slot = slots.get(ref);
+      if (!slot?.isConnected) {
+        slot = h("div", { className: "rw-part", "data-part": ref });
+        this.mountOne(`${name}\u0000${ref}`, slot, ref);
+      }
+      return slot;
+    });
+    // Reorder without re-creating: appending a node that is already there moves it.
+    for (const slot of ordered) el.append(slot);
+  }
+}
+
+/** Render the widget `ref` into `el` until `signal` aborts; say why when it cannot. */
+export async function mountPart(
+  host: Host | undefined,
+  ref: string,
+  el: HTMLElement,
+  signal: AbortSignal,
+): Promise<void> {
+  if (!host?.getWidget) {
+    el.textContent = NO_HOST;
+    return;
+  }
+  try {
+    const widget = await host.getWidget(ref);
+    if (signal.aborted) return;
+    await widget.render({ el, signal });
+  } catch (error) {
+    if (signal.aborted) return;
+    console.error("replicate_widgets: could not show a part", error);
+    el.textContent = "Could not show this part: run the cell again.";
+  }
+}
+
+/**
+ * Mirror the "kernel gone" mark that ipywidgets puts on a view's root element onto
+ * the parts' places, where the parts' own views look for it. Returns the stop function.
+ */
+export function forwardDisconnect(
+  root: HTMLElement,
+  targets: () => Iterable<HTMLElement>,
+): () => void {
+  const sync = () => {
+    const gone = root.classList.contains(DISCONNECTED_CLASS);
+    for (const target of targets()) target.classList.toggle(DISCONNECTED_CLASS, gone);
+  };
+  const observer = new MutationObserver(sync);
+  observer.observe(root, { attributes: true, attributeFilter: ["class"] });
+  sync();
+  return () => observer.disconnect();
+}
