@@ -10,6 +10,7 @@ import {
   Parts,
   setMarkup,
 } from "./shared/compose";
+import { button, controlsCss } from "./shared/controls";
 
 interface PlaygroundModel extends CompositeModel {
   set(key: "code_open", value: boolean): void;
@@ -26,19 +27,17 @@ function render({ model, el, host }: Props): () => void {
   const stop = new AbortController();
   const parts = new Parts(model, host, stop.signal);
   const header = h("div", { className: "rw-playground-header" });
-  const codeButton = h("button", {
-    type: "button",
+  const codeButton = button("Code", {
     className: "rw-playground-code-button",
     title: "Show this run as Python, JavaScript or curl code",
   });
-  codeButton.textContent = "Code";
   const code = h("div", { className: "rw-playground-code" });
   const message = h("div", { className: "rw-playground-message" });
   const note = h("div", { className: "rw-playground-note" });
   const root = h(
     "div",
     { className: "rw-playground" },
-    h("style", {}, css),
+    h("style", {}, controlsCss + css),
     h("div", { className: "rw-playground-top" }, header, codeButton),
     parts.place("code", code),
     message,
