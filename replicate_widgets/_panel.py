@@ -19,14 +19,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anywidget
-import ipywidgets
 import traitlets
 
 from ._coalesce import Coalescer
 from ._follow import ClientAdapter, Follower
 from ._loop import io_loop, on_io_thread, submit
 from ._media import MediaItem
-from ._panel_media import MediaModels
+from ._panel_media import MAX_IDS_ASKED, MediaStore
 from ._panel_state import PanelState, output_kind_of, raw_json
 from ._panel_text import AppendMixin
 from ._types import Prediction
@@ -97,13 +96,12 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     """How the output is shown (a ``schema`` output kind), declared or guessed."""
     text = traitlets.Unicode("").tag(sync=True)
     """Text output; streamed chunks joined as they arrive. Shown as plain text."""
-    media: traitlets.List[dict[str, Any]] = traitlets.List().tag(
-        sync=True, **ipywidgets.widget_serialization
-    )
+    media: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     """Output files: ``{"key", "kind", "mime", "name", "size", "data", ...}``.
 
-    ``data`` is a :class:`~._panel_media.MediaBytes` model (``"IPY_MODEL_<id>"`` in
-    the browser), or None when nothing is sent up front (links, pending files)."""
+    ``data`` is the id under which a view asks for the file's display bytes (see
+    :class:`~._panel_media.MediaStore`), or None when nothing is sent up front
+    (links, pending files)."""
     value = traitlets.Any(None).tag(sync=True)
     """Object/number/boolean/JSON output; files inside are ``{"__media__": key}``."""
     embedding = traitlets.Dict().tag(sync=True)
@@ -154,7 +152,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         self._state: PanelState | None = None
         self._phase_count = -1
         self._target_id = ""
-        self._media_models = MediaModels(inline_limit)
+        self._media = MediaStore(inline_limit)
         self._views: set[str] = set()
         self._views_lock = threading.Lock()
         self._gone: list[Callable[[], object]] = []
@@ -365,7 +363,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             return  # a newer follow() owns the panel now
         now = time.time()
         keys = {url: item.key for url, item in follower.media.items()}
-        media = self._media_models.entries(state, follower)
+        media = self._media.entries(state, follower)
         with self.hold_sync():
             self.prediction_id = state.prediction_id
             self.model = state.model
@@ -390,11 +388,11 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
                 self.raw = raw_json(follower.prediction, self.schema, self._log_limit)
 
     def close(self) -> None:
-        """Stop following and close the panel and its file models."""
+        """Stop following and close the panel."""
         # Also runs from __del__, possibly of a panel whose __init__ raised early.
-        if hasattr(self, "_media_models"):
+        if hasattr(self, "_media"):
             self._stop_job()
-            self._media_models.close()
+            self._media.clear()
         super().close()
 
     def _clear(self, generation: int) -> None:
@@ -417,8 +415,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             self.raw = {}
             self.logs_dropped = 0
             self.value = None
-        # After the list that referred to them is gone from the browser's state.
-        self._media_models.close()
+        self._media.clear()
 
     def _report(self, job: concurrent.futures.Future[Prediction]) -> None:
         # Runs in the io thread when the job ends (or in the thread that cancelled it).
@@ -453,6 +450,8 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         kind = content.get("kind")
         if kind == "cancel":
             self.cancel()
+        elif kind == "media":
+            self._send_media(content.get("ids"))
         elif kind == "download":
             submit(self._send_file(str(content.get("key", ""))))
         elif kind == "full_logs":
@@ -490,6 +489,19 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
                 callback()
             except Exception:  # noqa: S112 - one owner's failure must not stop the rest
                 continue
+
+    def _send_media(self, ids: object) -> None:
+        """Send a view the display bytes it asked for, one message each."""
+        if not isinstance(ids, list):
+            return
+        for media_id in ids[:MAX_IDS_ASKED]:
+            if not isinstance(media_id, str):
+                continue
+            data = self._media.get(media_id)
+            if data is None:  # not (or no longer) held: the view stops waiting
+                self.send({"kind": "media", "id": media_id[:100], "missing": True})
+            else:
+                self.send({"kind": "media", "id": media_id}, buffers=[data])
 
     async def _send_file(self, key: str) -> None:
         for item in self.files:

@@ -1,24 +1,27 @@
-"""The panel's output files on the wire: one small widget model per file's bytes.
+"""The panel's output files on the wire: display bytes sent to the views that ask.
 
 A widget trait is always sent whole, so image bytes inside the panel's ``media`` list
 would be sent again every time an iterator yields one more image (n images cost n²/2
-transfers). Instead each file's display bytes live in a view-less
-:class:`MediaBytes` model, opened once with the bytes as a binary buffer, and the list
-only refers to it (``"IPY_MODEL_<id>"`` in the browser).
+transfers). Instead the list names each file's bytes by an id, and a view asks for
+the ids it has not got (``{"kind": "media", "ids": [...]}``); each answer is one
+custom message with the bytes as a binary buffer. Custom messages with buffers work
+in every anywidget host (marimo included), unlike view-less child models, which
+marimo disposes of (docs/front-ends.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from typing import Any
-
-import ipywidgets
-import traitlets
 
 from ._follow import Follower
 from ._panel_state import PanelState
 
-__all__ = ["MediaBytes", "MediaModels", "NotDownloaded"]
+__all__ = ["MAX_IDS_ASKED", "MediaStore", "NotDownloaded"]
+
+MAX_IDS_ASKED = 256
+"""The most ids one request from a view is answered for."""
 
 
 class NotDownloaded(RuntimeError):
@@ -32,15 +35,8 @@ class NotDownloaded(RuntimeError):
 _NOT_DOWNLOADED = f"{NotDownloaded.__name__}: "
 
 
-class MediaBytes(ipywidgets.Widget):  # type: ignore[misc]
-    """A view-less widget model holding one output file's display bytes."""
-
-    data = traitlets.Bytes(b"").tag(sync=True)
-    """The bytes the browser shows (a downscaled copy for large images)."""
-
-
-class MediaModels:
-    """The :class:`MediaBytes` models of one panel, by media key.
+class MediaStore:
+    """The display bytes of one panel's files, by id, for the views that ask.
 
     Parameters
     ----------
@@ -49,12 +45,17 @@ class MediaModels:
 
     Notes
     -----
-    Used only from the widgets' background thread, like the panel's traits.
+    :meth:`entries` and :meth:`clear` run on the widgets' background thread, like the
+    panel's traits; :meth:`get` runs on the kernel's main thread when a view asks.
+    Single dict operations are atomic, so a view asking mid-update gets either the
+    bytes or "missing", and asks again after the next update names them.
     """
 
     def __init__(self, inline_limit: int) -> None:
         self.inline_limit = inline_limit
-        self._models: dict[str, MediaBytes] = {}
+        self._ids: dict[str, tuple[bytes, str]] = {}
+        self._bytes: dict[str, bytes] = {}
+        self._counter = itertools.count()
 
     def entries(self, state: PanelState, follower: Follower) -> list[dict[str, Any]]:
         """Return the ``media`` trait value: fetched, pending and missing files."""
@@ -66,7 +67,7 @@ class MediaModels:
             if item is not None:
                 entry = item.to_trait(self.inline_limit)
                 entry["inline"] = url in inline
-                entry["data"] = self.model_for(item.key, entry["data"])
+                entry["data"] = self.id_for(item.key, entry["data"])
             else:
                 # Not fetched (yet): a stable key that data: URIs cannot collide on.
                 key = "u" + hashlib.sha1(url.encode()).hexdigest()[:16]  # noqa: S324
@@ -82,17 +83,29 @@ class MediaModels:
             media.append(entry)
         return media
 
-    def close(self) -> None:
-        """Close every model (after the list that referred to them is gone)."""
-        models, self._models = self._models, {}
-        for model in models.values():
-            model.close()
+    def id_for(self, key: str, data: bytes) -> str | None:
+        """Return the id ``data`` (the bytes of ``key``) is sent under; None if empty.
 
-    def model_for(self, key: str, data: bytes) -> MediaBytes | None:
-        """Return the model holding ``data`` for ``key``, opened once; None if empty."""
+        The same bytes keep their id, so views that have them do not ask again; new
+        bytes for a key get a new id (a view never shows stale bytes from its cache).
+        """
         if not data:
             return None
-        model = self._models.get(key)
-        if model is None or model.data is not data:
-            model = self._models[key] = MediaBytes(data=data)
-        return model
+        known = self._ids.get(key)
+        if known is not None and known[0] is data:
+            return known[1]
+        media_id = f"{key}.{next(self._counter)}"
+        if known is not None:
+            self._bytes.pop(known[1], None)
+        self._ids[key] = (data, media_id)
+        self._bytes[media_id] = data
+        return media_id
+
+    def get(self, media_id: str) -> bytes | None:
+        """Return the bytes sent under ``media_id``; None for an id not held (now)."""
+        return self._bytes.get(media_id)
+
+    def clear(self) -> None:
+        """Forget every file (the panel shows another prediction, or closed)."""
+        self._ids = {}
+        self._bytes = {}

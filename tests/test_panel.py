@@ -243,14 +243,23 @@ def test_iterator_images_appear_as_they_are_produced(recording, client):
         if "media" in u
     ]
     assert any(0 < n < 4 for n in counts), counts
-    # Image bytes travel as binary buffers, each exactly once: in the comm_open of
-    # the file's own model, never again in the panel's updates, never as base64.
-    opened = [b for c in recording for b in c.opened_with[1]]
-    jpegs = [bytes(b) for b in opened if bytes(b).startswith(b"\xff\xd8")]
-    assert len(jpegs) == len(set(jpegs)) == 4
+    # The panel's updates name the bytes by id and carry none of them (no base64,
+    # no buffers); a view asking for the ids gets each image's bytes exactly once,
+    # as a binary buffer, and "missing" for an id the panel does not hold.
     assert all(not buffers for _, buffers in channel.messages)
-    refs = [m["data"] for u in channel.updates() for m in u.get("media", [])]
-    assert all(r is None or r.startswith("IPY_MODEL_") for r in refs)
+    ids = [m["data"] for m in panel.media]
+    assert all(isinstance(i, str) for i in ids)
+    before = len(channel.messages)
+    panel._on_message(panel, {"kind": "media", "ids": [*ids, "nope", 7]}, [])
+    replies = channel.messages[before:]
+    assert [d["content"] for d, _ in replies] == [
+        *({"kind": "media", "id": i} for i in ids),
+        {"kind": "media", "id": "nope", "missing": True},
+    ]
+    jpegs = [bytes(b[0]) for _, b in replies if b]
+    assert len(jpegs) == len(set(jpegs)) == 4
+    assert all(j.startswith(b"\xff\xd8") for j in jpegs)
+    assert not any(c.opened_with[1] for c in recording)  # no model holds the files
     assert panel.progress == {"fraction": 1.0, "current": 8, "total": 8}
     # Originals are kept in the kernel, at full size.
     assert [len(f.data) for f in panel.files] == [
@@ -483,8 +492,8 @@ def test_audio_output_is_sent_for_the_player(recording, client):
     (entry,) = panel.media
     assert entry["kind"] == "audio"
     assert entry["mime"] == "audio/wav"
-    assert entry["data"].data == panel.files[0].data
-    assert entry["data"].data[:4] == b"RIFF"
+    assert panel._media.get(entry["data"]) == panel.files[0].data
+    assert panel.files[0].data[:4] == b"RIFF"
 
 
 @pytest.mark.integration
@@ -587,16 +596,16 @@ def test_a_dropped_stream_reconnects_without_losing_or_repeating_text(
 
 
 @pytest.mark.integration
-def test_file_models_are_closed_when_the_panel_moves_on(recording, client):
+def test_file_bytes_are_let_go_when_the_panel_moves_on(recording, client):
     panel = PredictionPanel(client=client)
     prediction = client.predictions.create("demo/fractal", {"steps": 2, "seed": 3})
     panel.follow(prediction).result(60)
-    blobs = [m["data"] for m in panel.media]
-    assert blobs
-    assert all(b.comm is not None for b in blobs)
+    ids = [m["data"] for m in panel.media]
+    assert ids
+    assert all(panel._media.get(i) for i in ids)
     panel.reset()
     wait_for(lambda: panel.media == [])
-    wait_for(lambda: all(b.comm is None for b in blobs))
+    wait_for(lambda: all(panel._media.get(i) is None for i in ids))
 
 
 @pytest.mark.integration

@@ -2,6 +2,7 @@
 // State lives in the model's traits (written by the kernel's background loop);
 // events (cancel, download, full logs) are custom messages with a `kind` field.
 import type { RenderProps } from "@anywidget/types";
+import { needsResolving, resolveMedia } from "./panel/fetch";
 import { LogsView } from "./panel/logs";
 import { GalleryView, Lightbox, type MediaActions, saveBytes, UrlCache } from "./panel/media";
 import css from "./panel/panel.css";
@@ -13,9 +14,7 @@ import {
   formatSeconds,
   type MediaEntry,
   type Model,
-  needsResolving,
   type PanelModel,
-  resolveMedia,
   TERMINAL,
 } from "./panel/types";
 import { renderEmbedding, renderValue } from "./panel/value";

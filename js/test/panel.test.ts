@@ -216,30 +216,29 @@ describe("panel view", () => {
     expect(revoke).toHaveBeenCalledWith("blob:3");
   });
 
-  it("loads each file's bytes from its own widget model, referenced by id", async () => {
+  it("asks the kernel once for the bytes of the files it has not got", async () => {
     vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:ref");
-    const { model, host } = mount();
-    const bytes = png(7);
-    const asked: string[] = [];
-    (model as unknown as Record<string, unknown>).widget_manager = {
-      get_model: async (id: string) => {
-        asked.push(id);
-        return { get: (key: string) => (key === "data" ? bytes : undefined) };
-      },
-    };
-    model.kernelSet("media", [
-      {
-        key: "m0",
-        kind: "image",
-        mime: "image/jpeg",
-        name: "a.png",
-        size: 9,
-        data: "IPY_MODEL_abc",
-      },
-    ]);
-    await vi.waitFor(() => expect(host.querySelector(".rw-gallery img")).not.toBeNull());
-    expect(asked).toEqual(["abc"]);
+    const { model, host, custom } = mount();
+    const entry = (key: string, id: string): MediaEntry => ({
+      key,
+      kind: "image",
+      mime: "image/jpeg",
+      name: `${key}.jpg`,
+      size: 9,
+      data: id,
+    });
+    model.kernelSet("media", [entry("m0", "m0.0"), entry("m1", "m1.1")]);
+    await vi.waitFor(() => expect(model.sent.length).toBe(1));
+    // One request for both ids, asked in the same turn.
+    expect(model.sent[0]?.content).toEqual({ kind: "media", ids: ["m0.0", "m1.1"] });
+    custom({ kind: "media", id: "m0.0" }, [png(7)]);
+    custom({ kind: "media", id: "m1.1", missing: true });
+    await vi.waitFor(() => expect(host.querySelectorAll(".rw-gallery img").length).toBe(1));
     expect(host.querySelector<HTMLImageElement>(".rw-gallery img")!.src).toBe("blob:ref");
+    // The same bytes listed again (one more image streamed in) are not asked again.
+    model.kernelSet("media", [entry("m0", "m0.0"), entry("m2", "m2.2")]);
+    await vi.waitFor(() => expect(model.sent.length).toBe(2));
+    expect(model.sent[1]?.content).toEqual({ kind: "media", ids: ["m2.2"] });
   });
 
   it("enlarges an image on click and asks the kernel for the original on download", () => {

@@ -16,7 +16,7 @@ export interface MediaEntry {
   mime?: string;
   name: string;
   size?: number;
-  /** The bytes, or (from the kernel) "IPY_MODEL_<id>" of the model holding them. */
+  /** The bytes, or (from the kernel) the id to ask the kernel for them by. */
   data: Binary | string | null;
   width?: number;
   height?: number;
@@ -55,25 +55,7 @@ export interface Model {
   on(name: string, handler: (...args: never[]) => void): void;
   off(name: string, handler: (...args: never[]) => void): void;
   send(content: Record<string, unknown>, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
-  widget_manager?: {
-    get_model(id: string): Promise<{ get(key: string): unknown }>;
-  };
-}
-
-const REF = "IPY_MODEL_";
-
-/**
- * Entries whose bytes live in their own widget model, resolved to the bytes.
- * Each file's model is sent once; the list that refers to it stays small.
- */
-export async function resolveMedia(model: Model, entries: MediaEntry[]): Promise<MediaEntry[]> {
-  return Promise.all(
-    entries.map(async (entry) => {
-      if (typeof entry.data !== "string" || !entry.data.startsWith(REF)) return entry;
-      const child = await model.widget_manager?.get_model(entry.data.slice(REF.length));
-      return { ...entry, data: (child?.get("data") as Binary | undefined) ?? null };
-    }),
-  );
+  widget_manager?: unknown;
 }
 
 export function needsResolving(entries: MediaEntry[]): boolean {
