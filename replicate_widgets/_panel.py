@@ -99,9 +99,9 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     media: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     """Output files: ``{"key", "kind", "mime", "name", "size", "data", ...}``.
 
-    ``data`` is the id under which a view asks for the file's display bytes (see
-    :class:`~._panel_media.MediaStore`), or None when nothing is sent up front
-    (links, pending files)."""
+    ``id`` names the file's display bytes, which a view asks for (see
+    :class:`~._panel_media.MediaStore`); ``data`` holds them once the run is over
+    (None before, and for links and pending files)."""
     value = traitlets.Any(None).tag(sync=True)
     """Object/number/boolean/JSON output; files inside are ``{"__media__": key}``."""
     embedding = traitlets.Dict().tag(sync=True)

@@ -23,6 +23,9 @@ __all__ = ["MAX_IDS_ASKED", "MediaStore", "NotDownloaded"]
 MAX_IDS_ASKED = 256
 """The most ids one request from a view is answered for."""
 
+SAVED_BYTES = 16_000_000
+"""The most display bytes a finished run's ``media`` carries (see ``entries``)."""
+
 
 class NotDownloaded(RuntimeError):
     """What a source's ``read`` raises for a file it leaves on the backend on purpose.
@@ -58,16 +61,28 @@ class MediaStore:
         self._counter = itertools.count()
 
     def entries(self, state: PanelState, follower: Follower) -> list[dict[str, Any]]:
-        """Return the ``media`` trait value: fetched, pending and missing files."""
+        """Return the ``media`` trait value: fetched, pending and missing files.
+
+        Each fetched file has an ``id`` a view asks for its bytes by. Once the run is
+        over (``state.final``) the list also carries the bytes themselves (up to
+        :data:`SAVED_BYTES` in all), sent once more: a notebook saved with its
+        widgets' state, or a view drawn with no kernel behind it, still shows them.
+        """
         objects = state.object_urls()
         inline = set(objects)
+        budget = SAVED_BYTES if state.final else 0
         media = []
         for url in dict.fromkeys([*state.file_urls, *objects]):
             item = follower.media.get(url)
             if item is not None:
                 entry = item.to_trait(self.inline_limit)
                 entry["inline"] = url in inline
-                entry["data"] = self.id_for(item.key, entry["data"])
+                data = entry["data"]
+                entry["id"] = self.id_for(item.key, data)
+                if entry["id"] is not None and len(data) <= budget:
+                    budget -= len(data)
+                else:
+                    entry["data"] = None
             else:
                 # Not fetched (yet): a stable key that data: URIs cannot collide on.
                 key = "u" + hashlib.sha1(url.encode()).hexdigest()[:16]  # noqa: S324

@@ -23,13 +23,15 @@ interface Props {
   host?: Host;
 }
 
+const CODE_TITLE = "Show this run as Python, JavaScript or curl code";
+
 function render({ model, el, host }: Props): () => void {
   const stop = new AbortController();
   const parts = new Parts(model, host, stop.signal);
   const header = h("div", { className: "rw-playground-header" });
   const codeButton = button("Code", {
     className: "rw-playground-code-button",
-    title: "Show this run as Python, JavaScript or curl code",
+    title: CODE_TITLE,
   });
   const code = h("div", { className: "rw-playground-code" });
   const message = h("div", { className: "rw-playground-message" });
@@ -65,8 +67,14 @@ function render({ model, el, host }: Props): () => void {
   const traits = ["header", "message", "note", "code_open", "parts"];
   for (const name of traits) model.on(`change:${name}`, draw);
   draw();
-  const stopForwarding = forwardDisconnect(el, () =>
-    root.querySelectorAll<HTMLElement>(".rw-part"),
+  const stopForwarding = forwardDisconnect(
+    el,
+    () => root.querySelectorAll<HTMLElement>(".rw-part"),
+    (gone) => {
+      // No kernel: the code it would show cannot be made; the button says so.
+      codeButton.disabled = gone;
+      codeButton.title = gone ? "Not connected: run the cell again." : CODE_TITLE;
+    },
   );
   return () => {
     stop.abort();

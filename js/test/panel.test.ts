@@ -219,13 +219,14 @@ describe("panel view", () => {
   it("asks the kernel once for the bytes of the files it has not got", async () => {
     vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:ref");
     const { model, host, custom } = mount();
-    const entry = (key: string, id: string): MediaEntry => ({
+    const entry = (key: string, id: string, data: MediaEntry["data"] = null): MediaEntry => ({
       key,
       kind: "image",
       mime: "image/jpeg",
       name: `${key}.jpg`,
       size: 9,
-      data: id,
+      id,
+      data,
     });
     model.kernelSet("media", [entry("m0", "m0.0"), entry("m1", "m1.1")]);
     await vi.waitFor(() => expect(model.sent.length).toBe(1));
@@ -239,6 +240,14 @@ describe("panel view", () => {
     model.kernelSet("media", [entry("m0", "m0.0"), entry("m2", "m2.2")]);
     await vi.waitFor(() => expect(model.sent.length).toBe(2));
     expect(model.sent[1]?.content).toEqual({ kind: "media", ids: ["m2.2"] });
+    custom({ kind: "media", id: "m2.2" }, [png(8)]);
+    await vi.waitFor(() => expect(host.querySelectorAll(".rw-gallery img").length).toBe(2));
+    // The finished run's list carries the bytes itself: nothing is asked, URLs stay.
+    const created = vi.mocked(URL.createObjectURL).mock.calls.length;
+    model.kernelSet("media", [entry("m0", "m0.0", png(7)), entry("m2", "m2.2", png(8))]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(model.sent.length).toBe(2);
+    expect(vi.mocked(URL.createObjectURL).mock.calls.length).toBe(created);
   });
 
   it("enlarges an image on click and asks the kernel for the original on download", () => {

@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 from replicate_widgets.server import LocalServer, serve
 
 ECHO = REPO / "replicate_widgets" / "server" / "models" / "echo"
+FRACTAL = ECHO.parent / "fractal"
 TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
 NOT_CONNECTED = "Not connected: run the cell again."
 
@@ -29,7 +30,7 @@ NOT_CONNECTED = "Not connected: run the cell again."
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     data = tmp_path_factory.mktemp("stopping-backend")
-    with serve(port=0, models=[ECHO], bundled=False, data_dir=data) as server:
+    with serve(port=0, models=[ECHO, FRACTAL], bundled=False, data_dir=data) as server:
         server._sessions.grace = 1.0  # a kernel gone for a second is gone
         yield server
 
@@ -206,11 +207,20 @@ def test_after_a_kernel_restart_the_widget_says_not_connected(page, lab, backend
 
 
 def test_a_reopened_saved_notebook_says_not_connected(page, lab, backend, api):
-    nb = write_notebook(lab.root, "stop-reopen.ipynb", [playground_cell(backend.url)])
+    fractal = (
+        "import replicate_widgets as rw\n"
+        f"art = rw.Playground('demo/fractal', backend={backend.url!r}, keep=False)\n"
+        "art.run(steps=2)\n"
+        "art"
+    )
+    nb = write_notebook(
+        lab.root, "stop-reopen.ipynb", [playground_cell(backend.url), fractal]
+    )
     open_notebook(page, lab, nb)
     run_all(page)
     wait_until_all_ran(page)
     expect(cell(page, 0).locator(".rw-form-run")).to_be_enabled()
+    expect(cell(page, 1).locator(".rw-gallery img")).to_have_count(2, timeout=60_000)
     command(page, "docmanager:save")
     page.wait_for_function(
         "() => !jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000
@@ -223,5 +233,15 @@ def test_a_reopened_saved_notebook_says_not_connected(page, lab, backend, api):
     pg = cell(page, 0)
     expect(pg.locator(".rw-form-status")).to_have_text(NOT_CONNECTED, timeout=60_000)
     expect(pg.locator(".rw-form-run")).to_be_disabled()
+    expect(pg.get_by_role("button", name="Code")).to_be_disabled()
+    # The finished run's images were saved with the widget state: they show with
+    # no kernel behind them.
+    images = cell(page, 1).locator(".rw-gallery img")
+    expect(images).to_have_count(2)
+    page.wait_for_function(
+        "els => els.every(i => i.complete && i.naturalWidth > 0)",
+        arg=images.element_handles(),
+        timeout=30_000,
+    )
     page.screenshot(path=str(ARTIFACTS / "stopping-reopened.png"), full_page=True)
     assert page.js_errors == []

@@ -46,6 +46,10 @@ class MediaCache {
     for (const id of this.bytes.keys()) if (!ids.has(id)) this.bytes.delete(id);
   }
 
+  remember(id: string, data: Binary): void {
+    this.bytes.set(id, data);
+  }
+
   private ask(): void {
     const ids = this.asking;
     this.asking = [];
@@ -68,21 +72,24 @@ function cacheOf(model: Model): MediaCache {
   return cache;
 }
 
+const missing = (e: MediaEntry): e is MediaEntry & { id: string } =>
+  !e.data && typeof e.id === "string";
+
 /** Whether some entries' bytes are still to be asked of the kernel. */
 export function needsResolving(entries: MediaEntry[]): boolean {
-  return entries.some((e) => typeof e.data === "string");
+  return entries.some(missing);
 }
 
 /** The entries with their bytes, asked of the kernel where not already here. */
 export async function resolveMedia(model: Model, entries: MediaEntry[]): Promise<MediaEntry[]> {
   const cache = cacheOf(model);
   cache.keepOnly(
-    new Set(entries.map((e) => e.data).filter((d): d is string => typeof d === "string")),
+    new Set(entries.map((e) => e.id).filter((id): id is string => typeof id === "string")),
   );
+  for (const entry of entries) if (entry.id && entry.data) cache.remember(entry.id, entry.data);
   return Promise.all(
-    entries.map(async (entry) => {
-      if (typeof entry.data !== "string") return entry;
-      return { ...entry, data: await cache.get(entry.data) };
-    }),
+    entries.map(async (entry) =>
+      missing(entry) ? { ...entry, data: await cache.get(entry.id) } : entry,
+    ),
   );
 }

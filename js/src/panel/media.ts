@@ -6,6 +6,7 @@ import { el, formatBytes, type MediaEntry, safeMime, toBytes } from "./types";
 interface Held {
   url: string;
   data: unknown;
+  id: string | null;
 }
 
 /** Object URLs for media entries, created once per entry and revoked on replacement. */
@@ -22,10 +23,11 @@ export class UrlCache {
     const bytes = toBytes(entry.data);
     if (bytes.byteLength === 0) return null;
     const held = this.held.get(entry.key);
-    if (held && held.data === entry.data) return held.url;
+    // The same bytes, sent again with the finished run's list, keep their URL.
+    if (held && (held.data === entry.data || (entry.id && held.id === entry.id))) return held.url;
     if (held) this.drop(entry.key);
     const url = this.create(new Blob([bytes as BlobPart], { type: safeMime(entry.mime) }));
-    this.held.set(entry.key, { url, data: entry.data });
+    this.held.set(entry.key, { url, data: entry.data, id: entry.id ?? null });
     return url;
   }
 

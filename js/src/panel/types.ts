@@ -16,8 +16,10 @@ export interface MediaEntry {
   mime?: string;
   name: string;
   size?: number;
-  /** The bytes, or (from the kernel) the id to ask the kernel for them by. */
-  data: Binary | string | null;
+  /** The bytes, when the kernel sent them with the list (a finished run) or once asked. */
+  data: Binary | null;
+  /** What the kernel calls these bytes: a view without them asks by this id. */
+  id?: string | null;
   width?: number;
   height?: number;
   original_width?: number;
@@ -86,8 +88,8 @@ export function safeMime(mime: unknown): string {
 }
 
 /** Bytes from a buffer as anywidget delivers it (a DataView) or as tests build it. */
-export function toBytes(data: Binary | string | null | undefined): Uint8Array {
-  if (!data || typeof data === "string") return new Uint8Array(0);
+export function toBytes(data: Binary | null | undefined): Uint8Array {
+  if (!data) return new Uint8Array(0);
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -20,6 +20,8 @@ export interface CompositeModel {
   send(content: Record<string, unknown>): void;
 }
 
+import { PART_DISCONNECTED_CLASS } from "./connection";
+
 const DISCONNECTED_CLASS = "jupyter-widgets-disconnected";
 
 /** What a part's place says when the host cannot compose widgets. */
@@ -177,15 +179,18 @@ export async function mountPart(
 
 /**
  * Mirror the "kernel gone" mark that ipywidgets puts on a view's root element onto
- * the parts' places, where the parts' own views look for it. Returns the stop function.
+ * the parts' places, where the parts' own views look for it, and tell `onChange`
+ * (the composite's own controls go inactive). Returns the stop function.
  */
 export function forwardDisconnect(
   root: HTMLElement,
   targets: () => Iterable<HTMLElement>,
+  onChange?: (gone: boolean) => void,
 ): () => void {
   const sync = () => {
     const gone = root.classList.contains(DISCONNECTED_CLASS);
-    for (const target of targets()) target.classList.toggle(DISCONNECTED_CLASS, gone);
+    for (const target of targets()) target.classList.toggle(PART_DISCONNECTED_CLASS, gone);
+    onChange?.(gone);
   };
   const observer = new MutationObserver(sync);
   observer.observe(root, { attributes: true, attributeFilter: ["class"] });

@@ -10,6 +10,11 @@
 export const NOT_CONNECTED = "Not connected: run the cell again.";
 
 const DISCONNECTED_CLASS = "jupyter-widgets-disconnected";
+/**
+ * The same mark, put by a composite widget on the places of its parts (ipywidgets
+ * marks only the composite's own element, and draws a broken-link icon for it).
+ */
+export const PART_DISCONNECTED_CLASS = "rw-disconnected";
 const GONE_STATUSES = new Set(["dead", "restarting", "autorestarting"]);
 /** The notebooks a view can be shown in (JupyterLab and Notebook 7, classic). */
 const NOTEBOOK = ".jp-Notebook, #notebook";
@@ -41,7 +46,9 @@ export function watchConnection(el: HTMLElement, manager: unknown, onLost: () =>
   const check = () => {
     if (lost) return;
     const status = kernel?.status ?? "";
-    if (el.classList.contains(DISCONNECTED_CLASS) || GONE_STATUSES.has(status)) {
+    const marked =
+      el.classList.contains(DISCONNECTED_CLASS) || el.classList.contains(PART_DISCONNECTED_CLASS);
+    if (marked || GONE_STATUSES.has(status)) {
       lost = true;
       onLost();
     }
