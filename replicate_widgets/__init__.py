@@ -11,6 +11,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+# First, before anything imports jsonschema: importing it defers a 2 s grammar.
+from . import _deferred_grammar  # noqa: F401
 from ._async_client import AsyncClient
 from ._auth import has_token
 from ._client import Client
