@@ -7,6 +7,7 @@ import { LogsView } from "./panel/logs";
 import { GalleryView, Lightbox, type MediaActions, saveBytes, UrlCache } from "./panel/media";
 import css from "./panel/panel.css";
 import { outputText, RawView } from "./panel/raw";
+import { StreamedText } from "./panel/stream";
 import { TimelineView } from "./panel/timeline";
 import {
   type Binary,
@@ -45,7 +46,8 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
   const logs = new LogsView(() => model.send({ kind: "full_logs" }));
   const errorBox = el("div", "rw-error");
   const problemBox = el("pre", "rw-problem");
-  const text = el("pre", "rw-text");
+  const streamed = new StreamedText("rw-text");
+  const text = streamed.root;
   const urls = new UrlCache();
   const lightbox = new Lightbox((key) => model.send({ kind: "download", key }));
   const actions: MediaActions = {
@@ -158,19 +160,7 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
     showError();
   };
 
-  let shownText = "";
-  const showText = () => {
-    const value = model.get("text") ?? "";
-    text.hidden = value === "";
-    // Append only what is new: cheap for long streams, and the selection survives.
-    if (shownText && value.startsWith(shownText)) {
-      text.append(document.createTextNode(value.slice(shownText.length)));
-    } else {
-      text.textContent = value;
-    }
-    shownText = value;
-    text.dataset.length = String(value.length);
-  };
+  const showText = () => streamed.update(model.get("text") ?? "");
 
   // Media entries with their bytes resolved from the per-file models.
   let media: MediaEntry[] = [];

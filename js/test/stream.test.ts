@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { cutPoint, HARD_SEGMENT, SEGMENT, StreamedText } from "../src/panel/stream";
+
+describe("streamed text", () => {
+  it("keeps a long stream in blocks that end at newlines, and the text exact", () => {
+    const view = new StreamedText("rw-text");
+    let value = "";
+    const line = `${"word ".repeat(15)}\n`; // 76 characters a line
+    for (let i = 0; i < 2000; i++) {
+      value += line.slice(0, 40);
+      view.update(value);
+      value += line.slice(40);
+      view.update(value);
+    }
+    expect(view.root.textContent).toBe(value);
+    // About SEGMENT characters a block, each one text node; every block but the
+    // last ends with a newline, so block boundaries are line ends.
+    const blocks = Array.from(view.root.children);
+    expect(blocks.length).toBeGreaterThan(value.length / (SEGMENT + 100));
+    expect(blocks.length).toBeLessThanOrEqual(Math.ceil(value.length / SEGMENT) + 1);
+    for (const block of blocks) expect(block.childNodes.length).toBe(1);
+    for (const block of blocks.slice(0, -1)) expect(block.textContent?.endsWith("\n")).toBe(true);
+    expect(view.root.dataset.length).toBe(String(value.length));
+  });
+
+  it("cuts one huge line at the hard limit, and starts over on a new value", () => {
+    const view = new StreamedText("rw-text");
+    const huge = "x".repeat(HARD_SEGMENT * 2 + 10);
+    view.update(huge);
+    expect(view.root.textContent).toBe(huge);
+    expect(view.blocks).toBe(3);
+    view.update("another run");
+    expect(view.root.textContent).toBe("another run");
+    expect(view.blocks).toBe(1);
+    view.update("");
+    expect(view.root.hidden).toBe(true);
+  });
+
+  it("decides where a block ends", () => {
+    expect(cutPoint(0, "short")).toBe(5);
+    expect(cutPoint(SEGMENT - 2, "ab\ncd")).toBe(3);
+    expect(cutPoint(SEGMENT, "no newline")).toBe(10);
+    expect(cutPoint(HARD_SEGMENT - 3, "abcdef")).toBe(3);
+  });
+});
