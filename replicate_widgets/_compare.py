@@ -22,9 +22,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets
+import traitlets
 
-from ._catalog_shared import button, header_html, plain_message
+from ._catalog_shared import header_html, plain_message
 from ._compare_plan import (
     Cell,
     check_concurrency,
@@ -35,6 +35,7 @@ from ._compare_plan import (
     summary,
     sweep_cells,
 )
+from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import RateLimitError, run_interrupted
 from ._history import record
 from ._html import Markup, escape, tag
@@ -56,8 +57,31 @@ _MAX_CREATE_THREADS = 16
 _CANCEL_WAIT = 10.0  # seconds an interrupted run() waits for the backend to agree
 
 
-class _Batch(ipywidgets.VBox):  # type: ignore[misc]
-    """A grid of cells run with bounded concurrency; see Compare and Sweep."""
+class _Batch(Composite):
+    """A grid of cells run with bounded concurrency; see Compare and Sweep.
+
+    One view (``js/src/compare.ts``) draws both: a bar with the title and Run all /
+    Cancel all, a message line, and the grid of cells, each a header over its
+    :class:`PredictionPanel` (the ``panels`` part).
+    """
+
+    _esm = STATIC / "compare.js"
+
+    header = MarkupTrait("").tag(sync=True)
+    """Markup of the title line: what runs and which backend runs it."""
+
+    message = MarkupTrait("").tag(sync=True)
+    """Markup of the line under the bar (progress, then the summary of the run)."""
+
+    cell_headers = traitlets.List(MarkupTrait()).tag(sync=True)
+    """Markup over each cell's panel, in grid order: its label and why it has no
+    result, when it has none (empty when the panel's own title says it all)."""
+
+    columns = traitlets.Int(1).tag(sync=True)
+    """How many cells a row holds when there is room (fewer on a narrow page)."""
+
+    busy = traitlets.Bool(False).tag(sync=True)
+    """Whether the grid is running: Cancel all is enabled, Run all is not."""
 
     def __init__(
         self,
@@ -87,47 +111,21 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._resume_at = 0.0
         self._labels = labels
-        self._headers = [ipywidgets.HTML(self._header(c)) for c in cells]
         self.panels = [
             PredictionPanel(output=c.schema.output, client=client, schema=c.schema)
             for c in cells
         ]
         """One live panel per cell, in grid order."""
-        boxes = []
-        for head, panel in zip(self._headers, self.panels, strict=True):
-            box = ipywidgets.VBox([head, panel])
-            box.add_class("rw-grid-cell")
-            boxes.append(box)
-        grid = ipywidgets.GridBox(
-            boxes,
-            layout=ipywidgets.Layout(
-                grid_template_columns=f"repeat({columns}, minmax(0, 1fr))",
-                grid_gap="8px",
-            ),
+        super().__init__(
+            header=header_html(title, client.base_url),
+            cell_headers=[self._header(c) for c in cells],
+            columns=max(1, columns),
+            **kwargs,
         )
-        grid.add_class("rw-grid")
-        self._title = ipywidgets.HTML(header_html(title, client.base_url))
-        self._run_btn = button(
-            "Run all", primary=True, icon="play", class_="rw-grid-run"
-        )
-        # Each panel cancels its own prediction; this one cancels the whole grid.
-        self._cancel_btn = button(
-            "Cancel all",
-            icon="stop",
-            class_="rw-grid-cancel",
-            tooltip="Cancel every running prediction and start no more",
-        )
-        self._cancel_btn.disabled = True
-        self._run_btn.on_click(lambda _b: self._start_from_button())
-        self._cancel_btn.on_click(lambda _b: self.cancel_all())
-        self._message = ipywidgets.HTML()
-        self._message.add_class("rw-grid-message")
-        bar = ipywidgets.HBox(
-            [self._title, self._run_btn, self._cancel_btn],
-            layout=ipywidgets.Layout(align_items="center", grid_gap="8px"),
-        )
-        super().__init__(children=[bar, self._message, grid], **kwargs)
-        self.add_class("rw-compare")
+        self.parts = {"panels": list(self.panels)}
+        # Each panel cancels its own prediction; Cancel all cancels the whole grid.
+        self.on_action("run", lambda _value: self._start_from_button())
+        self.on_action("cancel", lambda _value: self.cancel_all())
         for panel in self.panels:
             panel.on_gone(self._panels_gone)
         watch_cell(self)
@@ -225,6 +223,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             thread_name_prefix="replicate-widgets-sweep",
         )
         self._say(f"Running {len(self.cells)} predictions…")
+        self.cell_headers = [self._header(c) for c in self.cells]  # no old errors
         try:
             await asyncio.gather(
                 *(self._run_cell(i, slots) for i in range(len(self.cells))),
@@ -242,13 +241,13 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         async with slots:
             if self._cancelled:
                 cell.error = "not started: canceled"
-                self._headers[index].value = self._header(cell)
+                self._redraw(index)
                 return
             try:
                 prediction = await self._create(cell)
             except Exception as exc:
                 cell.error = f"could not start: {plain_message(exc)}"
-                self._headers[index].value = self._header(cell)
+                self._redraw(index)
                 return
             cell.prediction = prediction
             record(prediction, self.client)
@@ -263,7 +262,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
             else:
                 cell.prediction = final
                 record(final, self.client)
-            self._headers[index].value = self._header(cell)
+            self._redraw(index)
 
     async def _create(self, cell: Cell) -> Prediction:
         throttled = 0
@@ -316,44 +315,33 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
     # -- drawing -----------------------------------------------------------------------
 
     def _header(self, cell: Cell) -> Markup:
-        head = tag(
-            "div",
-            cell.label,
-            class_="rw-grid-header",
-            style=(
-                "font-weight:600;font-family:var(--jp-code-font-family);padding:2px 0;"
-                "color:var(--jp-ui-font-color1)"
-            ),
-        )
+        """Return the markup over a cell's panel (styled by the view's CSS)."""
+        head = tag("div", cell.label, class_="rw-grid-header", title=cell.label)
         if not self._labels:  # the panel's own title names the model
             head = Markup("")
         if not cell.error:
             return head
-        return head + tag(
-            "div",
-            cell.error,
-            class_="rw-grid-error",
-            style="color:var(--jp-error-color1,#c62828)",
-        )
+        return head + tag("div", cell.error, class_="rw-grid-error", role="status")
+
+    def _redraw(self, index: int) -> None:
+        """Redraw one cell's header (on the io loop, the grid's one writer)."""
+        headers = list(self.cell_headers)
+        headers[index] = self._header(self.cells[index])
+        self.cell_headers = headers
 
     def _running(self, running: bool) -> None:
         """One button at a time: Run all while idle, Cancel all while running."""
-
-        def apply() -> None:
-            self._run_btn.disabled = running
-            self._cancel_btn.disabled = not running
-
         if on_io_thread():
-            apply()
+            self.busy = running
         else:
-            io_loop().call_soon_threadsafe(apply)
+            io_loop().call_soon_threadsafe(setattr, self, "busy", running)
 
     def _say(self, text: str) -> None:
         value = escape(text)
         if on_io_thread():
-            self._message.value = value
+            self.message = value
         else:  # the io loop is the grid's one writer
-            io_loop().call_soon_threadsafe(setattr, self._message, "value", value)
+            io_loop().call_soon_threadsafe(setattr, self, "message", value)
 
     def _start_from_button(self) -> None:
         try:
@@ -378,7 +366,7 @@ class _Batch(ipywidgets.VBox):  # type: ignore[misc]
         if hasattr(self, "keep_running"):
             self._abandon("the widget was closed")
         for panel in getattr(self, "panels", []):
-            panel.close()
+            panel.close()  # also when __init__ failed before they became parts
         super().close()
 
 

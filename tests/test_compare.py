@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import time
 
+import anywidget
 import httpx
+import ipywidgets
 import pytest
 
 from replicate_widgets._client import Client
@@ -115,9 +117,9 @@ def test_a_2x2_sweep_fills_all_four_panels(client):
         assert all(m["kind"] == "image" for m in panel.media)
     # the grid is two columns wide (second input across) and every header names
     # the varied values
-    grid = sweep.children[-1]
-    assert grid.layout.grid_template_columns == "repeat(2, minmax(0, 1fr))"
-    assert "seed=2 · steps=4" in grid.children[3].children[0].value
+    assert sweep.columns == 2
+    assert "seed=2 · steps=4" in sweep.cell_headers[3]
+    assert sweep.parts == {"panels": sweep.panels}
     # results land in History's registry, in their final state
     mine = {p.id: p for p in recorded()}
     assert all(mine[p.id].status == "succeeded" for p in results)
@@ -132,6 +134,69 @@ def test_compare_runs_the_same_input_on_several_models(client):
     assert results[0].output == "hello Ada"
     assert results[1].output == "Ada"
     assert [c.label for c in cmp.cells] == ["replicate/hello-world", "demo/echo"]
+
+
+def all_parts(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
+    """``widget``'s parts, their parts and so on, and the children of any box."""
+    found, stack = [], [widget]
+    while stack:
+        w = stack.pop()
+        found.append(w)
+        own = w.own_parts() if hasattr(w, "own_parts") else []
+        stack.extend(own + list(getattr(w, "children", ())))
+    return found
+
+
+def test_compare_and_sweep_are_made_of_anywidgets_only(client):
+    # marimo and the other anywidget hosts draw anywidgets only: no ipywidgets
+    # core widget (Box, Button, HTML...) anywhere inside, at any depth.
+    cmp = Compare(
+        ["replicate/hello-world", "demo/echo"], input={"text": "x"}, client=client
+    )
+    sweep = Sweep("demo/fractal", grid={"seed": [1, 2], "steps": [2, 4]}, client=client)
+    for widget in (cmp, sweep):
+        parts = all_parts(widget)
+        assert len(parts) == 1 + len(widget.panels)
+        assert all(isinstance(w, anywidget.AnyWidget) for w in parts), parts
+        assert all(p in parts for p in widget.panels)
+    # the view's Run all and Cancel all arrive as actions
+    assert set(sweep._actions) == {"run", "cancel"}
+    assert sweep.cell_headers[0].startswith('<div class="rw-grid-header"')
+    assert cmp.cell_headers == ["", ""]  # the panels name their models
+    assert "Compare 2 models" in cmp.header
+    assert "demo/fractal: seed (2) \N{MULTIPLICATION SIGN} steps (2)" in sweep.header
+    for widget in (cmp, sweep):
+        widget.close()
+        assert all(p.comm is None for p in widget.panels)
+
+
+def test_the_view_runs_and_cancels_the_grid(client):
+    sweep = Sweep(
+        "demo/echo", base={"delay": 30}, grid={"text": ["a", "b"]}, client=client
+    )
+    assert sweep.busy is False
+    # what the view's Run all sends (js/src/compare.ts)
+    sweep._on_composite_message(sweep, {"kind": "action", "name": "run"}, [])
+    deadline = time.monotonic() + 30
+    while not (sweep.busy and all(c.prediction for c in sweep.cells)):
+        assert time.monotonic() < deadline, "Run all started nothing"
+        time.sleep(0.05)
+    assert sweep.running
+    # Run all again while running says so instead of starting twice
+    sweep._actions["run"](None)
+    deadline = time.monotonic() + 5
+    while "already running" not in sweep.message:
+        assert time.monotonic() < deadline, sweep.message
+        time.sleep(0.05)
+    sweep._on_composite_message(sweep, {"kind": "action", "name": "cancel"}, [])
+    results = sweep._job.result(60)
+    assert [p.status for p in results] == ["canceled", "canceled"]
+    deadline = time.monotonic() + 5
+    while sweep.busy:
+        assert time.monotonic() < deadline, "Run all stayed disabled"
+        time.sleep(0.05)
+    assert sweep.message == "0 of 2 succeeded; 2 canceled."
+    sweep.close()
 
 
 def test_compare_checks_the_input_against_every_model_first(client):
@@ -166,7 +231,8 @@ def test_cancel_all_stops_running_and_pending_cells(client):
     assert len(started) == 2
     assert {p.status for p in started} == {"canceled"}
     assert [c.error for c in sweep.cells[2:]] == ["not started: canceled"] * 2
-    assert sweep._message.value == "0 of 4 succeeded; 2 canceled, 2 not started."
+    assert sweep.message == "0 of 4 succeeded; 2 canceled, 2 not started."
+    assert "not started: canceled" in sweep.cell_headers[3]
     for p in started:
         assert client.predictions.get(p.id).status == "canceled"
     busy = Sweep("demo/echo", grid={"text": ["x"]}, base={"delay": 5}, client=client)

@@ -209,18 +209,19 @@ def test_compare_shows_one_run_or_cancel_button_at_a_time(url, local_client):
         client=local_client,
     )
     assert [c.label for c in cmp.cells] == ["demo/echo", f"demo/echo:{vid[:8]}"]
-    assert "local backend" in cmp._title.value
-    assert (cmp._run_btn.disabled, cmp._cancel_btn.disabled) == (False, True)
+    assert "local backend" in cmp.header
+    # busy disables Run all and enables Cancel all in the view (js/src/compare.ts)
+    assert cmp.busy is False
     job = cmp.start()
-    _wait(lambda: cmp._run_btn.disabled and not cmp._cancel_btn.disabled)
+    _wait(lambda: cmp.busy)
     job.result(60)
-    _wait(lambda: not cmp._run_btn.disabled and cmp._cancel_btn.disabled)
+    _wait(lambda: not cmp.busy)
 
     plain = Compare(
         ["replicate/hello-world", "demo/echo"], input={"text": "x"}, client=local_client
     )
     # The panels name their models: no header above them says it again.
-    assert [h.value for h in plain._headers] == ["", ""]
+    assert plain.cell_headers == ["", ""]
 
 
 # ---------------------------------------------------------- kept file names

@@ -1,8 +1,9 @@
 """A 2x2 Sweep in JupyterLab, in headless Chromium, against the local backend.
 
-Proved here: four live PredictionPanels in a grid, each under a header naming its
-varied values, all filled with the fractal's streamed images; Cancel all in the page
-stops a running sweep.
+Proved here: four live PredictionPanels in a grid (one anywidget view,
+js/src/compare.ts), each under a header naming its varied values, all filled with the
+fractal's streamed images; at 600 px the cells wrap instead of overflowing; Cancel all
+in the page stops a running sweep.
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ def test_a_2x2_sweep_fills_all_four_panels(page, lab, backend):
     # tall enough for the whole grid: the notebook would otherwise clip it
     page.set_viewport_size({"width": 1280, "height": 2600})
     page.locator(".rw-compare").screenshot(path=str(ARTIFACTS / "sweep-2x2.png"))
+    # at 600 px the cells wrap rather than overflow, and the bar stays whole
+    page.set_viewport_size({"width": 600, "height": 2600})
+    right = grid.evaluate("g => g.getBoundingClientRect().right")
+    expect(cells.nth(3)).to_be_visible()
+    edges = cells.evaluate_all("cs => cs.map(c => c.getBoundingClientRect().right)")
+    assert max(edges) <= right + 1, (edges, right)
+    assert grid.evaluate("g => g.scrollWidth <= g.clientWidth + 1")
+    expect(page.locator(".rw-grid-run")).to_be_visible()
+    expect(page.locator(".rw-grid-cancel")).to_be_disabled()
+    page.locator(".rw-compare").screenshot(path=str(ARTIFACTS / "sweep-600px.png"))
     assert page.js_errors == []
     assert page.external_requests == []
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import ipywidgets
 import pytest
+import traitlets
 from _hostile import (
     DATA_URI_MIMES,
     HOSTILE_MIMES,
@@ -50,6 +51,7 @@ from replicate_widgets._catalog_shared import (
 )
 from replicate_widgets._client import Client
 from replicate_widgets._compare import Sweep
+from replicate_widgets._composite import Composite, MarkupTrait
 from replicate_widgets._create_model import CreateModel
 from replicate_widgets._files import data_url, decode_data_uri
 from replicate_widgets._form_store import HiddenValues
@@ -83,12 +85,22 @@ def wav() -> bytes:
 
 
 def html_values(widget: Any) -> list[str]:
-    """The value of every HTML widget shown inside ``widget``."""
+    """Every markup shown inside ``widget``: HTML widgets and composites' markup."""
     found, stack = [], [widget]
     while stack:
         w = stack.pop()
         if isinstance(w, ipywidgets.HTML):
             found.append(w.value)
+        if isinstance(w, Composite):
+            for name, trait in w.traits(sync=True).items():
+                value = getattr(w, name)
+                if isinstance(trait, MarkupTrait) and value:
+                    found.append(value)
+                elif isinstance(trait, traitlets.List) and isinstance(
+                    trait._trait, MarkupTrait
+                ):
+                    found.extend(v for v in value if v)
+            stack.extend(w.own_parts())
         stack.extend(getattr(w, "children", ()))
     return found
 
