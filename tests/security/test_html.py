@@ -50,6 +50,7 @@ from replicate_widgets._catalog_shared import (
 )
 from replicate_widgets._client import Client
 from replicate_widgets._compare import Sweep
+from replicate_widgets._composite import Composite, MarkupTrait
 from replicate_widgets._create_model import CreateModel
 from replicate_widgets._files import data_url, decode_data_uri
 from replicate_widgets._form_store import HiddenValues
@@ -83,12 +84,21 @@ def wav() -> bytes:
 
 
 def html_values(widget: Any) -> list[str]:
-    """The value of every HTML widget shown inside ``widget``."""
+    """The markup shown inside ``widget``: every HTML widget's value and every
+    composite's markup traits (and dicts of them), its parts' included."""
     found, stack = [], [widget]
     while stack:
         w = stack.pop()
         if isinstance(w, ipywidgets.HTML):
             found.append(w.value)
+        if isinstance(w, Composite):
+            for name, trait in w.traits(sync=True).items():
+                value = getattr(w, name)
+                if isinstance(trait, MarkupTrait):
+                    found.append(value)
+                elif isinstance(getattr(trait, "_value_trait", None), MarkupTrait):
+                    found.extend(value.values())
+            stack.extend(w.own_parts())
         stack.extend(getattr(w, "children", ()))
     return found
 
