@@ -198,6 +198,18 @@ class CreateModel(Composite):
         self._touched.update(values)
         self.entries = {**self.entries, **values}
 
+    def clear(self) -> None:
+        """Empty the form for the next model (owner, visibility and hardware stay).
+
+        The name, description and links, the message and the summary go.
+        """
+        kept = ("owner", "visibility", "hardware")
+        self.entries = {k: (v if k in kept else "") for k, v in self.entries.items()}
+        self._touched.clear()
+        self._show_errors()
+        self.message = ""
+        self.summary = ""
+
     @property
     def errors(self) -> dict[str, str]:
         """What is wrong with the current values, by field name (empty when valid)."""

@@ -138,6 +138,9 @@ class Trainer(Composite):
     can_open = traitlets.Bool(False).tag(sync=True)
     """Whether "Open in Playground" is offered (the training made a version)."""
 
+    create_open = traitlets.Bool(False).tag(sync=True)
+    """Whether the "New model…" form is shown (its button toggles it)."""
+
     def __init__(
         self,
         model: str | Model | Version,
@@ -163,14 +166,15 @@ class Trainer(Composite):
         self.playground: Playground | None = None
         """The Playground opened on the result."""
         self.create_form: CreateModel | None = None
-        """The "New model…" form, while it is open."""
+        """The "New model…" form (shown while :attr:`create_open`)."""
         self.error: str | None = None
         """The last problem shown, if any."""
         self._source: TrainingSource | None = None
         self._job: concurrent.futures.Future[Training] | None = None
         self._current: _Run | None = None
         self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
-        """Done once the model's training schema has been loaded (or failed)."""
+        """Done once the destinations and recent trainings have been read (or
+        loading the model failed); the form is there when the constructor returns."""
         try:
             self.client = client if client is not None else resolve_client(backend)
         except (ReplicateError, ValueError, RuntimeError, OSError) as exc:
@@ -181,7 +185,10 @@ class Trainer(Composite):
         self.on_action("refresh", lambda _value: self.refresh_trainings())
         self.on_action("follow", self._history_picked)
         self.on_action("open", lambda _value: self.open_playground())
-        self.ready = submit(self._load(model))
+        if self._load(model):
+            self.ready = submit(self._guard(self._load_lists()))
+        else:
+            self.ready.set_result(None)
 
     # -- public API -------------------------------------------------------------------
 
@@ -250,14 +257,31 @@ class Trainer(Composite):
         return submit(self._guard(self._list_trainings()))
 
     def open_playground(self) -> concurrent.futures.Future[Playground]:
-        """Open a Playground on the version the training produced."""
-        return submit(self._guard(self._open_playground()))
+        """Open a Playground on the version the training produced.
+
+        The Playground is made on the calling thread (a cell, or the view's button):
+        marimo shows only widgets made on its own threads.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            Done: the Playground, or why it could not be opened (also shown).
+        """
+        opened: concurrent.futures.Future[Playground] = concurrent.futures.Future()
+        try:
+            opened.set_result(self._open_playground())
+        except Exception as exc:
+            self._show(explain_error(exc, self.client))
+            opened.set_exception(exc)
+        return opened
 
     # -- loading ----------------------------------------------------------------------
 
-    async def _load(self, model: str | Model | Version) -> None:
+    def _load(self, model: str | Model | Version) -> bool:
+        # Here, not on the background loop, as the Playground does: a widget made on
+        # another thread never reaches marimo's page (its comm has no session there).
         try:
-            doc, ref = await asyncio.to_thread(resolve_trainable, self.client, model)
+            doc, ref = resolve_trainable(self.client, model)
             self.schema = parse(doc, component="TrainingInput")
         except SchemaError as exc:
             self._fail(
@@ -265,18 +289,28 @@ class Trainer(Composite):
                 f"TrainingInput (no train() in its predictor). ({exc})\nOn the local "
                 "backend, demo/text-stream is trainable."
             )
-            return
+            return False
         except Exception as exc:
             self._fail(explain_error(exc, self.client))
-            return
+            return False
         self.version_ref = ref
         self.panel.schema = self.schema  # its secrets are masked in the JSON view
         self.form = InputForm(self.schema, submit_label="Train")
         self.form.on_submit(self._begin)
         title = f"Train {short_ref(ref)}"
         self.header = header_html(title, self.client.base_url)
-        self._set_part("form", self.form)
-        self._set_part("panel", self.panel)
+        # Made now, shown when asked for: marimo shows widgets made while a cell
+        # runs, not ones made later by a button.
+        self.create_form = CreateModel(client=self.client)
+        self.create_form.on_created(self._created)
+        self.parts = {
+            "form": self.form,
+            "panel": self.panel,
+            "create": self.create_form,
+        }
+        return True
+
+    async def _load_lists(self) -> None:
         await self._fill_destinations()
         await self._list_trainings()
 
@@ -442,7 +476,7 @@ class Trainer(Composite):
         if self.training is None or picked != self.training.id:
             self.follow(picked)
 
-    async def _open_playground(self) -> Playground:
+    def _open_playground(self) -> Playground:
         from ._playground import Playground
 
         version = self.result_version
@@ -458,9 +492,15 @@ class Trainer(Composite):
         if old is not None:
             old.close()
         try:
-            playground = await asyncio.to_thread(
-                Playground, version, client=self.client
-            )
+            playground = Playground(version, client=self.client)
+        except Exception as exc:
+            # The Playground reports its own problems; this is the front end
+            # refusing a widget made outside a cell's run (marimo does).
+            raise RuntimeError(
+                "The Playground could not be shown from here: this front end shows "
+                "only widgets made while a cell runs (marimo does so). Run "
+                f"replicate_widgets.Playground({version!r}) in a new cell."
+            ) from exc
         finally:
             self.stage = ""
         self.playground = playground
@@ -471,24 +511,16 @@ class Trainer(Composite):
 
     def _toggle_create(self) -> None:
         form = self.create_form
-        if form is not None:
-            self._close_create()
+        if form is None:
             return
-        form = CreateModel(client=self.client)
-        form.on_created(lambda m: self._created(m))
-        self.create_form = form
-        self._set_part("create", form)
-
-    def _close_create(self) -> None:
-        form, self.create_form = self.create_form, None
-        self._set_part("create", None)
-        if form is not None:
-            form.close()
+        if not self.create_open and form.model is not None:
+            form.clear()  # a fresh form for the next model
+        self.create_open = not self.create_open
 
     def _created(self, model: Model) -> None:
         self._offer([model.ref])
         self.destination_text = model.ref
-        self._close_create()
+        self.create_open = False
         self.message = notice_html(
             f"Created {model.ref}; new versions will be pushed there.", "ok"
         )

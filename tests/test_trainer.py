@@ -199,17 +199,27 @@ def test_follows_a_training_picked_from_the_list(client: Client) -> None:
 def test_new_model_button_creates_the_destination(client: Client) -> None:
     trainer = Trainer("demo/text-stream", client=client)
     trainer.ready.result(60)
+    assert not trainer.create_open
     trainer._actions["new_model"](None)  # the view's "New model…" button
+    assert trainer.create_open
     form = trainer.parts["create"]
     assert isinstance(form, CreateModel)
+    assert form is trainer.create_form
     form.ready.result(30)
     name = f"made-{uuid.uuid4().hex[:6]}"
     form.create(name=name)
     assert trainer.destination == f"local/{name}"
     assert f"local/{name}" in trainer.destinations
-    assert "create" not in trainer.parts  # the form folds away once done
-    assert trainer.create_form is None
+    assert not trainer.create_open  # the form folds away once done
     assert f"Created local/{name}" in trainer.message
+    # Opened again, it is empty for the next model (owner and hardware stay).
+    trainer._actions["new_model"](None)
+    assert trainer.create_open
+    assert form.values["name"] == ""
+    assert form.values["owner"] == "local"
+    assert form.message == ""
+    assert form.summary == ""
+    assert form.notes["name"] == ""  # not shouted at before typing
 
 
 def test_training_source_never_downloads_weights(client: Client) -> None:
@@ -239,7 +249,6 @@ def test_every_part_is_an_anywidget(client: Client) -> None:
     dest = new_model(client)
     trainer = Trainer("demo/text-stream", client=client, destination=dest)
     trainer.ready.result(60)
-    trainer._actions["new_model"](None)
     trainer.train(training_text=TEXT, order=1)
     trainer.open_playground().result(120)
     assert set(trainer.parts) == {"form", "panel", "create", "playground"}

@@ -100,11 +100,12 @@ function render({ model, el, host }: Props): () => void {
     h("div", { className: "rw-row" }, h("b", {}, "Your recent trainings"), refresh),
     history,
   );
+  const create = parts.place("create", h("div", { className: "rw-trainer-create" }));
   const loaded = h(
     "div",
     { className: "rw-trainer-body" },
     destinationRow,
-    parts.place("create", h("div", { className: "rw-trainer-create" })),
+    create,
     parts.place("form", h("div", { className: "rw-trainer-form" })),
   );
   const after = h(
@@ -149,7 +150,9 @@ function render({ model, el, host }: Props): () => void {
     const hasForm = typeof partRefs.form === "string";
     loaded.hidden = !hasForm;
     after.hidden = !hasForm;
-    newModel.setAttribute("aria-pressed", String(typeof partRefs.create === "string"));
+    const creating = model.get("create_open") === true;
+    newModel.setAttribute("aria-pressed", String(creating));
+    create.hidden = !creating;
     const text = model.get("destination_text");
     if (typeof text === "string" && destination.value !== text) destination.value = text;
     suggestions.replaceChildren(
@@ -169,6 +172,7 @@ function render({ model, el, host }: Props): () => void {
     "destination_text",
     "destinations",
     "can_open",
+    "create_open",
     "history",
     "followed",
   ];
