@@ -3,6 +3,11 @@
 Names and URLs are checked (by :mod:`._catalog_shared`) before the request is sent,
 so a person sees what to change instead of a 422 after a round trip.
 
+It is one anywidget (a :class:`~._composite.Composite` without parts) whose view,
+``js/src/create_model.ts``, draws the fields. What the person types comes back in
+the synced :attr:`CreateModel.entries`, checked here (known fields, text, bounded
+length) before it is used; the Create button sends the ``create`` action.
+
 Network work (hardware list, account, create) runs on the widgets' background loop
 (:mod:`replicate_widgets._loop`); the result and any error are shown in the widget.
 """
@@ -14,13 +19,11 @@ import concurrent.futures
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets
+import traitlets
 
 from ._backend import resolve_client
 from ._catalog_shared import (
-    WIDTH,
     bundled_model_names,
-    button,
     check_model_name,
     check_url,
     explain_error,
@@ -29,6 +32,7 @@ from ._catalog_shared import (
     notice_html,
     suggest_name,
 )
+from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import APIError, ReplicateError
 from ._html import tag
 from ._loop import submit
@@ -51,6 +55,8 @@ __all__ = [
 ]
 
 URL_FIELDS = ("github_url", "paper_url", "license_url", "cover_image_url")
+FIELDS = ("owner", "name", "description", "visibility", "hardware", *URL_FIELDS)
+"""The form's fields, in the order the view shows them."""
 _LABELS = {
     "owner": "Owner",
     "name": "Name",
@@ -62,14 +68,39 @@ _LABELS = {
     "license_url": "Licence URL",
     "cover_image_url": "Cover image URL",
 }
+VISIBILITIES = ("private", "public")
+_NOTE_STYLE = "color:var(--jp-error-color1,#c62828)"
+MAX_CHARS = 5000
+"""The longest value a field takes (a description is a paragraph, not a book)."""
 
 CreatedCallback = Callable[[Model], object]
+
+
+class _Entries(traitlets.Dict):
+    """The fields' values: only known field names, each text of bounded length.
+
+    The view writes this trait, so whatever arrives is checked before it is kept.
+    """
+
+    def validate(self, obj: Any, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            self.error(obj, value)
+        checked: dict[str, str] = {}
+        for key, text in value.items():
+            if key not in FIELDS:
+                raise traitlets.TraitError(f"CreateModel has no field {key!r}.")
+            if not isinstance(text, str) or len(text) > MAX_CHARS:
+                raise traitlets.TraitError(
+                    f"{key} must be text of at most {MAX_CHARS} characters."
+                )
+            checked[key] = text
+        return checked
 
 
 # -- the widget ----------------------------------------------------------------------
 
 
-class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
+class CreateModel(Composite):
     """A form that creates a model (``POST /v1/models``) and shows the result.
 
     Parameters
@@ -90,6 +121,29 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
     'alice/hot-dog-detector'
     """
 
+    _esm = STATIC / "create_model.js"
+
+    entries = _Entries().tag(sync=True)
+    """The fields' values as typed, by field name (the view writes them)."""
+
+    labels = traitlets.Dict(_LABELS).tag(sync=True)
+    """Each field's label, by field name (the view shows them in this order)."""
+
+    hardware_choices = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The hardware menu's choices (the backend's SKUs, and one asked for by name)."""
+
+    notes = traitlets.Dict(MarkupTrait()).tag(sync=True)
+    """Markup of the note under each field (what to change), by field name."""
+
+    message = MarkupTrait("").tag(sync=True)
+    """Markup of the line under the Create button (progress, errors, success)."""
+
+    summary = MarkupTrait("").tag(sync=True)
+    """Markup of the model created last (name, visibility, description, links)."""
+
+    disabled = traitlets.Bool(False).tag(sync=True)
+    """Whether Create is disabled (while creating, or when there is no backend)."""
+
     def __init__(
         self,
         *,
@@ -98,52 +152,7 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
         owner: str | None = None,
         **values: str,
     ) -> None:
-        style = {"description_width": "120px"}
-        self._inputs: dict[str, Any] = {
-            "owner": ipywidgets.Text(placeholder="your username", style=style),
-            "name": ipywidgets.Text(placeholder="e.g. hot-dog-detector", style=style),
-            "description": ipywidgets.Textarea(
-                placeholder="One line about what it does", style=style
-            ),
-            "visibility": ipywidgets.ToggleButtons(
-                options=["private", "public"], value="private", style=style
-            ),
-            "hardware": ipywidgets.Dropdown(options=[], style=style),
-        }
-        for key in URL_FIELDS:
-            self._inputs[key] = ipywidgets.Text(placeholder="https://...", style=style)
-        self._notes: dict[str, ipywidgets.HTML] = {}
-        rows = []
-        for key, widget in self._inputs.items():
-            # As wide as the cell, up to the InputForm's width.
-            widget.layout = ipywidgets.Layout(width="100%", max_width=WIDTH)
-            widget.add_class(f"rw-create-{key.replace('_', '-')}")
-            row = widget
-            if key == "visibility":
-                # Toggle buttons put their description above them: a label of the
-                # others' width, right-aligned like theirs, keeps the column.
-                widget.layout.width = "auto"
-                label = ipywidgets.HTML(
-                    tag("div", _LABELS[key], style="text-align:right"),
-                    layout={"width": "120px", "margin": "0 8px 0 0"},
-                )
-                row = ipywidgets.HBox([label, widget], layout={"align_items": "center"})
-            else:
-                widget.description = _LABELS[key]
-            note = ipywidgets.HTML(layout={"margin": "0 0 0 128px"})
-            note.add_class("rw-field-error")
-            self._notes[key] = note
-            rows.append(ipywidgets.VBox([row, note]))
-        self._button = button(
-            "Create model", primary=True, icon="plus", class_="rw-create-button"
-        )
-        self._button.layout.align_self = "flex-start"
-        self._message = ipywidgets.HTML()
-        self._message.add_class("rw-create-message")
-        self._result = ipywidgets.HTML()
-        self._result.add_class("rw-create-result")
-        super().__init__(children=[*rows, self._button, self._message, self._result])
-        self.add_class("rw-create-model")
+        super().__init__(entries=dict.fromkeys(FIELDS, "") | {"visibility": "private"})
         self.model: Model | None = None
         """The model created last, once the backend confirmed it."""
         self.hardware: list[str] = []
@@ -155,14 +164,13 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
         """Done once the hardware list (and the default owner) has been read."""
         self.set(owner=owner or "", **values)
         self._touched.clear()
-        for key, widget in self._inputs.items():
-            widget.observe(lambda _c, k=key: self._changed(k), names="value")
-        self._button.on_click(lambda _b: self.submit())
+        self.observe(self._on_entries, names="entries")
+        self.on_action("create", lambda _value: self.submit())
         try:
             self.client = client if client is not None else resolve_client(backend)
         except (ReplicateError, ValueError, RuntimeError, OSError) as exc:
-            self._message.value = notice_html(explain_error(exc))
-            self._button.disabled = True
+            self.message = notice_html(explain_error(exc))
+            self.disabled = True
             self.ready.set_result(None)
             return
         self.ready = submit(self._load(owner is None))
@@ -172,24 +180,35 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
     @property
     def values(self) -> dict[str, str]:
         """The form's current values by field name (empty strings for blanks)."""
-        return {key: str(w.value or "") for key, w in self._inputs.items()}
+        return {key: str(self.entries.get(key) or "") for key in FIELDS}
 
     def set(self, **values: str) -> None:
         """Set fields by name (``name=``, ``visibility=`` ...); unknown names raise."""
         for key, value in values.items():
-            if key not in self._inputs:
+            if key not in FIELDS:
                 raise TypeError(
-                    f"CreateModel has no field {key!r}; fields: "
-                    f"{', '.join(self._inputs)}."
+                    f"CreateModel has no field {key!r}; fields: {', '.join(FIELDS)}."
                 )
-            widget = self._inputs[key]
-            if key == "hardware" and value not in widget.options:
-                # The list may still be loading; keep the choice so it can be applied.
-                widget.options = [*widget.options, value]
-            if key == "visibility" and value not in ("public", "private"):
+            if key == "visibility" and value not in VISIBILITIES:
                 raise ValueError("visibility must be 'public' or 'private'.")
-            widget.value = value
-            self._touched.add(key)
+        hardware = values.get("hardware")
+        if hardware and hardware not in self.hardware_choices:
+            # The list may still be loading; keep the choice so it can be applied.
+            self.hardware_choices = [*self.hardware_choices, hardware]
+        self._touched.update(values)
+        self.entries = {**self.entries, **values}
+
+    def clear(self) -> None:
+        """Empty the form for the next model (owner, visibility and hardware stay).
+
+        The name, description and links, the message and the summary go.
+        """
+        kept = ("owner", "visibility", "hardware")
+        self.entries = {k: (v if k in kept else "") for k, v in self.entries.items()}
+        self._touched.clear()
+        self._show_errors()
+        self.message = ""
+        self.summary = ""
 
     @property
     def errors(self) -> dict[str, str]:
@@ -200,6 +219,8 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
             problem = check_model_name(v[key].strip(), key)
             if problem:
                 found[key] = problem
+        if v["visibility"] not in VISIBILITIES:
+            found["visibility"] = "Choose private or public."
         if not v["hardware"]:
             found["hardware"] = (
                 "Pick the hardware the model runs on (the list comes from GET "
@@ -234,15 +255,18 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
             Resolves to the created :class:`Model`; fails with ``ValueError`` (invalid
             form, shown beside the fields) or the API's error (shown below).
         """
-        self._touched.update(self._inputs)
+        failed: concurrent.futures.Future[Model] = concurrent.futures.Future()
+        if self.disabled:
+            failed.set_exception(RuntimeError("Creating is not possible now."))
+            return failed
+        self._touched.update(FIELDS)
         errors = self._show_errors()
         if errors:
-            failed: concurrent.futures.Future[Model] = concurrent.futures.Future()
-            self._message.value = notice_html("Fix the fields marked above first.")
+            self.message = notice_html("Fix the fields marked above first.")
             failed.set_exception(ValueError("; ".join(errors.values())))
             return failed
-        self._button.disabled = True
-        self._message.value = notice_html("Creating the model…", "info")
+        self.disabled = True
+        self.message = notice_html("Creating the model…", "info")
         self._job = submit(self._create(self.values))
         return self._job
 
@@ -263,13 +287,13 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
                 **optional,
             )
         except Exception as exc:
-            self._message.value = notice_html(self._advice(exc, v))
+            self.message = notice_html(self._advice(exc, v))
             raise
         finally:
-            self._button.disabled = False
+            self.disabled = False
         self.model = model
-        self._message.value = notice_html(f"Created {model.ref}.", "ok")
-        self._result.value = model_summary_html(model)
+        self.message = notice_html(f"Created {model.ref}.", "ok")
+        self.summary = model_summary_html(model)
         for callback in list(self._callbacks):
             callback(model)
         return model
@@ -293,43 +317,52 @@ class CreateModel(ipywidgets.VBox):  # type: ignore[misc]
         try:
             skus = [h.sku for h in await asyncio.to_thread(self.client.hardware.list)]
         except Exception as exc:
-            self._message.value = notice_html(
+            self.message = notice_html(
                 "Could not read the hardware list: " + explain_error(exc, self.client)
             )
             return
         self.hardware = skus
-        widget = self._inputs["hardware"]
-        chosen = widget.value
+        chosen = self.values["hardware"]
         if chosen and chosen not in skus:
             # Asked for by name before the list arrived: keep it, so the field can
             # say it is not offered instead of silently switching hardware.
-            widget.options = [*skus, chosen]
+            self.hardware_choices = [*skus, chosen]
         else:
-            widget.options = skus
+            self.hardware_choices = skus
             if chosen not in skus:
-                chosen = "cpu" if "cpu" in skus else (skus[0] if skus else None)
-        widget.value = chosen
-        if want_owner and not self._inputs["owner"].value:
+                chosen = "cpu" if "cpu" in skus else (skus[0] if skus else "")
+        self._put("hardware", chosen)
+        if want_owner and not self.values["owner"]:
             try:
                 account = await asyncio.to_thread(self.client.account.get)
             except ReplicateError:
                 return  # the person types it; the field says it is required
-            if not self._inputs["owner"].value:
-                self._inputs["owner"].value = account.username
+            if not self.values["owner"]:
+                self._put("owner", account.username)
+
+    def _put(self, key: str, value: str) -> None:
+        """Set a field from the kernel (not the person: it is not marked touched)."""
+        touched = key in self._touched
+        self.entries = {**self.entries, key: value}
+        if not touched:
+            self._touched.discard(key)
+            self._show_errors()
 
     # -- display ----------------------------------------------------------------------
 
-    def _changed(self, key: str) -> None:
-        self._touched.add(key)
+    def _on_entries(self, change: dict[str, Any]) -> None:
+        old, new = change["old"] or {}, change["new"] or {}
+        self._touched.update(k for k in FIELDS if old.get(k) != new.get(k))
         self._show_errors()
 
     def _show_errors(self) -> dict[str, str]:
         errors = self.errors
-        for key, note in self._notes.items():
-            text = errors.get(key, "") if key in self._touched else ""
-            note.value = (
-                tag("span", text, style="color:var(--jp-error-color1,#c62828)")
-                if text
+        self.notes = {
+            key: (
+                tag("span", errors[key], style=_NOTE_STYLE)
+                if key in errors and key in self._touched
                 else ""
             )
+            for key in FIELDS
+        }
         return errors

@@ -41,9 +41,12 @@ def unique(prefix: str = "m") -> str:
 
 
 def all_text(form: CreateModel) -> str:
-    parts = [form._message.value, form._result.value]
-    parts += [note.value for note in form._notes.values()]
-    return "\n".join(parts)
+    return "\n".join([form.message, form.summary, *form.notes.values()])
+
+
+def typed(form: CreateModel, **values: str) -> None:
+    """Change fields as the view does when a person types: the synced entries."""
+    form.entries = {**form.entries, **values}
 
 
 # -- the rules -----------------------------------------------------------------------
@@ -127,10 +130,10 @@ def test_creates_the_model_and_shows_it(client: Client) -> None:
     assert stored.description == "Detects <b>hot dogs</b>"
     assert stored.visibility == "public"
     assert stored.github_url == "https://github.com/alice/hot-dog"
-    assert f"local/{name}" in form._result.value
-    assert "&lt;b&gt;hot dogs&lt;/b&gt;" in form._result.value  # escaped, not markup
-    assert 'href="https://github.com/alice/hot-dog"' in form._result.value
-    assert "Created" in form._message.value
+    assert f"local/{name}" in form.summary
+    assert "&lt;b&gt;hot dogs&lt;/b&gt;" in form.summary  # escaped, not markup
+    assert 'href="https://github.com/alice/hot-dog"' in form.summary
+    assert "Created" in form.message
 
 
 def test_invalid_values_never_reach_the_backend(client: Client) -> None:
@@ -140,10 +143,10 @@ def test_invalid_values_never_reach_the_backend(client: Client) -> None:
     job = form.submit()
     with pytest.raises(ValueError, match="lowercase"):
         job.result(5)
-    assert "Try 'my-model'" in html.unescape(form._notes["name"].value)
-    assert "'" not in form._notes["name"].value  # escaped
-    assert "https://" in form._notes["paper_url"].value
-    assert "Fix the fields" in form._message.value
+    assert "Try 'my-model'" in html.unescape(form.notes["name"])
+    assert "'" not in form.notes["name"]  # escaped
+    assert "https://" in form.notes["paper_url"]
+    assert "Fix the fields" in form.message
     names = {m.name.lower() for m in client.models.list()}
     assert "my model" not in names
     assert "my-model" not in names
@@ -153,11 +156,11 @@ def test_notes_appear_only_for_fields_touched(client: Client) -> None:
     form = CreateModel(client=client)
     form.ready.result(30)
     assert form.errors["name"] == "The name is required."
-    assert form._notes["name"].value == ""  # not shouted at before typing
-    form._inputs["name"].value = "Bad Name"
-    assert "lowercase" in form._notes["name"].value
-    form._inputs["name"].value = "good-name"
-    assert form._notes["name"].value == ""
+    assert form.notes["name"] == ""  # not shouted at before typing
+    typed(form, name="Bad Name")
+    assert "lowercase" in form.notes["name"]
+    typed(form, name="good-name")
+    assert form.notes["name"] == ""
 
 
 def test_duplicate_name_says_what_to_do(client: Client) -> None:
@@ -167,7 +170,7 @@ def test_duplicate_name_says_what_to_do(client: Client) -> None:
     form.ready.result(30)
     with pytest.raises(Exception, match="already exists"):
         form.submit().result(30)
-    assert "Pick another name" in form._message.value
+    assert "Pick another name" in form.message
     assert TOKEN not in all_text(form)
 
 
@@ -193,7 +196,7 @@ def test_a_wrong_token_is_explained_without_leaking_it(server: LocalServer) -> N
     with Client(api_token=bad, base_url=server.url) as wrong:
         form = CreateModel(client=wrong, owner="local", name=unique())
         form.ready.result(30)
-        assert "hardware list" in form._message.value
+        assert "hardware list" in form.message
         with pytest.raises(ValueError, match="Pick the hardware"):
             form.submit().result(5)
         assert bad not in all_text(form)
@@ -202,5 +205,56 @@ def test_a_wrong_token_is_explained_without_leaking_it(server: LocalServer) -> N
 
 def test_a_bad_backend_is_shown_not_raised() -> None:
     form = CreateModel(backend="ftp://nowhere")
-    assert "not understood" in form._message.value
-    assert form._button.disabled
+    assert "not understood" in form.message
+    assert form.disabled
+
+
+# -- the view ------------------------------------------------------------------------
+
+
+def test_what_the_view_sends_is_checked(client: Client) -> None:
+    import traitlets
+
+    form = CreateModel(client=client)
+    form.ready.result(30)
+    before = dict(form.entries)
+    for bad in (
+        {**before, "title": "x"},  # no such field
+        {**before, "name": 3},  # not text
+        {**before, "description": "x" * 100_000},  # far too long
+        ["name", "x"],  # not a dict
+    ):
+        with pytest.raises(traitlets.TraitError):
+            form.entries = bad  # type: ignore[assignment]
+    assert form.entries == before
+    # An action the view does not have is ignored; a known one with junk is harmless.
+    form._on_composite_message(form, {"kind": "action", "name": "drop_all"}, [])
+    assert form.model is None
+
+
+def test_the_create_button_creates(client: Client) -> None:
+    form = CreateModel(client=client)
+    form.ready.result(30)
+    name = unique()
+    typed(form, name=name, visibility="public")
+    form._actions["create"](None)  # the view's Create button
+    assert form._job is not None
+    model = form._job.result(30)
+    assert model.ref == f"local/{name}"
+    assert model.visibility == "public"
+    assert not form.disabled
+
+
+def test_no_ipywidgets_core_widget(client: Client) -> None:
+    import anywidget
+    import ipywidgets
+
+    from replicate_widgets import _create_model
+
+    form = CreateModel(client=client)
+    form.ready.result(30)
+    assert isinstance(form, anywidget.AnyWidget)
+    assert form.own_parts() == []
+    # The module itself builds no Button, HTML, Text, Dropdown, VBox ...
+    assert not hasattr(_create_model, "ipywidgets")
+    assert not isinstance(form, ipywidgets.Box)

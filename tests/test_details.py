@@ -105,20 +105,6 @@ TEXT = (
 ) * 12
 
 
-def _buttons(widget) -> list[str]:
-    """Descriptions of the ipywidgets buttons in ``widget``'s tree (panels aside)."""
-    import ipywidgets
-
-    found = []
-    stack = [widget]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ipywidgets.Button):
-            found.append(node.description)
-        stack.extend(getattr(node, "children", ()))
-    return found
-
-
 def test_short_ref_keeps_eight_digits_of_every_version_id():
     from replicate_widgets._checks import short_ref
 
@@ -152,7 +138,7 @@ def test_a_successful_training_reads_as_a_success(local_backend, local_client):
         "demo/text-stream", client=local_client, destination=f"local/{name}"
     )
     trainer.ready.result(60)
-    header = trainer._header.value
+    header = trainer.header
     assert re.search(r"Train demo/text-stream:[0-9a-f]{8}<", header)
     assert "local backend" in header
     training = trainer.train(training_text=TEXT)
@@ -164,11 +150,11 @@ def test_a_successful_training_reads_as_a_success(local_backend, local_client):
     assert kinds == ["remote"]
     assert trainer.panel.media[0]["inline"]  # shown as its URL in the output only
     assert trainer.panel.error == ""
-    result = trainer._result.value
+    result = trainer.note
     assert f"New version local/{name}:{version.split(':')[1][:8]} is ready." in result
     assert f'title="{version}"' in result  # the whole id on hover
-    # One Cancel per training: the panel's own.
-    assert not [b for b in _buttons(trainer) if "Cancel" in b]
+    # One Cancel per training: the panel's own (the Trainer's view has none).
+    assert "cancel" not in trainer._actions
 
 
 def test_a_missing_destination_is_explained_without_http_codes(local_client):
@@ -194,7 +180,7 @@ def test_create_model_conflict_is_explained_without_http_codes(local_client):
     with pytest.raises(APIError) as raised:
         form.create()
     assert raised.value.status == 409
-    message = form._message.value
+    message = form.message
     assert "HTTP" not in message
     assert "Pick another name" in message
 

@@ -92,8 +92,8 @@ def test_offers_the_models_you_own_as_destinations(client: Client) -> None:
     dest = new_model(client)
     trainer = Trainer("demo/text-stream", client=client)
     trainer.ready.result(60)
-    assert dest in trainer._destination.options
-    assert "demo/text-stream" not in trainer._destination.options  # not yours
+    assert dest in trainer.destinations
+    assert "demo/text-stream" not in trainer.destinations  # not yours
 
 
 def test_trains_a_new_version_and_opens_it_in_a_playground(client: Client) -> None:
@@ -107,13 +107,14 @@ def test_trains_a_new_version_and_opens_it_in_a_playground(client: Client) -> No
     assert version.startswith(f"{dest}:")
     assert trainer.panel.status == "succeeded"
     assert "learned" in trainer.panel.full_logs
-    assert version in trainer._result.value
-    assert trainer._open.layout.display == ""
+    assert version in trainer.note
+    assert trainer.can_open  # "Open in Playground" is offered
     assert training.id in [t.id for t in trainer.trainings]
     assert client.models.get(dest).latest_version["id"] == version.split(":")[1]
 
     playground = trainer.open_playground().result(120)
-    assert trainer._stage.children == (playground,)
+    assert trainer.parts["playground"] is playground
+    assert trainer.stage == ""  # the "Opening…" line is gone
     result = playground.run(prompt="the", max_tokens=8, seed=3, delay=0)
     words = set(TEXT.split())
     assert set(playground.output.split()) <= words, playground.output
@@ -129,7 +130,7 @@ def test_destination_is_checked_before_any_request(client: Client) -> None:
     trainer.destination = "local/Bad Name"
     with pytest.raises(ValueError, match="lowercase"):
         trainer.start(training_text=TEXT).result(10)
-    assert "lowercase" in trainer._message.value
+    assert "lowercase" in trainer.message
     assert len(client.trainings.list().results) == before
 
 
@@ -138,7 +139,7 @@ def test_a_missing_destination_says_create_it(client: Client) -> None:
     trainer.ready.result(60)
     with pytest.raises(ValueError, match="must exist before training"):
         trainer.start(training_text=TEXT).result(60)
-    assert "New model" in trainer._message.value
+    assert "New model" in trainer.message
     assert not trainer.form.busy
 
 
@@ -154,7 +155,7 @@ def test_a_model_without_train_is_explained(client: Client) -> None:
     trainer.ready.result(60)
     assert trainer.form is None
     assert "cannot be trained" in (trainer.error or "")
-    assert "demo/text-stream is trainable" in trainer._message.value
+    assert "demo/text-stream is trainable" in trainer.message
 
 
 def test_bad_references_are_explained(client: Client) -> None:
@@ -175,7 +176,7 @@ def test_cancel_stops_a_running_training_and_logs_stream(client: Client) -> None
     final = job.result(60)
     assert final.status == "canceled"
     assert trainer.result_version is None
-    assert "canceled" in trainer._result.value
+    assert "canceled" in trainer.note
     assert trainer.panel.status == "canceled"
 
 
@@ -198,16 +199,27 @@ def test_follows_a_training_picked_from_the_list(client: Client) -> None:
 def test_new_model_button_creates_the_destination(client: Client) -> None:
     trainer = Trainer("demo/text-stream", client=client)
     trainer.ready.result(60)
-    trainer._new_model.click()
-    (form,) = trainer._create_box.children
+    assert not trainer.create_open
+    trainer._actions["new_model"](None)  # the view's "New model…" button
+    assert trainer.create_open
+    form = trainer.parts["create"]
     assert isinstance(form, CreateModel)
+    assert form is trainer.create_form
     form.ready.result(30)
     name = f"made-{uuid.uuid4().hex[:6]}"
     form.create(name=name)
     assert trainer.destination == f"local/{name}"
-    assert f"local/{name}" in trainer._destination.options
-    assert trainer._create_box.children == ()  # the form folds away once done
-    assert f"Created local/{name}" in trainer._message.value
+    assert f"local/{name}" in trainer.destinations
+    assert not trainer.create_open  # the form folds away once done
+    assert f"Created local/{name}" in trainer.message
+    # Opened again, it is empty for the next model (owner and hardware stay).
+    trainer._actions["new_model"](None)
+    assert trainer.create_open
+    assert form.values["name"] == ""
+    assert form.values["owner"] == "local"
+    assert form.message == ""
+    assert form.summary == ""
+    assert form.notes["name"] == ""  # not shouted at before typing
 
 
 def test_training_source_never_downloads_weights(client: Client) -> None:
@@ -225,3 +237,77 @@ def test_accepts_a_model_object_and_a_pinned_version(client: Client) -> None:
     by_ref = Trainer(pinned, client=client)
     by_ref.ready.result(60)
     assert by_ref.version_ref == pinned
+
+
+def test_every_part_is_an_anywidget(client: Client) -> None:
+    """Nothing in a Trainer is an ipywidgets core widget (marimo shows only
+    anywidgets): its parts, and theirs, all the way down."""
+    import anywidget
+
+    from replicate_widgets._composite import Composite
+
+    dest = new_model(client)
+    trainer = Trainer("demo/text-stream", client=client, destination=dest)
+    trainer.ready.result(60)
+    trainer.train(training_text=TEXT, order=1)
+    trainer.open_playground().result(120)
+    assert set(trainer.parts) == {"form", "panel", "create", "playground"}
+    seen, stack = [], [trainer]
+    while stack:
+        widget = stack.pop()
+        assert isinstance(widget, anywidget.AnyWidget), type(widget)
+        seen.append(type(widget).__name__)
+        if isinstance(widget, Composite):
+            stack.extend(widget.own_parts())
+    assert {"Trainer", "CreateModel", "InputForm", "PredictionPanel"} <= set(seen)
+    assert "Playground" in seen
+    trainer.close()
+
+
+def test_what_the_view_sends_is_checked(client: Client) -> None:
+    import traitlets
+
+    trainer = Trainer("demo/text-stream", client=client, destination="local/x")
+    trainer.ready.result(60)
+    with pytest.raises(traitlets.TraitError):
+        trainer.destination_text = "a" * 10_000
+    with pytest.raises(traitlets.TraitError):
+        trainer.destination_text = 5  # type: ignore[assignment]
+    assert trainer.destination == "local/x"
+    trainer.destination_text = "  local/typed  "  # as typed, spaces and all
+    assert trainer.destination == "local/typed"
+    # Only ids from the list are followed.
+    trainer._actions["follow"]("../../etc")
+    trainer._actions["follow"]({"id": 1})
+    assert trainer.training is None
+
+
+def test_an_interrupted_train_cancels_the_training(client: Client) -> None:
+    import signal
+    import threading
+
+    from replicate_widgets._errors import is_run_interrupted
+
+    dest = new_model(client)
+    trainer = Trainer("test/slow-trainer", client=client, destination=dest)
+    trainer.ready.result(60)
+
+    def interrupt_once_running() -> None:
+        wait_for(lambda: "step 2" in trainer.panel.full_logs)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    watcher = threading.Thread(target=interrupt_once_running, daemon=True)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt) as info:
+        trainer.train(steps=300)
+    watcher.join()
+    error = info.value
+    assert type(error) is KeyboardInterrupt
+    assert is_run_interrupted(error)
+    (tid,) = error.prediction_ids
+    assert str(error) == f"Interrupted: canceled training {tid}."
+    assert error.__cause__ is None
+    assert error.__suppress_context__
+    assert client.trainings.get(tid).status == "canceled"
+    assert trainer.panel.status == "canceled"
+    assert not trainer.form.busy

@@ -181,7 +181,9 @@ SHOWN = ("trainer", "create", "cmp", "sweep")
 
 
 def _shoot(page: Any, theme: str) -> None:
-    selectors = (".rw-trainer", ".rw-create-model", ".rw-compare", ".rw-compare")
+    # The Trainer holds a hidden "New model" form: the shown one is the cell's own.
+    create = ".rw-create-model:visible"
+    selectors = (".rw-trainer", create, ".rw-compare", ".rw-compare")
     for name, selector in zip(SHOWN, selectors, strict=True):
         index = 1 if name == "sweep" else 0
         widget = page.locator(selector).nth(index)

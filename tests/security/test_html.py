@@ -85,7 +85,8 @@ def wav() -> bytes:
 
 
 def html_values(widget: Any) -> list[str]:
-    """Every markup shown inside ``widget``: HTML widgets and composites' markup."""
+    """The markup shown inside ``widget``: every HTML widget's value and every
+    composite's markup traits (lists and dicts of them), its parts' included."""
     found, stack = [], [widget]
     while stack:
         w = stack.pop()
@@ -94,12 +95,14 @@ def html_values(widget: Any) -> list[str]:
         if isinstance(w, Composite):
             for name, trait in w.traits(sync=True).items():
                 value = getattr(w, name)
-                if isinstance(trait, MarkupTrait) and value:
+                if isinstance(trait, MarkupTrait):
                     found.append(value)
                 elif isinstance(trait, traitlets.List) and isinstance(
                     trait._trait, MarkupTrait
                 ):
                     found.extend(v for v in value if v)
+                elif isinstance(getattr(trait, "_value_trait", None), MarkupTrait):
+                    found.extend(value.values())
             stack.extend(w.own_parts())
         stack.extend(getattr(w, "children", ()))
     return found

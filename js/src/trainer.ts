@@ -1,0 +1,192 @@
+// The Trainer: a title line, the destination box with "New model…", the "New model"
+// form, the training form, a message, the live panel, the result line with "Open in
+// Playground", the Playground opened on the new version and the recent trainings.
+// The forms, the panel and the Playground are widgets of their own, mounted as parts.
+import {
+  type CompositeModel,
+  forwardDisconnect,
+  type Host,
+  h,
+  Parts,
+  sendAction,
+  setMarkup,
+} from "./shared/compose";
+import { button, controlsCss, setChoices } from "./shared/controls";
+import css from "./trainer/trainer.css";
+
+interface TrainerModel extends CompositeModel {
+  set(key: "destination_text", value: string): void;
+  save_changes(): void;
+}
+
+interface Props {
+  model: TrainerModel;
+  el: HTMLElement;
+  host?: Host;
+}
+
+/** The longest destination the kernel takes (MAX_DESTINATION in _trainer.py). */
+const MAX_DESTINATION = 300;
+
+let counter = 0;
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+function pairs(value: unknown): [string, string][] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (p): p is [string, string] =>
+      Array.isArray(p) && typeof p[0] === "string" && typeof p[1] === "string",
+  );
+}
+
+function render({ model, el, host }: Props): () => void {
+  const stop = new AbortController();
+  const parts = new Parts(model, host, stop.signal);
+  counter += 1;
+  const listId = `rw-trainer-destinations-${counter}`;
+
+  const header = h("div", { className: "rw-trainer-header" });
+  const destination = h("input", {
+    type: "text",
+    className: "rw-input",
+    placeholder: "owner/name of the model to push the new version to",
+    "aria-label": "Destination",
+    list: listId,
+    maxlength: String(MAX_DESTINATION),
+    autocomplete: "off",
+    spellcheck: "false",
+  });
+  const suggestions = h("datalist", { id: listId });
+  const newModel = button("New model…", {
+    className: "rw-trainer-new-model",
+    title: "Create the model that receives the new version",
+    onClick: () => sendAction(model, "new_model"),
+  });
+  const destinationRow = h(
+    "div",
+    { className: "rw-row rw-trainer-destination-row" },
+    h(
+      "label",
+      { className: "rw-trainer-destination" },
+      h("span", { className: "rw-trainer-label" }, "Destination"),
+      destination,
+    ),
+    suggestions,
+    newModel,
+  );
+  const message = h("div", { className: "rw-trainer-message" });
+  const note = h("div", { className: "rw-trainer-result" });
+  const open = button("Open in Playground", {
+    primary: true,
+    className: "rw-trainer-open",
+    onClick: () => sendAction(model, "open"),
+  });
+  const stage = h("div", { className: "rw-trainer-stage" });
+  const refresh = button("Refresh", {
+    title: "Read your recent trainings again",
+    onClick: () => sendAction(model, "refresh"),
+  });
+  const history = h("select", {
+    className: "rw-select rw-trainer-history",
+    size: "4",
+    "aria-label": "Your recent trainings",
+  });
+  const recent = h(
+    "div",
+    { className: "rw-trainer-recent" },
+    h("div", { className: "rw-row" }, h("b", {}, "Your recent trainings"), refresh),
+    history,
+  );
+  const create = parts.place("create", h("div", { className: "rw-trainer-create" }));
+  const loaded = h(
+    "div",
+    { className: "rw-trainer-body" },
+    destinationRow,
+    create,
+    parts.place("form", h("div", { className: "rw-trainer-form" })),
+  );
+  const after = h(
+    "div",
+    { className: "rw-trainer-body" },
+    parts.place("panel", h("div", { className: "rw-trainer-panel" })),
+    note,
+    open,
+    stage,
+    parts.place("playground", h("div", { className: "rw-trainer-playground" })),
+    recent,
+  );
+  const root = h(
+    "div",
+    { className: "rw-trainer" },
+    h("style", {}, controlsCss + css),
+    header,
+    loaded,
+    message,
+    after,
+  );
+  el.append(root);
+
+  const writeDestination = () => {
+    const text = destination.value.slice(0, MAX_DESTINATION);
+    if (model.get("destination_text") === text) return;
+    model.set("destination_text", text);
+    model.save_changes();
+  };
+  destination.addEventListener("input", writeDestination);
+  destination.addEventListener("change", writeDestination);
+  history.addEventListener("change", () => {
+    if (history.value) sendAction(model, "follow", history.value);
+  });
+
+  const draw = () => {
+    setMarkup(header, model.get("header"));
+    setMarkup(message, model.get("message"));
+    setMarkup(note, model.get("note"));
+    setMarkup(stage, model.get("stage"));
+    const partRefs = (model.get("parts") ?? {}) as Record<string, unknown>;
+    const hasForm = typeof partRefs.form === "string";
+    loaded.hidden = !hasForm;
+    after.hidden = !hasForm;
+    const creating = model.get("create_open") === true;
+    newModel.setAttribute("aria-pressed", String(creating));
+    create.hidden = !creating;
+    const text = model.get("destination_text");
+    if (typeof text === "string" && destination.value !== text) destination.value = text;
+    suggestions.replaceChildren(
+      ...strings(model.get("destinations")).map((ref) => h("option", { value: ref })),
+    );
+    open.hidden = model.get("can_open") !== true;
+    setChoices(history, pairs(model.get("history")));
+    const followed = model.get("followed");
+    history.value = typeof followed === "string" ? followed : "";
+  };
+  const traits = [
+    "header",
+    "message",
+    "note",
+    "stage",
+    "parts",
+    "destination_text",
+    "destinations",
+    "can_open",
+    "create_open",
+    "history",
+    "followed",
+  ];
+  for (const name of traits) model.on(`change:${name}`, draw);
+  draw();
+  const stopForwarding = forwardDisconnect(el, () =>
+    root.querySelectorAll<HTMLElement>(".rw-part"),
+  );
+  return () => {
+    stop.abort();
+    stopForwarding();
+    for (const name of traits) model.off(`change:${name}`, draw);
+    root.remove();
+  };
+}
+
+export default { render };
