@@ -50,6 +50,7 @@ from replicate_widgets._catalog_shared import (
 )
 from replicate_widgets._client import Client
 from replicate_widgets._compare import Sweep
+from replicate_widgets._composite import Composite, MarkupTrait
 from replicate_widgets._create_model import CreateModel
 from replicate_widgets._files import data_url, decode_data_uri
 from replicate_widgets._form_store import HiddenValues
@@ -83,14 +84,24 @@ def wav() -> bytes:
 
 
 def html_values(widget: Any) -> list[str]:
-    """The value of every HTML widget shown inside ``widget``."""
+    """Every piece of markup shown inside ``widget``.
+
+    The value of each HTML widget, and each markup trait of a composite (its parts
+    are walked too).
+    """
     found, stack = [], [widget]
     while stack:
         w = stack.pop()
         if isinstance(w, ipywidgets.HTML):
             found.append(w.value)
+        if isinstance(w, Composite):
+            markup = w.traits(sync=True)
+            found += [
+                getattr(w, n) for n, t in markup.items() if isinstance(t, MarkupTrait)
+            ]
+            stack.extend(w.own_parts())
         stack.extend(getattr(w, "children", ()))
-    return found
+    return [v for v in found if v]
 
 
 def assert_all_safe(widget: Any) -> str:
