@@ -1,11 +1,14 @@
 """``ModelBrowser``: collections, public models (sorted, searched), a model card.
 
-Every request runs on the widgets' background loop (:mod:`replicate_widgets._loop`)
-and only that loop writes the widget's children, so a blocking cell never freezes the
-browser. Cover images are read in the kernel (``client.read``, which sends the token
-only to Replicate's hosts), shrunk with Pillow and sent as bytes: the browser never
-gets a URL that would need the token. Lists load one page at a time; "Load more"
-fetches the next page only when asked.
+One anywidget (a :class:`~._composite.Composite`, view ``js/src/browser.ts``): the
+search box, menus, status line, card and "Load more" are drawn by its own view; the
+tiles of the grid (:class:`~._browser_cards.ModelTile`) and the opened Playground are
+its parts. Every request runs on the widgets' background loop
+(:mod:`replicate_widgets._loop`) and only that loop writes the widget's state, so a
+blocking cell never freezes the browser. Cover images are read in the kernel
+(``client.read``, which sends the token only to Replicate's hosts), shrunk with
+Pillow and sent as bytes: the browser never gets a URL that would need the token.
+Lists load one page at a time; "Load more" fetches the next page only when asked.
 """
 
 from __future__ import annotations
@@ -13,16 +16,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import ipywidgets
+import traitlets
 
 from ._backend import describe_backend, resolve_client
-from ._browser_cards import card_head_html, image, model_tile, short, thumbnail
+from ._browser_cards import ModelTile, card_head_html, short, thumbnail
 from ._catalog_shared import explain_error, notice_html, plain_message
 from ._checks import short_ref
+from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import ReplicateError
-from ._html import tag
+from ._host_context import HostContext
+from ._html import Markup, join, tag
 from ._loop import submit
 from ._types import Collection, Model, Page, Version
 
@@ -41,9 +46,11 @@ SORTS = {
     "Oldest models": ("model_created_at", "asc"),
 }
 _COVER_FETCHES = 4  # concurrent cover downloads per browser: polite to the CDN
+_QUERY_LIMIT = 200  # characters of a search the view may send
+_ALL = [["", "All models"]]  # the Collection menu's first choice
 
 
-class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
+class ModelBrowser(Composite):
     """Browse collections and public models; open one in a :class:`Playground`.
 
     Parameters
@@ -64,6 +71,63 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
     >>> playground = browser.open_playground().result()  # doctest: +SKIP
     """
 
+    _esm = STATIC / "browser.js"
+
+    # -- what the view sets (checked here) ------------------------------------------
+
+    query = traitlets.Unicode("").tag(sync=True)
+    """The search box: setting it searches (an empty one lists all models)."""
+
+    sort = traitlets.Unicode(next(iter(SORTS))).tag(sync=True)
+    """The Sort menu, one of ``sort_choices``: setting it lists all models so."""
+
+    collection = traitlets.Unicode("").tag(sync=True)
+    """The Collection menu: a collection's slug (it opens), or ``""`` for all models."""
+
+    version = traitlets.Unicode("").tag(sync=True)
+    """The card's Version menu: the version id "Open in Playground" opens."""
+
+    # -- what the kernel shows --------------------------------------------------------
+
+    sort_choices = traitlets.List(traitlets.Unicode(), list(SORTS)).tag(sync=True)
+    """The Sort menu's choices."""
+
+    collection_choices = traitlets.List(traitlets.List(), _ALL).tag(sync=True)
+    """The Collection menu's ``[slug, label]`` choices (``""``: all models)."""
+
+    status = MarkupTrait("").tag(sync=True)
+    """Markup of the line above the grid: what is listed, loading, what went wrong."""
+
+    more = traitlets.Bool(False).tag(sync=True)
+    """Whether the "Load more" button shows (the list has another page)."""
+
+    card_notice = MarkupTrait("").tag(sync=True)
+    """Markup shown instead of the card while it loads or when it could not."""
+
+    card_head = MarkupTrait("").tag(sync=True)
+    """Markup of the card's title, description, run count and links."""
+
+    card_example = MarkupTrait("").tag(sync=True)
+    """Markup of the card's default example (inputs, text output)."""
+
+    card_note = MarkupTrait("").tag(sync=True)
+    """Markup under the card (why its versions could not be listed)."""
+
+    card_cover = traitlets.Bytes(b"").tag(sync=True)
+    """The card's cover image as PNG bytes (empty when none)."""
+
+    example_image = traitlets.Bytes(b"").tag(sync=True)
+    """The default example's first output image as PNG bytes (empty when none)."""
+
+    version_choices = traitlets.List(traitlets.List()).tag(sync=True)
+    """The Version menu's ``[version id, label]`` choices."""
+
+    open_disabled = traitlets.Unicode("").tag(sync=True)
+    """Why "Open in Playground" cannot be pressed (``""``: it can)."""
+
+    stage_notice = MarkupTrait("").tag(sync=True)
+    """Markup shown where the Playground goes while it opens or when it could not."""
+
     def __init__(
         self,
         *,
@@ -72,46 +136,8 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         cover_edge: int = 160,
         **kwargs: Any,
     ) -> None:
-        self._query = ipywidgets.Text(
-            placeholder="Search models", continuous_update=False
-        )
-        self._query.add_class("rw-browser-query")
-        self._sort = ipywidgets.Dropdown(options=list(SORTS), description="Sort")
-        self._collection = ipywidgets.Dropdown(
-            options=[("All models", "")], description="Collection"
-        )
-        self._collection.add_class("rw-browser-collection")
-        self._status = ipywidgets.HTML()
-        self._status.add_class("rw-browser-status")
-        self._grid = ipywidgets.GridBox(
-            layout=ipywidgets.Layout(
-                grid_template_columns="repeat(auto-fill, minmax(190px, 1fr))",
-                grid_gap="8px",
-            )
-        )
-        self._grid.add_class("rw-browser-grid")
-        self._more = ipywidgets.Button(description="Load more", icon="chevron-down")
-        self._more.add_class("rw-browser-more")
-        self._more.layout.display = "none"
-        self._card = ipywidgets.VBox()
-        self._card.add_class("rw-browser-card")
-        self._stage = ipywidgets.VBox()
-        self._stage.add_class("rw-browser-playground")
-        bar = ipywidgets.HBox([self._query, self._sort, self._collection])
-        # The card and its Playground sit above the grid: a long grid would push
-        # them out of sight.
-        super().__init__(
-            children=[
-                bar,
-                self._status,
-                self._card,
-                self._stage,
-                self._grid,
-                self._more,
-            ],
-            **kwargs,
-        )
-        self.add_class("rw-model-browser")
+        super().__init__(**kwargs)
+        self.parts = {"tiles": [], "playground": None}
         self.cover_edge = cover_edge
         self.models: list[Model] = []
         """The models listed now (all pages loaded so far)."""
@@ -125,25 +151,56 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         """The Playground opened last."""
         self.error: str | None = None
         """The last problem shown, if any."""
+        self.tiles: list[ModelTile] = []
+        """The grid's tiles, one per model listed, in order."""
         self._page: Page[Model] | None = None
         self._label = "Models"
         self._generation = 0
         self._covers = asyncio.Semaphore(_COVER_FETCHES)
-        self._version_pick = ipywidgets.Dropdown(description="Version")
-        self._version_pick.add_class("rw-browser-version")
         try:
             self.client = client if client is not None else resolve_client(backend)
         except (ReplicateError, ValueError, RuntimeError, OSError) as exc:
             self._show_error(explain_error(exc))
             return
-        self._query.observe(lambda c: self.search(c["new"]), names="value")
-        self._sort.observe(
-            lambda _c: self.list_models(*SORTS[self._sort.value]), "value"
-        )
-        self._collection.observe(self._collection_picked, names="value")
-        self._more.on_click(lambda _b: self.load_more())
+        # Tiles and Playgrounds are made in the background: under marimo, in the
+        # context of the cell that made this browser (see _host_context).
+        self._host = HostContext()
+        self.observe(lambda c: self.search(c["new"]), names="query")
+        self.observe(lambda c: self.list_models(*SORTS[c["new"]]), names="sort")
+        self.observe(self._collection_picked, names="collection")
+        self.on_action("more", lambda _value: self.load_more())
+        self.on_action("open", lambda _value: self.open_playground())
         self.load_collections()
         self.list_models()
+
+    # -- checks of what the view sends ------------------------------------------------
+
+    @traitlets.validate("query")
+    def _check_query(self, proposal: dict[str, Any]) -> str:
+        return str(proposal["value"])[:_QUERY_LIMIT]
+
+    @traitlets.validate("sort")
+    def _check_sort(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in SORTS:
+            raise traitlets.TraitError(f"sort must be one of {', '.join(SORTS)}")
+        return str(value)
+
+    @traitlets.validate("collection")
+    def _check_collection(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in {slug for slug, _label in self.collection_choices}:
+            raise traitlets.TraitError(
+                f"{str(value)[:80]!r} is not a listed collection"
+            )
+        return str(value)
+
+    @traitlets.validate("version")
+    def _check_version(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value and value not in {vid for vid, _label in self.version_choices}:
+            raise traitlets.TraitError(f"{str(value)[:80]!r} is not a listed version")
+        return str(value)
 
     # -- public API -------------------------------------------------------------------
 
@@ -162,7 +219,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         """Show the models matching ``query`` (an empty query lists all models)."""
         query = query.strip()
         if not query:
-            return self.list_models(*SORTS[self._sort.value])
+            return self.list_models(*SORTS[self.sort])
         return self._list(lambda: self.client.models.search(query), f"Search {query!r}")
 
     def load_more(self) -> concurrent.futures.Future[list[Model]]:
@@ -186,7 +243,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
     def select(self, model: str | Model) -> concurrent.futures.Future[Model]:
         """Open the card of ``model`` (``owner/name`` or a :class:`Model`)."""
         ref = model.ref if isinstance(model, Model) else model.strip()
-        return submit(self._guard(self._select(ref), self._card))
+        return submit(self._guard(self._select(ref), "card"))
 
     def open_playground(
         self, version: str | None = None
@@ -204,7 +261,7 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
             Resolves to the :class:`Playground`; fails with ``RuntimeError`` when no
             model is selected.
         """
-        return submit(self._guard(self._open_playground(version), self._stage))
+        return submit(self._guard(self._open_playground(version), "stage"))
 
     @property
     def has_more(self) -> bool:
@@ -213,14 +270,19 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
 
     # -- background work --------------------------------------------------------------
 
-    async def _guard(self, work: Awaitable[T], box: ipywidgets.Box | None = None) -> T:
+    async def _guard(
+        self, work: Awaitable[T], where: Literal["card", "stage"] | None = None
+    ) -> T:
         try:
             return await work
         except Exception as exc:
             message = explain_error(exc, self.client)
             self._show_error(message)
-            if box is not None:  # replace its "Loading ..." with what went wrong
-                box.children = [ipywidgets.HTML(notice_html(message))]
+            # Replace the card's or the stage's "Loading ..." with what went wrong.
+            if where == "card":
+                self.card_notice = notice_html(message)
+            elif where == "stage":
+                self.stage_notice = notice_html(message)
             raise
 
     def _list(
@@ -232,14 +294,15 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
     async def _load_list(
         self, generation: int, fetch: Callable[[], Page[Model]], label: str
     ) -> list[Model]:
-        self._status.value = notice_html(f"Loading {label} ...", "info")
+        self.status = notice_html(f"Loading {label} ...", "info")
         page = await asyncio.to_thread(fetch)
         if generation != self._generation:
             return page.results  # a newer request owns the grid now
         self._page, self.models, self._label = page, list(page.results), label
-        self._grid.children = [model_tile(m, self.select) for m in page.results]
+        tiles = await self._make_tiles(page.results)
+        self._show_tiles(tiles)
         self._after_page()
-        await self._fill_covers(generation, page.results, self._grid.children)
+        await self._fill_covers(generation, tiles)
         return self.models
 
     async def _more_models(self, generation: int) -> list[Model]:
@@ -249,13 +312,26 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         nxt = await asyncio.to_thread(page.next_page)
         if nxt is None or generation != self._generation:
             return self.models
-        tiles = [model_tile(m, self.select) for m in nxt.results]
+        tiles = await self._make_tiles(nxt.results)
         self._page = nxt
         self.models = [*self.models, *nxt.results]
-        self._grid.children = [*self._grid.children, *tiles]
+        self._show_tiles([*self.tiles, *tiles])
         self._after_page()
-        await self._fill_covers(generation, nxt.results, tiles)
+        await self._fill_covers(generation, tiles)
         return self.models
+
+    async def _make_tiles(self, models: list[Model]) -> list[ModelTile]:
+        def make() -> list[ModelTile]:
+            return [ModelTile(m, self.select) for m in models]
+
+        return await self._host.make(make)
+
+    def _show_tiles(self, tiles: list[ModelTile]) -> None:
+        old = [t for t in self.tiles if t not in tiles]
+        self.tiles = tiles
+        self.parts = {**self.parts, "tiles": tiles}
+        for tile in old:  # after the view stopped referring to them
+            tile.close()
 
     def _after_page(self) -> None:
         self.error = None
@@ -263,18 +339,16 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         more = " (more available)" if self.has_more else ""
         noun = "model" if count == 1 else "models"
         text = f"{self._label}: {count} {noun}{more}."
-        self._status.value = notice_html(text, "info")
-        self._more.layout.display = "" if self.has_more else "none"
+        self.status = notice_html(text, "info")
+        self.more = self.has_more
 
-    async def _fill_covers(
-        self, generation: int, models: list[Model], tiles: Any
-    ) -> None:
-        async def one(model: Model, tile: ipywidgets.VBox) -> None:
-            data = await self._cover(model.cover_image_url, self.cover_edge)
+    async def _fill_covers(self, generation: int, tiles: list[ModelTile]) -> None:
+        async def one(tile: ModelTile) -> None:
+            data = await self._cover(tile.model.cover_image_url, self.cover_edge)
             if data is not None and generation == self._generation:
-                tile.children = [image(data), *tile.children[1:]]
+                tile.cover = data
 
-        await asyncio.gather(*(one(m, t) for m, t in zip(models, tiles, strict=False)))
+        await asyncio.gather(*(one(t) for t in tiles))
 
     async def _cover(self, url: str | None, edge: int) -> bytes | None:
         if not url:
@@ -296,11 +370,9 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
             page = nxt
             found.extend(page.results)
         self.collections = found
-        current = self._collection.value
-        self._collection.options = [("All models", "")] + [
-            (c.name or c.slug, c.slug) for c in found
-        ]
-        self._collection.value = current if current in {c.slug for c in found} else ""
+        if self.collection not in {c.slug for c in found}:
+            self.collection = ""  # its collection is gone: back to all models
+        self.collection_choices = _ALL + [[c.slug, c.name or c.slug] for c in found]
         return found
 
     def _collection_picked(self, change: dict[str, Any]) -> None:
@@ -308,12 +380,10 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         if slug:
             self.open_collection(slug)
         else:
-            self.list_models(*SORTS[self._sort.value])
+            self.list_models(*SORTS[self.sort])
 
     async def _select(self, ref: str) -> Model:
-        self._card.children = [
-            ipywidgets.HTML(notice_html(f"Loading {ref} ...", "info"))
-        ]
+        self.card_notice = notice_html(f"Loading {ref} ...", "info")
         model = await asyncio.to_thread(self.client.models.get, ref)
         try:
             page = await asyncio.to_thread(self.client.versions.list, ref)
@@ -323,18 +393,30 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
             latest = model.latest
             versions = [latest] if latest else []
             note = f"Versions could not be listed: {plain_message(exc)}"
-        self.selected, self.versions = model, versions
-        self._version_pick.options = [
-            (f"{short_ref(v.id)}  {(v.created_at or '')[:10]}", v.id) for v in versions
-        ]
-        self._version_pick.value = versions[0].id if versions else None
         cover = await self._cover(model.cover_image_url, 480)
-        example = await self._example_html(model)
-        self._card.children = self._card_children(model, cover, example, note)
+        example, example_image = await self._example(model)
+        self.selected, self.versions = model, versions
+        with self.hold_sync():  # one update: the view never shows half a card
+            self.version_choices = [
+                [v.id, f"{short_ref(v.id)}  {(v.created_at or '')[:10]}"]
+                for v in versions
+            ]
+            self.version = versions[0].id if versions else ""
+            self.card_head = card_head_html(model)
+            self.card_cover = cover or b""
+            self.card_example = example
+            self.example_image = example_image or b""
+            self.card_note = notice_html(note, "info")
+            no_versions = not versions and not model.is_official
+            self.open_disabled = (
+                "This model has no versions yet." if no_versions else ""
+            )
+            self.card_notice = ""
         self.error = None
         return model
 
-    async def _example_html(self, model: Model) -> ipywidgets.Widget:
+    async def _example(self, model: Model) -> tuple[Markup, bytes | None]:
+        """Return the default example's markup, and its output image if it has one."""
         example = model.default_example or {}
         inputs = example.get("input") or {}
         output = example.get("output")
@@ -342,42 +424,17 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
             tag("tr", tag("td", tag("code", str(k))), tag("td", short(v)))
             for k, v in inputs.items()
         ]
-        parts: list[ipywidgets.Widget] = []
+        parts: list[Markup] = []
         if rows:
-            parts.append(
-                ipywidgets.HTML(tag("b", "Default example") + tag("table", *rows))
-            )
+            parts.append(tag("b", "Default example") + tag("table", *rows))
+        image = None
         first = output[0] if isinstance(output, list) and output else output
         if isinstance(first, str) and first.startswith(("http://", "https://")):
-            data = await self._cover(first, 320)
-            if data is not None:
-                parts.append(image(data))
+            image = await self._cover(first, 320)
         elif output is not None:
-            text = "".join(output) if isinstance(output, list) else output
-            parts.append(ipywidgets.HTML(tag("pre", short(text, 600))))
-        box = ipywidgets.VBox(parts)
-        box.add_class("rw-browser-example")
-        return box
-
-    def _card_children(
-        self, model: Model, cover: bytes | None, example: ipywidgets.Widget, note: str
-    ) -> list[ipywidgets.Widget]:
-        head = ipywidgets.HTML(card_head_html(model))
-        button = ipywidgets.Button(
-            description="Open in Playground",
-            button_style="primary",
-            icon="play",
-            layout={"width": "max-content"},
-        )
-        button.add_class("rw-browser-open")
-        button.on_click(lambda _b: self.open_playground())
-        if not self.versions and not model.is_official:
-            button.disabled = True
-            button.tooltip = "This model has no versions yet."
-        info = ipywidgets.VBox([head, self._version_pick, button, example])
-        left = [image(cover)] if cover else []
-        extra = [ipywidgets.HTML(notice_html(note, "info"))] if note else []
-        return [ipywidgets.HBox([*left, info]), *extra]
+            text = "".join(map(str, output)) if isinstance(output, list) else output
+            parts.append(tag("pre", short(text, 600)))
+        return join(parts), image
 
     async def _open_playground(self, version: str | None) -> Playground:
         from ._playground import Playground
@@ -385,21 +442,30 @@ class ModelBrowser(ipywidgets.VBox):  # type: ignore[misc]
         model = self.selected
         if model is None:
             raise RuntimeError("Select a model first: browser.select('owner/name').")
-        chosen = version or self._version_pick.value
+        chosen = version or self.version
         latest = model.latest
         # The latest version opens by name, so the Playground's title stays short.
         pinned = chosen and not (latest and latest.id == chosen)
         ref = f"{model.ref}:{chosen}" if pinned else model.ref
-        self._stage.children = [
-            ipywidgets.HTML(notice_html(f"Opening {ref} ...", "info"))
-        ]
-        playground = await asyncio.to_thread(Playground, ref, client=self.client)
+        self.stage_notice = notice_html(f"Opening {ref} ...", "info")
+        self.parts = {**self.parts, "playground": None}
+        playground = await self._host.make(Playground, ref, client=self.client)
         self.playground = playground
-        self._stage.children = [playground]
+        self.parts = {**self.parts, "playground": playground}
+        self.stage_notice = ""
         return playground
+
+    def close(self) -> None:
+        """Close the browser, its tiles and the Playground it shows."""
+        host = getattr(
+            self, "_host", None
+        )  # also runs from a failed __init__'s __del__
+        if host is not None:
+            host.close()
+        super().close()
 
     # -- display ----------------------------------------------------------------------
 
     def _show_error(self, message: str) -> None:
         self.error = message
-        self._status.value = notice_html(message)
+        self.status = notice_html(message)

@@ -1,7 +1,10 @@
 """The pieces ModelBrowser draws: model tiles, the card's head, cover images.
 
-Pure functions of a Model (and bytes): no request is made here, so
-:mod:`._browser` keeps the background work and these stay easy to test.
+Markup comes from pure functions of a Model (no request is made here), so
+:mod:`._browser` keeps the background work and these stay easy to test. A tile is a
+small anywidget of its own (:class:`ModelTile`, view ``js/src/tile.ts``): the grid
+holds one per model, so a cover image that arrives later is sent once, to its tile
+only, rather than with every other tile's again.
 """
 
 from __future__ import annotations
@@ -11,13 +14,21 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets
+import traitlets
 
 from ._catalog_shared import model_links_html
+from ._composite import STATIC, Composite, MarkupTrait
 from ._html import Markup, tag
 from ._types import Model
 
-__all__ = ["card_head_html", "image", "model_tile", "short", "thumbnail"]
+__all__ = [
+    "ModelTile",
+    "card_head_html",
+    "model_tile",
+    "short",
+    "thumbnail",
+    "tile_html",
+]
 
 
 def thumbnail(data: bytes, max_edge: int) -> bytes:
@@ -33,40 +44,51 @@ def thumbnail(data: bytes, max_edge: int) -> bytes:
         return out.getvalue()
 
 
-def model_tile(model: Model, on_details: Callable[[str], object]) -> ipywidgets.VBox:
-    """Return a grid tile: a placeholder cover, name, description, Details button."""
-    placeholder = ipywidgets.HTML(
-        tag(
-            "div",
-            model.name[:1].upper() or "?",
-            style=(
-                "height:96px;display:flex;align-items:center;justify-content:center;"
-                "background:var(--jp-layout-color2,#eee);font-size:28px"
-            ),
-        )
-    )
+def tile_html(model: Model) -> Markup:
+    """Return a tile's text: the model's name, description and run count."""
     runs = f"{model.run_count:,} runs" if model.run_count is not None else ""
-    text = ipywidgets.HTML(
-        tag(
-            "div",
-            tag("b", model.ref, class_="rw-tile-ref"),
-            tag("div", short(model.description or "", 120), style="font-size:12px"),
-            tag("div", runs, style="font-size:11px;opacity:.7"),
-            style="line-height:1.35",
-        )
+    return tag(
+        "div",
+        tag("b", model.ref, class_="rw-tile-ref"),
+        tag("div", short(model.description or "", 120), class_="rw-tile-description"),
+        tag("div", runs, class_="rw-tile-runs"),
+        class_="rw-tile-text",
     )
-    button = ipywidgets.Button(description="Details", layout={"width": "auto"})
-    button.add_class("rw-tile-open")
-    button.on_click(lambda _b: on_details(model.ref))
-    tile = ipywidgets.VBox(
-        [placeholder, text, button],
-        layout={
-            "border": "1px solid var(--jp-border-color2,#ddd)",
-            "padding": "6px",
-        },
-    )
-    tile.add_class("rw-browser-tile")
-    return tile
+
+
+class ModelTile(Composite):
+    """One model in the browser's grid: its cover (or initial), text, Details button.
+
+    The view's Details button sends the ``details`` action; the tile calls
+    ``on_details(model.ref)``.
+    """
+
+    _esm = STATIC / "tile.js"
+
+    markup = MarkupTrait("").tag(sync=True)
+    """The tile's text (see :func:`tile_html`)."""
+
+    initial = traitlets.Unicode("?").tag(sync=True)
+    """The letter shown until (or unless) a cover image arrives."""
+
+    cover = traitlets.Bytes(b"").tag(sync=True)
+    """The cover as PNG bytes (a thumbnail made in the kernel); empty when none."""
+
+    def __init__(self, model: Model, on_details: Callable[[str], object]) -> None:
+        super().__init__(markup=tile_html(model), initial=model.name[:1].upper() or "?")
+        self.model = model
+        """The model this tile shows."""
+        self.on_action("details", lambda _value: on_details(model.ref))
+
+    @property
+    def ref(self) -> str:
+        """``owner/name`` of the model shown."""
+        return self.model.ref
+
+
+def model_tile(model: Model, on_details: Callable[[str], object]) -> ModelTile:
+    """Return a grid tile: a placeholder cover, name, description, Details button."""
+    return ModelTile(model, on_details)
 
 
 def card_head_html(model: Model) -> Markup:
@@ -79,16 +101,8 @@ def card_head_html(model: Model) -> Markup:
         tag("div", model.description or "No description."),
         tag("div", runs + official, class_="rw-card-runs"),
         tag("div", model_links_html(model)),
-        style="line-height:1.4",
+        class_="rw-card-head",
     )
-
-
-def image(data: bytes) -> ipywidgets.Image:
-    """Return a PNG as a width-bounded cover image widget."""
-    image = ipywidgets.Image(value=data, format="png")
-    image.layout.max_width = "100%"
-    image.add_class("rw-cover")
-    return image
 
 
 def short(value: Any, limit: int = 200) -> str:

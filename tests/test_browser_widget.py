@@ -11,7 +11,9 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import anywidget
 import httpx
 import ipywidgets
 import pytest
@@ -19,6 +21,7 @@ from PIL import Image
 
 from replicate_widgets._browser import ModelBrowser, thumbnail
 from replicate_widgets._client import Client
+from replicate_widgets._composite import Composite
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"
@@ -49,34 +52,28 @@ def browser(client: Client) -> ModelBrowser:
 
 
 def tile_refs(b: ModelBrowser) -> list[str]:
-    return [
-        t.children[1].value.split("</b>")[0].split(">")[-1] for t in b._grid.children
-    ]
+    """The names the tiles show, read from their markup."""
+    return [t.markup.split("</b>")[0].split(">")[-1] for t in b.parts["tiles"]]
 
 
 def status(b: ModelBrowser) -> str:
-    return html.unescape(b._status.value)
+    return html.unescape(b.status)
 
 
-def images_in(widget: ipywidgets.Widget) -> list[ipywidgets.Image]:
-    found = []
-    stack = [widget]
+def card_text(b: ModelBrowser) -> str:
+    """Everything the card shows as text: its notice, head, example and note."""
+    shown = (b.card_notice, b.card_head, b.card_example, b.card_note)
+    return html.unescape("\n".join(shown))
+
+
+def all_parts(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
+    found, stack = [], [widget]
     while stack:
         w = stack.pop()
-        if isinstance(w, ipywidgets.Image):
-            found.append(w)
-        stack.extend(getattr(w, "children", ()))
+        if isinstance(w, Composite):
+            found.extend(w.own_parts())
+            stack.extend(w.own_parts())
     return found
-
-
-def html_in(widget: ipywidgets.Widget) -> str:
-    parts, stack = [], [widget]
-    while stack:
-        w = stack.pop()
-        if isinstance(w, ipywidgets.HTML):
-            parts.append(w.value)
-        stack.extend(getattr(w, "children", ()))
-    return "\n".join(parts)
 
 
 def test_lists_the_backend_models_with_cover_bytes(browser: ModelBrowser) -> None:
@@ -84,15 +81,13 @@ def test_lists_the_backend_models_with_cover_bytes(browser: ModelBrowser) -> Non
     assert refs == ["demo/fractal", "demo/text-stream", "replicate/hello-world"]
     assert sorted(tile_refs(browser)) == refs
     assert "Models on the local backend: 3 models." in status(browser)
-    fractal = next(
-        t for t in browser._grid.children if "demo/fractal" in t.children[1].value
-    )
-    (cover,) = images_in(fractal)
-    with Image.open(io.BytesIO(cover.value)) as img:  # real PNG bytes, shrunk
+    fractal = next(t for t in browser.tiles if t.ref == "demo/fractal")
+    with Image.open(io.BytesIO(fractal.cover)) as img:  # real PNG bytes, shrunk
         assert img.format == "PNG"
         assert max(img.size) <= browser.cover_edge
+    assert fractal.initial == "F"  # shown until the cover arrives
     assert not browser.has_more
-    assert browser._more.layout.display == "none"
+    assert not browser.more
 
 
 def test_sorting_keeps_every_model(browser: ModelBrowser) -> None:
@@ -102,8 +97,8 @@ def test_sorting_keeps_every_model(browser: ModelBrowser) -> None:
 
 def test_collections_menu_and_opening_one(browser: ModelBrowser) -> None:
     assert [c.slug for c in browser.collections] == ["local-models"]
-    assert ("Local models", "local-models") in browser._collection.options
-    browser._collection.value = "local-models"  # what picking it in the menu does
+    assert ["local-models", "Local models"] in browser.collection_choices
+    browser.collection = "local-models"  # what picking it in the menu does
     models = browser.open_collection("local-models").result(60)
     assert len(models) == 3
     assert "Collection 'local-models': 3 models." in status(browser)
@@ -112,8 +107,8 @@ def test_collections_menu_and_opening_one(browser: ModelBrowser) -> None:
 def test_unknown_collection_is_explained(browser: ModelBrowser) -> None:
     with pytest.raises(Exception, match="does not exist"):
         browser.open_collection("nope").result(60)
-    assert "local-models" in browser._status.value  # says which one exists
-    assert TOKEN not in browser._status.value
+    assert "local-models" in browser.status  # says which one exists
+    assert TOKEN not in browser.status
 
 
 def test_search_narrows_and_empty_search_lists_all(browser: ModelBrowser) -> None:
@@ -126,21 +121,25 @@ def test_search_narrows_and_empty_search_lists_all(browser: ModelBrowser) -> Non
 def test_model_card_shows_details_versions_and_example(browser: ModelBrowser) -> None:
     model = browser.select("demo/fractal").result(60)
     assert browser.selected is model
-    text = html_in(browser._card)
+    text = card_text(browser)
     assert "demo/fractal" in text
     assert (model.description or "")[:20] in text
     assert "0 runs" in text
     assert "Default example" in text
     assert "width" in text
     assert len(browser.versions) == 1
-    assert browser._version_pick.value == browser.versions[0].id
-    assert images_in(browser._card), "the card shows the cover image as bytes"
+    assert browser.version == browser.versions[0].id
+    assert browser.version_choices[0][0] == browser.versions[0].id
+    with Image.open(io.BytesIO(browser.card_cover)) as img:  # the cover as bytes
+        assert img.format == "PNG"
+    assert browser.open_disabled == ""
 
 
 def test_opening_a_playground_runs_the_model(browser: ModelBrowser) -> None:
     browser.select("replicate/hello-world").result(60)
     playground = browser.open_playground().result(120)
-    assert browser._stage.children == (playground,)
+    assert browser.parts["playground"] is playground
+    assert browser.stage_notice == ""
     assert playground.error is None
     assert playground.form is not None
     assert playground.run(text="Browser").output == "hello Browser"
@@ -151,7 +150,8 @@ def test_playground_needs_a_selection(client: Client) -> None:
     b.list_models().result(60)
     with pytest.raises(RuntimeError, match="Select a model first"):
         b.open_playground().result(60)
-    assert "Select a model first" in b._status.value
+    assert "Select a model first" in b.status
+    assert "Select a model first" in b.stage_notice
 
 
 def test_unknown_model_is_shown_in_the_widget(browser: ModelBrowser) -> None:
@@ -160,8 +160,8 @@ def test_unknown_model_is_shown_in_the_widget(browser: ModelBrowser) -> None:
     assert browser.error is not None
     # It says which models the local backend does have, in the card too.
     assert "demo/fractal, demo/text-stream, replicate/hello-world" in browser.error
-    assert "nobody/nothing" in html_in(browser._card)
-    assert "Loading" not in html_in(browser._card)
+    assert "nobody/nothing" in html.unescape(browser.card_notice)
+    assert "Loading" not in browser.card_notice
 
 
 def test_a_newer_listing_wins_over_an_older_one(browser: ModelBrowser) -> None:
@@ -218,18 +218,21 @@ def test_pages_load_only_when_asked() -> None:
         first = b.list_models().result(30)
         assert len(first) == 2
         assert b.has_more
-        assert b._more.layout.display == ""
+        assert b.more
         assert not any("cursor=2" in u for u in seen)  # nothing fetched ahead
-        b.load_more().result(30)
+        first_tiles = list(b.tiles)
+        b._actions["more"](None).result(30)  # what the view's "Load more" sends
         assert [m.name for m in b.models][-2:] == ["sdxl-2-0", "sdxl-2-1"]
-        assert len(b._grid.children) == 4
+        assert len(b.parts["tiles"]) == 4
+        assert b.parts["tiles"][:2] == first_tiles  # the first page's tiles stay
+        assert all(t.comm is not None for t in first_tiles)
         b.load_more().result(30)
         assert len(b.models) == 6
         assert not b.has_more
-        assert b._more.layout.display == "none"
+        assert not b.more
         assert b.load_more().result(30) == b.models  # no page left: nothing fetched
         assert sum("cursor=" in u for u in seen) == 2
-        assert all(images_in(t) for t in b._grid.children)
+        assert all(t.cover for t in b.parts["tiles"])
 
 
 def test_no_token_for_the_cloud_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -255,12 +258,75 @@ def test_a_model_without_versions_cannot_be_opened(
     client.models.create("local", "empty-one", visibility="public", hardware="cpu")
     browser.select("local/empty-one").result(60)
     assert browser.versions == []
-    buttons = [
-        w
-        for w in browser._card.children[0].children[-1].children
-        if isinstance(w, ipywidgets.Button)
-    ]
-    assert buttons[0].disabled
-    assert "no versions" in buttons[0].tooltip
+    assert browser.version_choices == []
+    assert "no versions" in browser.open_disabled  # the button is disabled, says why
     playground = browser.open_playground().result(60)
     assert "has no versions yet" in (playground.error or "")
+
+
+# -- the view's side: what it sends, and what it is made of ---------------------------
+
+
+def test_every_part_is_an_anywidget(browser: ModelBrowser) -> None:
+    browser.select("replicate/hello-world").result(60)
+    browser.open_playground().result(120)
+    parts = all_parts(browser)
+    assert len(browser.tiles) == len(browser.models) >= 3
+    assert all(t in parts for t in browser.tiles)
+    assert browser.playground in parts
+    assert browser.playground.form in parts  # the Playground's own parts, too
+    assert isinstance(browser, anywidget.AnyWidget)
+    for part in parts:
+        assert isinstance(part, anywidget.AnyWidget), type(part)
+    browser.close()
+    assert all(p.comm is None for p in parts)  # closing the browser closes its parts
+
+
+def test_the_views_controls_drive_it(browser: ModelBrowser) -> None:
+    old_tiles = list(browser.tiles)
+    searched = []
+    real_search = browser.search
+    browser.search = lambda q: searched.append(q) or real_search(q)  # type: ignore[method-assign]
+    browser.query = "fractal"  # what the search box sends on Enter
+    assert searched == ["fractal"]
+    wait_for(lambda: tile_refs(browser) == ["demo/fractal"])
+    assert all(t.comm is None for t in old_tiles)  # replaced tiles are closed
+    (tile,) = browser.tiles
+    tile._actions["details"](None).result(60)  # the tile's Details button
+    assert browser.selected is not None
+    assert browser.selected.ref == "demo/fractal"
+    assert "demo/fractal" in card_text(browser)
+    browser._actions["open"](None).result(120)  # "Open in Playground"
+    assert browser.playground is not None
+    assert browser.playground.error is None
+    browser.sort = "Oldest models"  # the Sort menu lists all models again
+    wait_for(lambda: "Models on the local backend" in status(browser))
+    assert len(browser.tiles) == len(browser.models) >= 3
+
+
+def test_what_the_view_sends_is_checked(browser: ModelBrowser) -> None:
+    import traitlets
+
+    with pytest.raises(traitlets.TraitError):
+        browser.sort = "Most runs"
+    with pytest.raises(traitlets.TraitError):
+        browser.collection = "no-such-collection"
+    with pytest.raises(traitlets.TraitError):
+        browser.version = "not-a-version"
+    with pytest.raises(traitlets.TraitError):
+        browser.query = 3  # type: ignore[assignment]
+    browser.search = lambda q: None  # type: ignore[method-assign,assignment,return-value]
+    browser.query = "x" * 10_000
+    assert len(browser.query) == 200
+    assert browser.sort == "Newest versions"
+    assert browser.collection == ""
+    browser._on_composite_message(browser, {"kind": "action", "name": "nope"}, [])
+
+
+def wait_for(check: Any, timeout: float = 60) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)

@@ -86,13 +86,15 @@ def wav() -> bytes:
 
 def html_values(widget: Any) -> list[str]:
     """The markup shown inside ``widget``: every HTML widget's value and every
-    composite's markup traits (lists and dicts of them), its parts' included."""
+    widget's markup traits (lists and dicts of them), composites' parts included."""
     found, stack = [], [widget]
     while stack:
         w = stack.pop()
         if isinstance(w, ipywidgets.HTML):
             found.append(w.value)
         if isinstance(w, Composite):
+            stack.extend(w.own_parts())
+        if isinstance(w, ipywidgets.Widget):
             for name, trait in w.traits(sync=True).items():
                 value = getattr(w, name)
                 if isinstance(trait, MarkupTrait):
@@ -100,12 +102,11 @@ def html_values(widget: Any) -> list[str]:
                 elif isinstance(trait, traitlets.List) and isinstance(
                     trait._trait, MarkupTrait
                 ):
-                    found.extend(v for v in value if v)
+                    found.extend(value)
                 elif isinstance(getattr(trait, "_value_trait", None), MarkupTrait):
                     found.extend(value.values())
-            stack.extend(w.own_parts())
         stack.extend(getattr(w, "children", ()))
-    return found
+    return [v for v in found if v]
 
 
 def assert_all_safe(widget: Any) -> str:

@@ -1,0 +1,50 @@
+// One model in the ModelBrowser's grid: its cover (the kernel sends it as PNG bytes
+// once it has it; until then, the model's initial), its name, description and run
+// count (markup the kernel built), and a Details button that opens its card.
+
+import { BytesImage } from "./browser/image";
+import css from "./browser/tile.css";
+import { type CompositeModel, h, sendAction, setMarkup } from "./shared/compose";
+import { button, controlsCss } from "./shared/controls";
+
+interface Props {
+  model: CompositeModel;
+  el: HTMLElement;
+}
+
+function render({ model, el }: Props): () => void {
+  const cover = new BytesImage("rw-cover");
+  const initial = h("div", { className: "rw-tile-placeholder", "aria-hidden": "true" });
+  const text = h("div", { className: "rw-tile-body" });
+  const details = button("Details", {
+    className: "rw-tile-open",
+    title: "Show this model's card",
+    onClick: () => sendAction(model, "details"),
+  });
+  const root = h(
+    "div",
+    { className: "rw-browser-tile" },
+    h("style", {}, controlsCss + css),
+    h("div", { className: "rw-tile-cover" }, cover.el, initial),
+    text,
+    details,
+  );
+  el.append(root);
+
+  const draw = () => {
+    cover.set(model.get("cover"));
+    initial.textContent = String(model.get("initial") ?? "?");
+    initial.hidden = cover.shown;
+    setMarkup(text, model.get("markup"));
+  };
+  const traits = ["cover", "initial", "markup"];
+  for (const name of traits) model.on(`change:${name}`, draw);
+  draw();
+  return () => {
+    for (const name of traits) model.off(`change:${name}`, draw);
+    cover.dispose();
+    root.remove();
+  };
+}
+
+export default { render };
