@@ -50,6 +50,7 @@ from replicate_widgets._catalog_shared import (
 )
 from replicate_widgets._client import Client
 from replicate_widgets._compare import Sweep
+from replicate_widgets._composite import Composite, MarkupTrait
 from replicate_widgets._create_model import CreateModel
 from replicate_widgets._files import data_url, decode_data_uri
 from replicate_widgets._form_store import HiddenValues
@@ -82,13 +83,37 @@ def wav() -> bytes:
     return buf.getvalue()
 
 
+def _markup_in(value: Any, key: str = "") -> Iterator[str]:
+    """Markup inside synced JSON: the values of keys named ``*_html``."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _markup_in(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _markup_in(v, key)
+    elif isinstance(value, str) and key.endswith("_html"):
+        yield value
+
+
 def html_values(widget: Any) -> list[str]:
-    """The value of every HTML widget shown inside ``widget``."""
+    """The markup shown inside ``widget``: its HTML widgets, and its composites'.
+
+    A composite shows its ``MarkupTrait`` values and the ``*_html`` values of its
+    synced JSON (e.g. History's rows) as HTML; its parts are walked too.
+    """
     found, stack = [], [widget]
     while stack:
         w = stack.pop()
         if isinstance(w, ipywidgets.HTML):
             found.append(w.value)
+        if isinstance(w, Composite):
+            for name, trait in w.traits(sync=True).items():
+                value = getattr(w, name)
+                if isinstance(trait, MarkupTrait):
+                    found.extend([value] if value else [])
+                elif name != "parts":
+                    found.extend(_markup_in(value))
+            stack.extend(w.own_parts())
         stack.extend(getattr(w, "children", ()))
     return found
 
