@@ -54,6 +54,7 @@ from ._history_rows import detail_heading, inputs_html, row_data, thumbs_data
 from ._history_sync import HistorySync
 from ._history_tweak import Workbench, load_into_form, runs_model
 from ._history_view import EMPTY_VIEW, STATUSES, Filters, models_of, summary
+from ._host_cell import as_cell, current_cell
 from ._html import tag
 from ._loop import io_loop, on_io_thread, submit
 from ._types import Page, Prediction
@@ -215,6 +216,7 @@ class History(HistorySync, Composite):
         self._quiet = False
         self._thumb_task: asyncio.Future[None] | None = None
         self._unwatch: Callable[[], object] = lambda: None
+        self._cell = current_cell()
         self._bench = Workbench(self._show_parts, self._schedule)
         super().__init__(
             date_after=after.isoformat() if after else "",
@@ -608,13 +610,15 @@ class History(HistorySync, Composite):
             self.hide()
             return
         try:
-            self.show(prediction_id)
+            with as_cell(self._cell):  # the panel is made after the cell ran
+                self.show(prediction_id)
         except Exception as exc:
             self._say(f"Could not open {prediction_id}: {exc}", error=True)
 
     def _safe_tweak(self, prediction_id: str) -> None:
         try:
-            self.tweak(prediction_id)
+            with as_cell(self._cell):  # a Playground may be made
+                self.tweak(prediction_id)
         except Exception as exc:
             self._say(f"Could not load the inputs: {exc}", error=True)
 

@@ -569,3 +569,44 @@ def test_an_attached_playgrounds_runs_are_recorded(client):
     assert history.entry(done.id).origins == {"notebook"}
     assert any(p.id == done.id for p in recorded())
     history.close()
+
+
+def test_parts_made_by_an_action_belong_to_the_historys_marimo_cell(monkeypatch):
+    """In marimo a widget made when no cell runs cannot be shown: Open and Tweak
+    make theirs in the name of the cell that made the History."""
+    import contextlib
+    import sys
+    import types
+
+    from replicate_widgets import _host_cell
+
+    entered: list[str] = []
+
+    class Context:
+        cell_id: str | None = None
+
+        @contextlib.contextmanager
+        def with_cell_id(self, cell_id):
+            entered.append(cell_id)
+            self.cell_id = cell_id
+            try:
+                yield
+            finally:
+                self.cell_id = None
+
+    ctx = Context()
+    fake = types.ModuleType("marimo._runtime.context")
+    fake.get_context = lambda: ctx  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "marimo", types.ModuleType("marimo"))
+    monkeypatch.setitem(sys.modules, "marimo._runtime.context", fake)
+    assert _host_cell.current_cell() is None  # a handler: no cell runs
+    with _host_cell.as_cell("cell-1"):
+        assert _host_cell.current_cell() == "cell-1"
+    assert entered == ["cell-1"]
+    ctx.cell_id = "cell-2"  # while a cell runs, its widgets are its own
+    with _host_cell.as_cell("cell-1"):
+        assert _host_cell.current_cell() == "cell-2"
+    assert entered == ["cell-1"]
+    monkeypatch.delitem(sys.modules, "marimo")  # not marimo: nothing to do
+    with _host_cell.as_cell("cell-1"):
+        assert _host_cell.current_cell() is None

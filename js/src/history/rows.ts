@@ -67,6 +67,14 @@ export class RowTable {
         textContent: "Created",
       }),
     ),
+    // The buttons' room, unseen, so the titles stand over their columns.
+    h(
+      "div",
+      { className: "rw-history-actions", "aria-hidden": "true" },
+      button("Open"),
+      button("Tweak"),
+      button("Cancel"),
+    ),
   );
   private readonly empty = Object.assign(h("i", { className: "rw-history-empty" }), {
     textContent: "No predictions yet.",
