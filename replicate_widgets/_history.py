@@ -16,22 +16,27 @@ inputs into a Playground of the run's model: the attached one if it runs that mo
 else one History opens below the table, so no form is overwritten with another
 model's inputs.
 
-Threads: the table's widgets are written only on the background loop of
-:mod:`._loop` (one writer, live while other cells block). Button clicks arrive on the
-kernel's main thread and are handed over. Tweak writes the *form*, a different
-widget, from the caller's thread, as a person typing would.
+History is one :class:`~._composite.Composite` anywidget (``js/src/history.ts``): the
+rows are plain synced JSON (:mod:`._history_rows`), the opened run's panel and the
+Playgrounds Tweak opened are its parts, and the view's buttons send actions.
+
+Threads: the table's traits are written only on the background loop of
+:mod:`._loop` (one writer, live while other cells block). Actions and the filter
+boxes the view sets arrive on the kernel's main thread and are handed over. Tweak
+writes the *form*, a different widget, from the caller's thread, as a person typing
+would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets
+import traitlets
 
+from ._composite import STATIC, Composite, MarkupTrait, widget_refs
 from ._history_model import (
     HistoryEntry,
     clean_inputs,
@@ -45,10 +50,11 @@ from ._history_model import (
     row_key,
     unlisten,
 )
-from ._history_rows import RowActions, RowTable, close_tree, detail_pane
+from ._history_rows import detail_heading, inputs_html, row_data, thumbs_data
 from ._history_sync import HistorySync
 from ._history_tweak import Workbench, load_into_form, runs_model
 from ._history_view import EMPTY_VIEW, STATUSES, Filters, models_of, summary
+from ._host_cell import as_cell, current_cell
 from ._html import tag
 from ._loop import io_loop, on_io_thread, submit
 from ._types import Page, Prediction
@@ -73,9 +79,17 @@ __all__ = [
 TweakCallback = Callable[[dict[str, Any]], object]
 
 _UNSET: Any = object()
+_BOX_LIMIT = 500  # characters kept of what the view types into a filter box
 
 
-class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
+class _BoxText(traitlets.Unicode[str, str]):
+    """A filter box's text, which the view sets: a string, cut to a sane length."""
+
+    def validate(self, obj: Any, value: Any) -> str:
+        return str(super().validate(obj, value))[:_BOX_LIMIT]
+
+
+class History(HistorySync, Composite):
     """A table of predictions, a page at a time: open, tweak, cancel; filter, page.
 
     Parameters
@@ -106,6 +120,43 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
     --------
     >>> History(playground=pg)  # doctest: +SKIP
     """
+
+    _esm = STATIC / "history.js"
+
+    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The rows of the page shown (:func:`~._history_rows.row_data`), newest first."""
+    thumbs = traitlets.Dict().tag(sync=True)
+    """The thumbnails of those rows by prediction id: ``{"data": bytes, "mime"}``."""
+    summary = MarkupTrait("").tag(sync=True)
+    """Markup of the sentence above the table: which rows, what was searched."""
+    message = MarkupTrait("").tag(sync=True)
+    """Markup of the last message (what Tweak loaded, what went wrong)."""
+    can_newer = traitlets.Bool(False).tag(sync=True)
+    """Whether Newer can show anything."""
+    can_older = traitlets.Bool(False).tag(sync=True)
+    """Whether Older can show (or search for) anything."""
+    opened = traitlets.Unicode("").tag(sync=True)
+    """The id of the run opened under its row (``""``: none)."""
+    detail_head = MarkupTrait("").tag(sync=True)
+    """Markup of the opened run's heading (version, time, data removed)."""
+    detail_inputs = MarkupTrait("").tag(sync=True)
+    """Markup of the opened run's inputs, secrets masked."""
+    models = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The models seen, offered by the model filter box."""
+    statuses = traitlets.List(traitlets.Unicode(), list(STATUSES)).tag(sync=True)
+    """The statuses the status filter offers."""
+    tweaked = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Why each Playground Tweak opened is there (the order of ``parts``)."""
+    model_filter = _BoxText("").tag(sync=True)
+    """The model filter box (the view sets it on Enter)."""
+    status_filter = _BoxText("").tag(sync=True)
+    """The status filter menu."""
+    text_filter = _BoxText("").tag(sync=True)
+    """The input-text search box (the view sets it on Enter)."""
+    date_after = _BoxText("").tag(sync=True)
+    """The After date box, as typed (``YYYY-MM-DD`` or ISO 8601)."""
+    date_before = _BoxText("").tag(sync=True)
+    """The Before date box, as typed."""
 
     def __init__(
         self,
@@ -165,112 +216,47 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         self._quiet = False
         self._thumb_task: asyncio.Future[None] | None = None
         self._unwatch: Callable[[], object] = lambda: None
-        self._build_ui(after, before)
+        self._cell = current_cell()
+        self._bench = Workbench(self._show_parts, self._schedule)
         super().__init__(
-            children=[
-                self._toolbar,
-                self._summary,
-                self._message,
-                self._table,
-                self._pager,
-                self._bench.box,
-            ],
+            date_after=after.isoformat() if after else "",
+            date_before=before.isoformat() if before else "",
             **kwargs,
         )
-        self.add_class("rw-history")
+        self.parts = {"panel": None, "playgrounds": []}
+        self.observe(
+            lambda _c: self._filters_changed(),
+            names=["model_filter", "status_filter", "text_filter"],
+        )
+        # The API filters dates: a new date reloads.
+        self.observe(
+            lambda _c: self._dates_changed(), names=["date_after", "date_before"]
+        )
+        self.on_action("refresh", lambda _v: self._apply_filters())
+        self.on_action("older", lambda _v: self.older())
+        self.on_action("newer", lambda _v: self.newer())
+        self.on_action("open", self._on_row(self._safe_open))
+        self.on_action("tweak", self._on_row(self._safe_tweak))
+        self.on_action("cancel", self._on_row(self.cancel))
+        self.on_action("hide", lambda _v: self.hide())
+        self.on_action("close_playground", self._close_playground)
         listen(self)
         self._watch_playground(playground)
         self.refresh()
 
-    # -- layout ------------------------------------------------------------------------
+    def _on_row(self, handler: Callable[[str], object]) -> Callable[[Any], None]:
+        """Call ``handler`` with the prediction id the view sent, if it is one shown."""
 
-    def _build_ui(self, after: dt.datetime | None, before: dt.datetime | None) -> None:
-        def box(value: dt.datetime | None, label: str) -> ipywidgets.Text:
-            text = ipywidgets.Text(
-                value=value.isoformat() if value else "",
-                placeholder="YYYY-MM-DD",
-                description=label,
-                style={"description_width": "initial"},
-                layout=ipywidgets.Layout(width="175px"),
-            )
-            text.continuous_update = False
-            return text
+        def run(value: Any) -> None:
+            if isinstance(value, str) and value in self._entries:
+                handler(value)
 
-        self._after = box(after, "After")
-        self._before = box(before, "Before")
-        self._after.add_class("rw-history-after")
-        self._before.add_class("rw-history-before")
-        self._refresh_btn = ipywidgets.Button(
-            description="Refresh",
-            icon="refresh",
-            layout=ipywidgets.Layout(width="auto"),
-        )
-        self._refresh_btn.add_class("rw-history-refresh")
-        self._refresh_btn.on_click(lambda _b: self._apply_filters())
-        # Filters apply when the person presses Enter or leaves the box, not per key.
-        self._model_box = ipywidgets.Combobox(
-            placeholder="Any model",
-            ensure_option=False,
-            continuous_update=False,
-            layout=ipywidgets.Layout(width="190px"),
-        )
-        self._model_box.add_class("rw-history-model-filter")
-        self._status_box = ipywidgets.Dropdown(
-            options=[("Any status", ""), *((s, s) for s in STATUSES)],
-            layout=ipywidgets.Layout(width="130px"),
-        )
-        self._status_box.add_class("rw-history-status-filter")
-        self._search_box = ipywidgets.Text(
-            placeholder="Search inputs",
-            continuous_update=False,
-            layout=ipywidgets.Layout(width="200px"),
-        )
-        self._search_box.add_class("rw-history-search")
-        for widget in (self._model_box, self._status_box, self._search_box):
-            widget.observe(lambda _c: self._filters_changed(), names="value")
-        for widget in (self._after, self._before):  # the API filters dates: reload
-            widget.observe(lambda _c: self._dates_changed(), names="value")
-        # The dates wrap to a second line together when the output area is narrow.
-        dates = ipywidgets.HBox([self._after, self._before])
-        self._toolbar = ipywidgets.HBox(
-            [
-                self._refresh_btn,
-                self._model_box,
-                self._status_box,
-                self._search_box,
-                dates,
-            ],
-            layout=ipywidgets.Layout(flex_flow="row wrap", align_items="center"),
-        )
-        self._summary = ipywidgets.HTML()
-        self._summary.add_class("rw-history-summary")
-        self._message = ipywidgets.HTML()
-        self._message.add_class("rw-history-message")
-        self._rows = RowTable(
-            RowActions(open=self._safe_open, tweak=self._safe_tweak, cancel=self.cancel)
-        )
-        self._table = self._rows.box
-        self._detail = ipywidgets.VBox(
-            layout=ipywidgets.Layout(
-                margin="2px 0 10px 72px",
-                padding="6px 8px",
-                border_left="3px solid var(--jp-brand-color1,#1976d2)",
-            )
-        )
-        self._detail.add_class("rw-history-detail")
-        self._newer_btn = ipywidgets.Button(
-            description="Newer", icon="chevron-left", disabled=True
-        )
-        self._older_btn = ipywidgets.Button(
-            description="Older", icon="chevron-right", disabled=True
-        )
-        self._newer_btn.add_class("rw-history-newer")
-        self._older_btn.add_class("rw-history-older")
-        self._newer_btn.on_click(lambda _b: self.newer())
-        self._older_btn.on_click(lambda _b: self.older())
-        self._pager = ipywidgets.HBox([self._newer_btn, self._older_btn])
-        self._pager.add_class("rw-history-pager")
-        self._bench = Workbench(self._schedule)
+        return run
+
+    def _close_playground(self, value: Any) -> None:
+        for playground in self._bench.playgrounds:
+            if widget_refs(playground) == value:
+                self._bench.close_one(playground)
 
     # -- public API --------------------------------------------------------------------
 
@@ -362,9 +348,9 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         )
         self._quiet = True  # one reload, not one per box
         try:
-            self._model_box.value = filters.model
-            self._status_box.value = filters.status
-            self._search_box.value = filters.text
+            self.model_filter = filters.model
+            self.status_filter = filters.status
+            self.text_filter = filters.text
         finally:
             self._quiet = False
         self._job = submit(self._refilter(filters))
@@ -389,8 +375,8 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         before = parse_bound(created_before, "created_before")
         self._quiet = True  # one reload, not one per box
         try:
-            self._after.value = after.isoformat() if after else ""
-            self._before.value = before.isoformat() if before else ""
+            self.date_after = after.isoformat() if after else ""
+            self.date_before = before.isoformat() if before else ""
         finally:
             self._quiet = False
         self._bounds = (after, before)
@@ -492,7 +478,7 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop updating; close the widget, its rows and the Playgrounds it opened."""
-        if not hasattr(self, "_table"):  # __del__ of an instance __init__ refused
+        if not hasattr(self, "_bench"):  # __del__ of an instance __init__ refused
             super().close()
             return
         unlisten(self)
@@ -502,8 +488,6 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         if self._panel is not None:
             self._panel.close()
         self._bench.close()
-        close_tree(self._detail)
-        self._rows.close()
         super().close()
 
     def _watch_playground(self, playground: Any) -> None:
@@ -556,19 +540,24 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
 
     def _render(self) -> None:
         view = self._view = self._current_view()
-        detail = self._detail if self._opened is not None else None
-        self._rows.render(view.rows, self._thumbs, self._opened, detail)
-        self._newer_btn.disabled = not view.newer
-        self._older_btn.disabled = not view.older
+        self.rows = [row_data(e, e.id == self._opened) for e in view.rows]
+        self.thumbs = thumbs_data(view.rows, self._thumbs)
+        self.opened = self._opened or ""
+        self.can_newer = view.newer
+        self.can_older = view.older
         text = summary(view, self._filters)
-        self._summary.value = (
-            tag("span", text, style="color:var(--jp-ui-font-color2,#666)")
-            if text
-            else ""
-        )
+        self.summary = tag("span", text, class_="rw-history-muted") if text else ""
         models = models_of(list(self._entries.values()))
-        if list(self._model_box.options) != models:
-            self._model_box.options = models
+        if list(self.models) != models:
+            self.models = models
+
+    def _show_parts(self) -> None:
+        """Show the opened run's panel and the Playgrounds Tweak opened (io loop)."""
+        self.parts = {
+            "panel": self._panel if self._opened is not None else None,
+            "playgrounds": self._bench.playgrounds,
+        }
+        self.tweaked = self._bench.notes
 
     async def _open(
         self, entry: HistoryEntry, panel: PredictionPanel, old: PredictionPanel | None
@@ -578,8 +567,10 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
             if self._panel is not panel:  # opened another run meanwhile
                 return
             panel.schema = schema  # its JSON view masks this model's secrets
-            detail_pane(self._detail, entry, schema, panel, close=self.hide)
+            self.detail_head = detail_heading(entry)
+            self.detail_inputs = inputs_html(entry, schema)
             self._opened = entry.id
+            self._show_parts()
             if self._reveal(entry):
                 await self._fill()
             self._render()
@@ -609,9 +600,8 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         self._opened = None
         panel, self._panel = self._panel, None
         self._render()
-        for child in self._detail.children:
-            close_tree(child)
-        self._detail.children = []
+        self._show_parts()
+        self.detail_head = self.detail_inputs = ""
         if panel is not None:
             panel.close()
 
@@ -620,20 +610,22 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
             self.hide()
             return
         try:
-            self.show(prediction_id)
+            with as_cell(self._cell):  # the panel is made after the cell ran
+                self.show(prediction_id)
         except Exception as exc:
             self._say(f"Could not open {prediction_id}: {exc}", error=True)
 
     def _safe_tweak(self, prediction_id: str) -> None:
         try:
-            self.tweak(prediction_id)
+            with as_cell(self._cell):  # a Playground may be made
+                self.tweak(prediction_id)
         except Exception as exc:
             self._say(f"Could not load the inputs: {exc}", error=True)
 
     def _say(self, text: str, error: bool = False) -> None:
-        style = "color:var(--jp-error-color1,#c62828)" if error else ""
-        value = tag("span", text, style=style or None) if text else ""
-        self._schedule(lambda: setattr(self._message, "value", value))
+        kind = "rw-history-error" if error else "rw-history-note"
+        value = tag("span", text, class_=kind) if text else ""
+        self._schedule(lambda: setattr(self, "message", value))
 
     def _schedule(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` on the io loop (now, if already there): the one writer."""
@@ -646,11 +638,7 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
         if self._quiet:
             return
         try:
-            filters = Filters(
-                self._model_box.value or "",
-                self._status_box.value or "",
-                self._search_box.value or "",
-            )
+            filters = Filters(self.model_filter, self.status_filter, self.text_filter)
         except ValueError as exc:
             self._say(str(exc), error=True)
             return
@@ -663,8 +651,8 @@ class History(HistorySync, ipywidgets.VBox):  # type: ignore[misc]
     def _apply_filters(self) -> None:
         try:
             self._bounds = (
-                parse_bound(self._after.value, "After"),
-                parse_bound(self._before.value, "Before"),
+                parse_bound(self.date_after, "After"),
+                parse_bound(self.date_before, "Before"),
             )
         except ValueError as exc:
             self._say(str(exc), error=True)

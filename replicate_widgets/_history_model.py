@@ -35,8 +35,6 @@ __all__ = [
 Origin = Literal["notebook", "api", "kept"]
 
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
-COLUMNS = (("Status", "140px"), ("Model", "230px"), ("Created", "150px"))
-"""The table's text columns: title and width."""
 _REMOVED_TIP = (
     "Replicate deletes the inputs, outputs and logs of API predictions an hour "
     "after they finish."
@@ -321,7 +319,11 @@ def default_keeper() -> Keeper | None:
 
 
 def row_html(entry: HistoryEntry) -> Markup:
-    """Render the status, model, id and time cells of a row as HTML."""
+    """Render the status, model, id and time cells of a row as HTML.
+
+    The cells are laid out by the view's stylesheet (``rw-history-cell-*``), which
+    lets them wrap in a narrow output area.
+    """
     badges = [tag("span", entry.status or "?", class_="rw-history-status")]
     if entry.data_removed:
         kept = " · kept locally" if entry.kept is not None else ""
@@ -331,43 +333,22 @@ def row_html(entry: HistoryEntry) -> Markup:
                 f"data removed{kept}",
                 class_="rw-history-removed",
                 title=_REMOVED_TIP,
-                style="color:var(--jp-warn-color0,#b26a00)",
             )
         )
     elif "kept" in entry.origins:
         badges.append(tag("span", "kept", class_="rw-history-kept"))
     when = entry.when
     shown = when.astimezone().strftime("%Y-%m-%d %H:%M:%S") if when else ""
-    (_, w_status), (_, w_model), (_, w_time) = COLUMNS
     return tag(
         "div",
-        tag("span", join(badges, tag("br")), style=f"flex:0 0 {w_status}"),
+        tag("span", join(badges, tag("br")), class_="rw-history-cell-status"),
         tag(
             "span",
             tag("span", entry.model, class_="rw-history-model"),
             tag("br"),
-            tag(
-                "code",
-                entry.id,
-                class_="rw-history-id",
-                style="font-size:10px;opacity:.75",
-            ),
-            style=f"flex:0 0 {w_model};overflow:hidden",
+            tag("code", entry.id, class_="rw-history-id"),
+            class_="rw-history-cell-model",
         ),
-        tag("span", shown, style=f"flex:0 0 {w_time}"),
-        style="display:flex;gap:8px;align-items:center;line-height:1.3",
-    )
-
-
-def row_signature(entry: HistoryEntry, thumb: Any) -> tuple[Any, ...]:
-    """Everything a row shows; a row is rebuilt only when this changes."""
-    return (
-        entry.status,
-        entry.model,
-        entry.created_at,
-        entry.data_removed,
-        entry.kept is not None,
-        bool(entry.input),
-        tuple(sorted(entry.origins)),
-        id(thumb[0]) if thumb else None,
+        tag("span", shown, class_="rw-history-cell-created"),
+        class_="rw-history-cells",
     )

@@ -5,7 +5,7 @@ table: it lists the backend's predictions page by page (only as far as the page
 shown needs, see :mod:`._history_view`), reads kept records, merges predictions
 recorded in this process, fetches the thumbnails of the rows shown, reads a model's
 schema for an opened run and follows a cancel to its end. The widget half
-(:mod:`._history`) draws and takes clicks.
+(:mod:`._history`) publishes what the view draws and takes its actions.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ _CANCEL_POLLS = 60  # half-seconds to wait for a canceled prediction to stop
 SEARCH_PAGES = 5
 """API pages read at most per click while a filter looks for a page of matches
 (Replicate's are 100 runs each): a search over years of runs goes on when asked."""
+_THUMB_BATCH = 0.3  # seconds between redraws while thumbnails arrive
 _VERSION_ID = re.compile(r"[0-9a-f]{64}")
 
 
@@ -238,7 +239,14 @@ class HistorySync:
             raise
 
     async def _load_thumbs(self) -> None:
-        """Fetch the thumbnails of the rows shown (other pages' wait until shown)."""
+        """Fetch the thumbnails of the rows shown (other pages' wait until shown).
+
+        They are shown as they arrive, at most every :data:`_THUMB_BATCH` seconds:
+        the view's thumbnails travel as one trait, sent whole on every change.
+        """
+        loop = asyncio.get_running_loop()
+        shown = loop.time()
+        pending = False
         for entry in self._view.rows:
             if entry.id in self._thumbs:
                 continue
@@ -248,8 +256,12 @@ class HistorySync:
             except Exception:  # a thumbnail that cannot be made is shown as none
                 data = None
             self._thumbs[entry.id] = data
-            if data is not None:
+            pending = pending or data is not None
+            if pending and loop.time() - shown >= _THUMB_BATCH:
                 self._render()
+                shown, pending = loop.time(), False
+        if pending:
+            self._render()
 
     def _thumbnail(self, entry: HistoryEntry) -> tuple[bytes, str] | None:
         if entry.status != "succeeded":

@@ -13,11 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import ipywidgets
-
 from ._history_model import HistoryEntry, clean_inputs
-from ._history_rows import close_tree
-from ._html import tag
 from ._schema_secrets import has_mask
 
 __all__ = ["Workbench", "load_into_form", "runs_model", "short_value"]
@@ -26,23 +22,36 @@ __all__ = ["Workbench", "load_into_form", "runs_model", "short_value"]
 class Workbench:
     """The Playgrounds Tweak opened below the table, one per model, oldest first.
 
+    History shows them as parts of its own view, each with the line saying why it
+    is there (:attr:`notes`) and a Close button.
+
     Parameters
     ----------
+    changed
+        Called (on the io loop, through History's scheduler) when a Playground was
+        opened or closed, to show the list anew.
     schedule
-        Runs a function on the io loop, the one writer of History's widgets.
+        Runs a function on the io loop, the one writer of History's traits.
     """
 
-    def __init__(self, schedule: Callable[[Callable[[], object]], None]) -> None:
+    def __init__(
+        self,
+        changed: Callable[[], object],
+        schedule: Callable[[Callable[[], object]], None],
+    ) -> None:
+        self._changed = changed
         self._schedule = schedule
-        self._opened: list[tuple[Any, ipywidgets.VBox]] = []
-        self.box = ipywidgets.VBox()
-        """The widget that shows the opened Playgrounds."""
-        self.box.add_class("rw-history-playgrounds")
+        self._opened: list[tuple[Any, str]] = []
 
     @property
     def playgrounds(self) -> list[Any]:
         """The Playgrounds opened, oldest first."""
         return [pg for pg, _ in self._opened]
+
+    @property
+    def notes(self) -> list[str]:
+        """Why each Playground is here (same order as :attr:`playgrounds`)."""
+        return [why for _, why in self._opened]
 
     def find(self, entry: HistoryEntry) -> Any:
         """Return the opened Playground running ``entry``'s model, or ``None``."""
@@ -87,62 +96,27 @@ class Workbench:
             if instead_of is not None
             else "."
         )
-        self._opened.append((playground, self._frame(playground, why)))
-        self._schedule(self._show)
+        self._opened.append((playground, why))
+        self._schedule(self._changed)
         return playground
 
     def close_one(self, playground: Any) -> None:
         """Close an opened Playground and take it off the page."""
-        found = [(pg, f) for pg, f in self._opened if pg is playground]
-        self._opened = [(pg, f) for pg, f in self._opened if pg is not playground]
+        found = [pg for pg, _ in self._opened if pg is playground]
+        self._opened = [(pg, w) for pg, w in self._opened if pg is not playground]
 
         def drop() -> None:
-            self._show()
-            for pg, frame in found:
+            self._changed()
+            for pg in found:
                 pg.close()
-                close_tree(frame)
 
         self._schedule(drop)
 
     def close(self) -> None:
         """Close every opened Playground."""
-        for playground, frame in self._opened:
+        for playground, _ in self._opened:
             playground.close()
-            close_tree(frame)
         self._opened = []
-        self.box.close()
-
-    def _show(self) -> None:
-        self.box.children = [frame for _, frame in self._opened]
-
-    def _frame(self, playground: Any, why: str) -> ipywidgets.VBox:
-        """Wrap a Playground with a line saying why it is here, and Close."""
-        note = ipywidgets.HTML(
-            tag("span", why, style="color:var(--jp-ui-font-color2,#666)"),
-            layout=ipywidgets.Layout(flex="1 1 auto"),
-        )
-        close = ipywidgets.Button(
-            description="Close",
-            layout=ipywidgets.Layout(width="auto", flex="0 0 auto"),
-        )
-        close.add_class("rw-history-playground-close")
-        close.on_click(lambda _b: self.close_one(playground))
-        head = ipywidgets.HBox(
-            [note, close],
-            layout=ipywidgets.Layout(
-                justify_content="space-between", align_items="center"
-            ),
-        )
-        frame = ipywidgets.VBox(
-            [head, playground],
-            layout=ipywidgets.Layout(
-                margin="10px 0 0 0",
-                padding="6px 8px",
-                border_top="1px solid var(--jp-border-color2,#e0e0e0)",
-            ),
-        )
-        frame.add_class("rw-history-playground")
-        return frame
 
 
 def load_into_form(form: Any, stored: Mapping[str, Any]) -> list[str]:
@@ -204,7 +178,7 @@ def runs_model(playground: Any, entry: HistoryEntry) -> bool:
     A Playground runs ``owner/name``, ``owner/name:<version>`` or a bare version id;
     a run names its model ``owner/name`` and its version by id.
     """
-    ref = getattr(playground, "_ref", None)
+    ref = getattr(playground, "model_ref", None)
     if not isinstance(ref, str) or not ref:
         return False
     if "/" in ref:

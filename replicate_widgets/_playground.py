@@ -464,6 +464,14 @@ class Playground(Composite):
         self.panel.cancel()
 
     @property
+    def model_ref(self) -> str | None:
+        """What this Playground runs (``None`` when the model could not be loaded).
+
+        ``owner/name``, ``owner/name:<version id>`` or a bare version id.
+        """
+        return self._ref
+
+    @property
     def prediction(self) -> Prediction | None:
         """The latest prediction, as last reported by the backend."""
         return self.panel.prediction

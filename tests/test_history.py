@@ -15,13 +15,14 @@ import json
 import re
 import time
 
+import anywidget
 import httpx
-import ipywidgets
 import pytest
 from _history_api import ReplicateAPI, api_prediction, fixture
 from PIL import Image
 
 from replicate_widgets._client import Client
+from replicate_widgets._composite import widget_refs
 from replicate_widgets._history import (
     History,
     clean_inputs,
@@ -48,46 +49,46 @@ def wait_for(predicate, timeout=60.0, what="condition"):
         time.sleep(0.05)
 
 
-def rows(history: History) -> list[ipywidgets.HBox]:
-    return [r for r in history._table.children if "rw-history-row" in r._dom_classes]
-
-
-def row_of(history: History, prediction_id: str) -> ipywidgets.HBox:
-    for row in rows(history):
-        if prediction_id in row.children[1].value:
+def row_of(history: History, prediction_id: str) -> dict:
+    """The row the view draws for ``prediction_id`` (plain JSON)."""
+    for row in history.rows:
+        if row["id"] == prediction_id:
             return row
     raise AssertionError(f"no row for {prediction_id}")
 
 
-def thumbnail(row: ipywidgets.HBox) -> ipywidgets.Image | None:
-    images = [c for c in row.children[0].children if isinstance(c, ipywidgets.Image)]
-    return images[0] if images else None
+def thumbnail(history: History, prediction_id: str) -> dict | None:
+    return history.thumbs.get(prediction_id)
 
 
-def button(row: ipywidgets.HBox, css: str) -> ipywidgets.Button:
-    return next(c for c in row.children if css in c._dom_classes)
-
-
-def descendants(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from descendants(child)
-
-
-def detail_shown(history: History) -> ipywidgets.VBox | None:
-    """The opened run's pane, if the table shows one."""
-    found = [
-        c for c in history._table.children if "rw-history-detail" in c._dom_classes
-    ]
-    return found[0] if found else None
-
-
-def shown_text(widget) -> str:
-    """What the HTML widgets inside ``widget`` show, as text."""
-    markup = " ".join(
-        w.value for w in descendants(widget) if isinstance(w, ipywidgets.HTML)
+def press(history: History, action: str, value=None) -> None:
+    """What the view's button sends: the action, with its row's id."""
+    history._on_composite_message(
+        history, {"kind": "action", "name": action, "value": value}, []
     )
+
+
+def tree(widget):
+    """``widget`` and every part inside it, recursively."""
+    yield widget
+    for part in getattr(widget, "own_parts", list)():
+        yield from tree(part)
+
+
+def detail_shown(history: History) -> bool:
+    """Whether the view shows an opened run's pane (under a row of this page)."""
+    return bool(history.opened) and any(
+        r["id"] == history.opened and r["open"] for r in history.rows
+    )
+
+
+def as_text(markup: str) -> str:
     return html.unescape(re.sub(r"<[^>]*>", "", markup))
+
+
+def detail_text(history: History) -> str:
+    """What the opened run's heading and inputs show, as text."""
+    return as_text(history.detail_head + " " + history.detail_inputs)
 
 
 # -- pure helpers -----------------------------------------------------------------
@@ -140,7 +141,7 @@ def test_recorded_predictions_appear_live(client):
     final = client.predictions.wait(p)
     record(final, client)
     wait_for(lambda: history.entry(p.id).status == "succeeded", what="the update")
-    wait_for(lambda: "rw-status-succeeded" in row_of(history, p.id)._dom_classes)
+    wait_for(lambda: row_of(history, p.id)["status"] == "succeeded")
     with pytest.raises(KeyError, match="refresh"):
         history.entry("nope")
     history.close()
@@ -173,13 +174,13 @@ def test_the_backends_list_with_date_filters(client):
     assert first.id in ids
     assert second.id not in ids
     # a date typed in the widget applies on Enter, as the other filters do
-    history._before.value = ""
+    history.date_before = ""
     history.wait(30)
     assert second.id in [e.id for e in history.entries]
     # a date typed wrong in the widget is explained there, nothing is reloaded
-    history._after.value = "last tuesday"
-    history._apply_filters()
-    wait_for(lambda: "is not a date" in history._message.value)
+    history.date_after = "last tuesday"
+    press(history, "refresh")
+    wait_for(lambda: "is not a date" in history.message)
     history.close()
 
 
@@ -191,12 +192,13 @@ def test_thumbnails_are_small_images_sent_as_bytes(client):
     assert p.status == "succeeded"
     history = History(client=client, keeper=None, thumbnail_size=48)
     history.wait(60)
-    thumb = thumbnail(row_of(history, p.id))
+    thumb = thumbnail(history, p.id)
     assert thumb is not None
-    assert thumb.format in ("jpeg", "png")
-    with Image.open(io.BytesIO(bytes(thumb.value))) as im:
+    assert thumb["mime"] in ("image/jpeg", "image/png")
+    assert isinstance(thumb["data"], bytes)  # a binary buffer, not base64 text
+    with Image.open(io.BytesIO(thumb["data"])) as im:
         assert max(im.size) == 48
-        assert im.format.lower() == thumb.format
+        assert f"image/{im.format.lower()}" == thumb["mime"]
     history.close()
 
 
@@ -209,30 +211,29 @@ def test_open_shows_inputs_output_logs_and_metrics_under_its_row(client):
     )
     history = History(client=client, keeper=None)
     history.wait(30)
-    button(row_of(history, p.id), "rw-history-open").click()
-    wait_for(lambda: detail_shown(history) is not None, what="the opened run")
-    children = list(history._table.children)
-    at = children.index(row_of(history, p.id))
-    # right under its row, before the next row: where the person pressed Open
-    assert children[at + 1] is detail_shown(history)
-    assert children[at + 2] is row_of(history, older.id)
-    shown = shown_text(detail_shown(history))
+    press(history, "open", p.id)
+    wait_for(lambda: detail_shown(history), what="the opened run")
+    # the view draws it right under the row of history.opened (the browser test
+    # checks where); the next row is the run before
+    ids = [r["id"] for r in history.rows]
+    assert history.opened == p.id
+    assert ids.index(older.id) == ids.index(p.id) + 1
+    shown = detail_text(history)
     assert f"version {p.version[:12]}" in shown
     assert "open me" in shown  # the inputs...
     assert "delay" in shown
-    [panel] = [
-        w for w in descendants(history._detail) if isinstance(w, PredictionPanel)
-    ]
+    panel = history.parts["panel"]
+    assert isinstance(panel, PredictionPanel)
     assert panel.wait(30).output == "open me"  # ...and the output, logs, metrics
     wait_for(lambda: panel.text == "open me" or panel.value == "open me")
     wait_for(lambda: "echo: waiting" in panel.logs, what="the logs")
     wait_for(lambda: "predict_time" in panel.metrics, what="the metrics")
     # the row's Open became Hide, which folds the run away again
-    wait_for(
-        lambda: button(row_of(history, p.id), "rw-history-open").description == "Hide"
-    )
-    button(row_of(history, p.id), "rw-history-open").click()
-    wait_for(lambda: detail_shown(history) is None, what="the run folded away")
+    assert row_of(history, p.id)["open"]
+    press(history, "open", p.id)
+    wait_for(lambda: not detail_shown(history), what="the run folded away")
+    assert history.parts["panel"] is None
+    assert history.detail_inputs == ""
     assert panel.comm is None  # closed, not left following
     history.close()
 
@@ -259,11 +260,11 @@ def test_open_masks_secrets_a_backend_sent_unmasked(client):
         history = History(client=cloud, keeper=None)
         history.wait(30)
         history.show(run["id"]).wait(30)
-        wait_for(lambda: detail_shown(history) is not None, what="the opened run")
-        shown = shown_text(detail_shown(history))
+        wait_for(lambda: detail_shown(history), what="the opened run")
+        shown = detail_text(history)
         assert "Count these words." in shown
         assert SECRET_MASK in shown
-        for widget in descendants(history):
+        for widget in tree(history):
             assert "hunter2" not in json.dumps(widget.get_state(), default=str)
         history.close()
 
@@ -272,13 +273,12 @@ def test_cancel_a_running_prediction(client):
     p = client.predictions.create("demo/echo", {"text": "slow", "delay": 30})
     history = History(client=client, keeper=None)
     history.wait(30)
-    row = row_of(history, p.id)
-    assert not button(row, "rw-history-cancel").disabled
+    assert row_of(history, p.id)["can_cancel"]
     assert history.entry(p.id).running
-    button(row, "rw-history-cancel").click()
+    press(history, "cancel", p.id)
     wait_for(lambda: history.entry(p.id).status == "canceled", what="canceled")
     assert client.predictions.wait(p).status == "canceled"
-    wait_for(lambda: button(row_of(history, p.id), "rw-history-cancel").disabled)
+    wait_for(lambda: not row_of(history, p.id)["can_cancel"])
     history.close()
 
 
@@ -299,7 +299,7 @@ def test_tweak_loads_inputs_into_the_playground_without_the_mask(client):
     history = History(playground=pg, keeper=None)
     history.on_tweak(seen.append)
     history.wait(30)
-    button(row_of(history, p.id), "rw-history-tweak").click()
+    press(history, "tweak", p.id)
     assert seen == [{"text": "Tweak me. Twice.", "top": 2}]
     sent = pg.form.to_input()
     assert sent["text"] == "Tweak me. Twice."
@@ -307,7 +307,7 @@ def test_tweak_loads_inputs_into_the_playground_without_the_mask(client):
     # the secret the person typed stays; the mask never replaces it
     assert sent["signing_key"] == "mine"
     assert SECRET_MASK not in json.dumps(pg.form.values)
-    wait_for(lambda: "Loaded the inputs" in history._message.value)
+    wait_for(lambda: "Loaded the inputs" in history.message)
     # the form says the secret was not loaded, and why
     assert "signing_key (secret: stored masked" in pg.form.message
     history.close()
@@ -339,18 +339,18 @@ def test_tweak_of_another_models_run_opens_its_own_playground(client):
     typed = dict(pg.form.values)
     history = History(playground=pg, keeper=None)
     history.wait(30)
-    button(row_of(history, echo.id), "rw-history-tweak").click()
+    press(history, "tweak", echo.id)
     assert pg.form.values == typed  # the attached form is left as it was
     [opened] = history.playgrounds
     assert opened.form.schema is not pg.form.schema
     sent = opened.form.to_input()
     assert (sent["text"], sent["delay"]) == ("from echo", 0.1)
     # it is shown below the table, saying why it is there
-    wait_for(lambda: history._bench.box.children, what="the opened Playground")
-    [frame] = history._bench.box.children
-    assert opened in frame.children
-    assert echo.id in shown_text(frame)
-    wait_for(lambda: "a new Playground for demo/echo" in history._message.value)
+    wait_for(lambda: history.parts["playgrounds"], what="the opened Playground")
+    assert history.parts["playgrounds"] == [opened]
+    [why] = history.tweaked
+    assert echo.id in why
+    wait_for(lambda: "a new Playground for demo/echo" in history.message)
     # another run of that model goes into the same Playground, not a third one
     again = client.predictions.wait(
         client.predictions.create("demo/echo", {"text": "again"})
@@ -365,12 +365,9 @@ def test_tweak_of_another_models_run_opens_its_own_playground(client):
     assert pg.form.to_input()["text"] == "Stats run."
     assert history.playgrounds == [opened]
     # Close removes the opened Playground
-    next(
-        w
-        for w in descendants(frame)
-        if "rw-history-playground-close" in getattr(w, "_dom_classes", ())
-    ).click()
-    wait_for(lambda: not history._bench.box.children, what="the Playground closed")
+    press(history, "close_playground", widget_refs(opened))
+    wait_for(lambda: not history.parts["playgrounds"], what="the Playground closed")
+    assert history.tweaked == []
     assert history.playgrounds == []
     assert opened.comm is None
     history.close()
@@ -411,7 +408,7 @@ def test_tweak_lists_the_inputs_the_form_cannot_take(client):
         # listed in the form itself and in the table's message
         listed = 'volume = 11, voice = "bass" (this form has no such inputs)'
         assert listed in pg.form.message
-        wait_for(lambda: listed in html.unescape(history._message.value))
+        wait_for(lambda: listed in html.unescape(history.message))
         history.close()
 
 
@@ -420,10 +417,10 @@ def test_removed_data_is_shown_and_cannot_be_tweaked():
     with Client("r8_test", transport=ReplicateAPI([[gone]]).transport) as c:
         history = History(client=c, keeper=None)
         history.wait(30)
-        info = row_of(history, gone["id"]).children[1].value
+        info = row_of(history, gone["id"])["info_html"]
         assert "data removed" in info
         assert "an hour" in info  # the tooltip says why
-        assert button(row_of(history, gone["id"]), "rw-history-tweak").disabled
+        assert not row_of(history, gone["id"])["can_tweak"]
         with pytest.raises(ValueError, match="removed by the backend"):
             history.tweak(gone["id"])
         history.close()
@@ -436,8 +433,8 @@ def test_a_backend_that_fails_is_explained_in_the_widget():
     with Client("r8_bad", transport=httpx.MockTransport(refuse)) as c:
         history = History(client=c, keeper=None)
         history.wait(30)
-        assert "Could not list the backend" in history._message.value
-        assert "r8_bad" not in history._message.value
+        assert "Could not list the backend" in history.message
+        assert "r8_bad" not in history.message
         history.close()
 
 
@@ -469,9 +466,8 @@ def test_kept_records_survive_without_the_backend(kept_fractal, client):
     assert entry.origins == {"kept"}
     assert entry.model == "demo/fractal"
     assert entry.status == "succeeded"
-    row = row_of(history, p.id)
-    assert "kept" in row.children[1].value
-    assert thumbnail(row) is not None
+    assert "kept" in row_of(history, p.id)["info_html"]
+    assert thumbnail(history, p.id) is not None
     history.close()
 
 
@@ -487,9 +483,9 @@ def test_removed_data_is_opened_and_tweaked_from_the_kept_record(kept_fractal, c
         assert entry.origins == {"api", "kept"}
         assert entry.data_removed
         row = row_of(history, p.id)
-        assert "data removed · kept locally" in row.children[1].value
-        assert thumbnail(row) is not None
-        assert not button(row, "rw-history-tweak").disabled
+        assert "data removed · kept locally" in row["info_html"]
+        assert thumbnail(history, p.id) is not None
+        assert row["can_tweak"]
         assert history.tweak(p.id) == {
             "width": 256,
             "height": 256,
@@ -506,23 +502,60 @@ def test_removed_data_is_opened_and_tweaked_from_the_kept_record(kept_fractal, c
         history.close()
 
 
-def test_unchanged_rows_are_reused_not_rebuilt(client):
+def test_unchanged_rows_are_sent_unchanged(client):
+    """A row's JSON changes only with what it shows: the view keeps drawn rows."""
     p = client.predictions.wait(
         client.predictions.create("replicate/hello-world", {"text": "same"})
     )
     history = History(client=client, keeper=None)
     history.wait(30)
     before = row_of(history, p.id)
+    thumbs: list[object] = []
+    history.observe(lambda c: thumbs.append(c["new"]), names="thumbs")
     history.refresh().result(30)
-    assert row_of(history, p.id) is before
+    assert row_of(history, p.id) == before
     q = client.predictions.create("demo/echo", {"text": "new", "delay": 0.2})
     record(q, client)
     wait_for(lambda: q.id in history._entries, what="the new row")
-    assert row_of(history, p.id) is before
+    assert row_of(history, p.id) == before
     record(client.predictions.wait(q), client)
     wait_for(lambda: history.entry(q.id).status == "succeeded", what="the update")
-    wait_for(lambda: "rw-status-succeeded" in row_of(history, q.id)._dom_classes)
-    assert row_of(history, p.id) is before
+    wait_for(lambda: row_of(history, q.id)["status"] == "succeeded")
+    assert row_of(history, p.id) == before
+    assert thumbs == []  # no thumbnail changed: the bytes were not sent again
+    history.close()
+
+
+def test_every_part_is_an_anywidget(client):
+    """Nothing in History needs ipywidgets' own front end (marimo has none)."""
+    p = client.predictions.wait(
+        client.predictions.create("demo/echo", {"text": "parts", "delay": 0.1})
+    )
+    history = History(client=client, keeper=None)
+    history.wait(30)
+    history.show(p.id).wait(30)
+    history.tweak(p.id)
+    wait_for(lambda: history.parts["panel"] is not None, what="the opened run")
+    wait_for(lambda: history.parts["playgrounds"], what="the tweaked Playground")
+    found = list(tree(history))
+    assert len(found) >= 5  # History, its panel, a Playground and its parts
+    for widget in found:
+        assert isinstance(widget, anywidget.AnyWidget), type(widget).__name__
+    history.close()
+    assert all(w.comm is None for w in found)
+
+
+def test_values_the_view_sends_are_checked(client):
+    history = History(client=client, include_api=False, keeper=None)
+    history.wait(30)
+    history.text_filter = "x" * 10_000  # a hostile view: cut, not kept whole
+    history.wait(30)
+    assert len(history.text_filter) <= 500
+    history.status_filter = "done"  # not a status: said, nothing reloaded
+    wait_for(lambda: "is not a run status" in history.message)
+    press(history, "open", "no-such-run")  # not a row: ignored
+    press(history, "tweak", {"id": 1})
+    assert not history.opened
     history.close()
 
 
@@ -536,3 +569,44 @@ def test_an_attached_playgrounds_runs_are_recorded(client):
     assert history.entry(done.id).origins == {"notebook"}
     assert any(p.id == done.id for p in recorded())
     history.close()
+
+
+def test_parts_made_by_an_action_belong_to_the_historys_marimo_cell(monkeypatch):
+    """In marimo a widget made when no cell runs cannot be shown: Open and Tweak
+    make theirs in the name of the cell that made the History."""
+    import contextlib
+    import sys
+    import types
+
+    from replicate_widgets import _host_cell
+
+    entered: list[str] = []
+
+    class Context:
+        cell_id: str | None = None
+
+        @contextlib.contextmanager
+        def with_cell_id(self, cell_id):
+            entered.append(cell_id)
+            self.cell_id = cell_id
+            try:
+                yield
+            finally:
+                self.cell_id = None
+
+    ctx = Context()
+    fake = types.ModuleType("marimo._runtime.context")
+    fake.get_context = lambda: ctx  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "marimo", types.ModuleType("marimo"))
+    monkeypatch.setitem(sys.modules, "marimo._runtime.context", fake)
+    assert _host_cell.current_cell() is None  # a handler: no cell runs
+    with _host_cell.as_cell("cell-1"):
+        assert _host_cell.current_cell() == "cell-1"
+    assert entered == ["cell-1"]
+    ctx.cell_id = "cell-2"  # while a cell runs, its widgets are its own
+    with _host_cell.as_cell("cell-1"):
+        assert _host_cell.current_cell() == "cell-2"
+    assert entered == ["cell-1"]
+    monkeypatch.delitem(sys.modules, "marimo")  # not marimo: nothing to do
+    with _host_cell.as_cell("cell-1"):
+        assert _host_cell.current_cell() is None

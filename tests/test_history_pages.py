@@ -12,7 +12,6 @@ import html
 import re
 import time
 
-import ipywidgets
 import pytest
 from _history_api import ReplicateAPI, api_prediction
 
@@ -44,19 +43,24 @@ def wait_for(predicate, timeout=60.0, what="condition"):
 def shown_ids(history: History) -> list[str]:
     """The ids of the rows drawn in the table, top to bottom."""
     ids = []
-    for row in history._table.children:
-        if "rw-history-row" in row._dom_classes:
-            found = re.search(
-                r'class="rw-history-id"[^>]*>([^<]*)<', row.children[1].value
-            )
-            assert found is not None
-            ids.append(found[1])
+    for row in history.rows:
+        found = re.search(r'class="rw-history-id"[^>]*>([^<]*)<', row["info_html"])
+        assert found is not None
+        assert found[1] == row["id"]
+        ids.append(found[1])
     return ids
 
 
 def summary(history: History) -> str:
     """The sentence above the table, as text."""
-    return html.unescape(re.sub(r"<[^>]*>", "", history._summary.value))
+    return html.unescape(re.sub(r"<[^>]*>", "", history.summary))
+
+
+def press(history: History, action: str, value=None) -> None:
+    """What the view's button sends."""
+    history._on_composite_message(
+        history, {"kind": "action", "name": action, "value": value}, []
+    )
 
 
 def run(client: Client, model: str, **inputs) -> str:
@@ -131,24 +135,24 @@ def test_pages_are_read_from_the_api_only_as_the_table_needs_them():
         # 4 rows need the second page (and a fifth run to know Older has more)
         assert api.listed == [0, 1]
         assert shown_ids(history) == ids[:4]
-        assert history._newer_btn.disabled
-        assert not history._older_btn.disabled
+        assert not history.can_newer
+        assert history.can_older
         assert "Runs 1 to 4 of the 6 most recent" in summary(history)
-        history._older_btn.click()
+        press(history, "older")
         history.wait(30)
         assert api.listed == [0, 1, 2]
         assert shown_ids(history) == ids[4:8]
-        assert not history._newer_btn.disabled
+        assert history.can_newer
         history.older().result(30)
         assert shown_ids(history) == ids[8:]
-        assert history._older_btn.disabled
+        assert not history.can_older
         assert "Runs 9 to 9 of 9." in summary(history)
         history.newer().result(30)
         assert shown_ids(history) == ids[4:8]
-        history._newer_btn.click()
+        press(history, "newer")
         history.wait(30)
         assert shown_ids(history) == ids[:4]
-        assert history._newer_btn.disabled
+        assert not history.can_newer
         assert api.listed == [0, 1, 2]  # paging back reads nothing again
         history.close()
 
@@ -170,14 +174,14 @@ def test_a_search_reads_a_bounded_number_of_pages_per_click():
             "No run with inputs containing “Lighthouse” among the 21 most recent "
             "runs; Older searches further back."
         )
-        assert history._search_box.value == "Lighthouse"
+        assert history.text_filter == "Lighthouse"
         history.older().result(30)
         assert shown_ids(history) == [needle["id"]]
         assert summary(history) == (
             "Runs 1 to 1 with inputs containing “Lighthouse”, searching all 30 runs."
         )
-        assert history._older_btn.disabled
-        assert history._newer_btn.disabled  # no match is newer: the first page
+        assert not history.can_older
+        assert not history.can_newer  # no match is newer: the first page
         history.close()
 
 
@@ -197,20 +201,20 @@ def test_filter_by_model_status_and_input_text(client):
 
     assert found() == mine
     # the browser's boxes apply on Enter, one reload per change
-    history._search_box.value = "ziggy"
+    history.text_filter = "ziggy"
     history.wait(30)
     assert found() == mine
     assert "inputs containing “ziggy”" in summary(history)
-    history._model_box.value = "demo/echo"
+    history.model_filter = "demo/echo"
     history.wait(30)
     assert found() == {dog, failed}
-    history._status_box.value = "failed"
+    history.status_filter = "failed"
     history.wait(30)
     assert shown_ids(history) == [failed]
     history.set_filters(model="", status="", text="cat ziggy").result(30)
     assert shown_ids(history) == [cat]
     # the model box offers the models seen
-    assert {"replicate/hello-world", "demo/echo"} <= set(history._model_box.options)
+    assert {"replicate/hello-world", "demo/echo"} <= set(history.models)
     history.set_filters(text="").result(30)
     assert not history.filters.active
     history.close()
@@ -234,11 +238,11 @@ def test_newer_and_older_pages_with_runs_arriving(client):
     # pages keep their bounds: the page before is the one read before...
     history.newer().result(30)
     assert shown_ids(history) == ids[:2]
-    assert not history._newer_btn.disabled
+    assert history.can_newer
     # ...and the new run is on the one before that
     history.newer().result(30)
     assert shown_ids(history) == [late.id, ids[0]]
-    assert history._newer_btn.disabled
+    assert not history.can_newer
     history.close()
 
 
@@ -249,13 +253,12 @@ def test_page_size_must_be_a_positive_whole_number():
         History(include_api=False, keeper=None, page_size=2.5)  # type: ignore[arg-type]
 
 
-def test_a_row_widget_is_not_made_for_runs_on_other_pages(client):
+def test_rows_are_sent_only_for_the_page_shown(client):
     for i in range(4):
         run(client, "replicate/hello-world", text=f"lazy {i}")
     history = History(client=client, keeper=None, page_size=3)
     history.wait(30)
-    rows = [r for r in history._table.children if isinstance(r, ipywidgets.HBox)]
-    assert len(rows) == 3
+    assert len(history.rows) == 3
     assert len(history._entries) > 3
     history.close()
 
@@ -268,12 +271,11 @@ def test_opening_a_run_from_code_turns_to_its_page(client):
     history.show(ids[0]).wait(30)
     wait_for(lambda: ids[0] in shown_ids(history), what="the page of the run")
     assert shown_ids(history)[0] == ids[0]
-    table = list(history._table.children)
-    at = [i for i, w in enumerate(table) if "rw-history-row" in w._dom_classes]
-    assert table[at[0] + 1] is history._detail  # right under its row
+    assert history.opened == ids[0]  # the view draws it under this row
+    assert history.rows[0]["open"]
     # a run the filters hide is opened, and the message says how to see it
     history.set_filters(model="no-such-model").result(30)
-    assert history._detail not in history._table.children
+    assert history.rows == []  # no row to draw the opened run under
     history.show(ids[1]).wait(30)
-    wait_for(lambda: "clear them to see it" in history._message.value)
+    wait_for(lambda: "clear them to see it" in history.message)
     history.close()

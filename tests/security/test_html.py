@@ -84,9 +84,22 @@ def wav() -> bytes:
     return buf.getvalue()
 
 
+def _markup_in(value: Any, key: str = "") -> Iterator[str]:
+    """Markup inside synced JSON: the values of keys named ``*_html``."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _markup_in(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _markup_in(v, key)
+    elif isinstance(value, str) and key.endswith("_html"):
+        yield value
+
+
 def html_values(widget: Any) -> list[str]:
-    """The markup shown inside ``widget``: every HTML widget's value and every
-    widget's markup traits (lists and dicts of them), composites' parts included."""
+    """The markup shown inside ``widget``: every HTML widget's value, every
+    widget's markup traits (lists and dicts of them) and the ``*_html`` values of
+    its synced JSON (e.g. History's rows); composites' parts are walked too."""
     found, stack = [], [widget]
     while stack:
         w = stack.pop()
@@ -105,6 +118,8 @@ def html_values(widget: Any) -> list[str]:
                     found.extend(value)
                 elif isinstance(getattr(trait, "_value_trait", None), MarkupTrait):
                     found.extend(value.values())
+                elif name != "parts":
+                    found.extend(_markup_in(value))
         stack.extend(getattr(w, "children", ()))
     return [v for v in found if v]
 

@@ -376,6 +376,8 @@ def widget_states(widget: Any) -> Iterator[str]:
     for child in getattr(widget, "children", ()):
         if isinstance(child, ipywidgets.Widget):
             yield from widget_states(child)
+    for part in getattr(widget, "own_parts", list)():  # a Composite's parts
+        yield from widget_states(part)
 
 
 def test_kept_shared_copied_and_history_show_no_secret(
@@ -397,7 +399,7 @@ def test_kept_shared_copied_and_history_show_no_secret(
         history = History(playground=pg, keeper=keeper)
         history.wait(30)
         history.show(done.id).wait(30)
-        wait_for(lambda: history._detail.children, "the opened prediction")
+        wait_for(lambda: history.detail_inputs, "the opened prediction")
         for text in widget_states(history):
             assert_no_secret(text, "History's widgets")
         assert history.entry(done.id).input["keys"] == [SECRET_MASK, SECRET_MASK]
