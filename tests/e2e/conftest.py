@@ -1,4 +1,5 @@
-"""Fixtures for the browser tests: a throwaway JupyterLab and headless Chromium.
+"""Fixtures for the browser tests: a throwaway JupyterLab (which also serves Jupyter
+Notebook 7 and Voila) and headless Chromium.
 
 Every test here is marked ``e2e`` and skipped when Debian's Chromium is missing
 (install it with ``make chromium``).
@@ -63,8 +64,10 @@ def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any
     pg = ctx.new_page()
     pg.set_default_timeout(30_000)
     pg.js_errors = []
+    pg.js_error_stacks = []  # the same errors with their stacks (where they came from)
     pg.console_errors = []
     pg.on("pageerror", lambda e: pg.js_errors.append(str(e)))
+    pg.on("pageerror", lambda e: pg.js_error_stacks.append(e.stack or str(e)))
     pg.on(
         "console",
         lambda m: pg.console_errors.append(m.text) if m.type == "error" else None,

@@ -1,5 +1,8 @@
 """Start and stop an isolated ``jupyter lab`` for the browser tests.
 
+The same server serves Jupyter Notebook 7 (``/notebooks/<path>``) and Voila
+(``/voila/render/<path>``): both are server extensions installed with the dev extra.
+
 127.0.0.1 only, an OS-chosen free port, a random token, and its own runtime, config,
 data, settings and workspace directories, so nothing on the machine leaks in or out.
 """
@@ -134,6 +137,13 @@ def start_lab(root_dir: Path, state_dir: Path, timeout: float = 60) -> Lab:
         f"--LabApp.user_settings_dir={settings}",
         f"--LabApp.workspaces_dir={workspaces}",
         "--LabApp.expose_app_in_browser=True",
+        # Jupyter Notebook 7 (the `notebook` package, a server extension that loads
+        # with JupyterLab's): /notebooks/<path> in the same server, with the same
+        # settings (its notebook view reads JupyterLab's plugin settings) and
+        # `window.jupyterapp` too, so nbdriver's helpers work in both front ends.
+        f"--JupyterNotebookApp.user_settings_dir={settings}",
+        f"--JupyterNotebookApp.workspaces_dir={workspaces}",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
     ]
     log_path = state_dir / "jupyter.log"
     with log_path.open("wb") as log:

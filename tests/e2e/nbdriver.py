@@ -1,5 +1,10 @@
 """Driving notebooks in JupyterLab from Playwright: write, open, run, wait.
 
+The same helpers drive Jupyter Notebook 7 (open with :func:`open_in_notebook7`): its
+notebook page is JupyterLab's notebook plugins in another shell, the harness exposes
+its app as ``window.jupyterapp`` too, and ``shell.currentWidget`` is the notebook's
+panel there as well, so the commands, prompts and output models below are the same.
+
 Shared by the browser tests (no ``test_`` prefix, so pytest does not collect it).
 """
 
@@ -63,6 +68,20 @@ def open_notebook(page: Any, lab: Any, nb: str) -> None:
     page.wait_for_function(KERNEL_IDLE, timeout=90_000)
     current = page.evaluate("jupyterapp.shell.currentWidget.context.path")
     assert current == nb, f"JupyterLab shows {current}, not {nb}"
+
+
+def open_in_notebook7(page: Any, lab: Any, nb: str) -> None:
+    """Open ``nb`` in Jupyter Notebook 7 (``/notebooks/<path>``); wait for its kernel.
+
+    Notebook 7 shows one document per page and restores no workspace, so no fresh
+    workspace is needed.
+    """
+    page.goto(lab.page_url(f"notebooks/{nb}"))
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    app = page.evaluate("jupyterapp.name")
+    assert app == "Jupyter Notebook", f"{app} answered, not Jupyter Notebook 7"
+    current = page.evaluate("jupyterapp.shell.currentWidget.context.path")
+    assert current == nb, f"Notebook 7 shows {current}, not {nb}"
 
 
 def open_and_run(page: Any, lab: Any, nb: str, before_run: str | None = None) -> None:
