@@ -1,4 +1,4 @@
-"""``import replicate_widgets`` does not compile the IRI grammar, and IRIs still validate."""
+"""import replicate_widgets leaves the IRI grammar uncompiled; IRIs still validate."""
 
 from __future__ import annotations
 
