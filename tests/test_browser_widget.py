@@ -300,8 +300,9 @@ def test_the_views_controls_drive_it(browser: ModelBrowser) -> None:
     assert browser.playground is not None
     assert browser.playground.error is None
     browser.sort = "Oldest models"  # the Sort menu lists all models again
+    # The status can read so before the new listing replaced the search's one.
     wait_for(lambda: "Models on the local backend" in status(browser))
-    assert len(browser.tiles) == len(browser.models) >= 3
+    wait_for(lambda: len(browser.tiles) == len(browser.models) >= 3)
 
 
 def test_what_the_view_sends_is_checked(browser: ModelBrowser) -> None:
