@@ -11,7 +11,6 @@ inside, rate-limited by a :class:`~._coalesce.Coalescer`.
 from __future__ import annotations
 
 import concurrent.futures
-import pathlib
 import threading
 import time
 import traceback
@@ -22,6 +21,7 @@ import anywidget
 import traitlets
 
 from ._coalesce import Coalescer
+from ._composite import STATIC
 from ._follow import ClientAdapter, Follower
 from ._loop import io_loop, on_io_thread, submit
 from ._media import MediaItem
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PredictionPanel"]
 
-_STATIC = pathlib.Path(__file__).parent / "static"
 _UNSET: Any = object()
 VIEWS_GONE_AFTER = 2.0
 """Seconds without any view before the panel counts as gone (a view re-rendered,
@@ -74,7 +73,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     >>> panel = PredictionPanel.watch("hdwst0bb05rgp0cf0p29mzk2am")  # doctest: +SKIP
     """
 
-    _esm = _STATIC / "panel.js"
+    _esm = STATIC / "panel.js"
 
     prediction_id = traitlets.Unicode("").tag(sync=True)
     """The prediction followed (empty before :meth:`follow`)."""
