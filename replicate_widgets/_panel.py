@@ -28,6 +28,7 @@ from ._media import MediaItem
 from ._panel_media import MAX_IDS_ASKED, MediaStore
 from ._panel_state import PanelState, output_kind_of, raw_json
 from ._panel_text import AppendMixin
+from ._sources import RunSource
 from ._types import Prediction
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         self,
         *,
         output: Any = None,
-        client: Any = None,
+        client: RunSource | None = None,
         max_image_edge: int = 1024,
         log_limit: int = 100_000,
         max_rate: float = 20.0,
@@ -164,7 +165,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         cls,
         prediction: str | Prediction,
         *,
-        client: Any = None,
+        client: RunSource | None = None,
         output: Any = None,
         **options: Any,
     ) -> PredictionPanel:
@@ -191,7 +192,11 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         return panel
 
     def follow(
-        self, prediction: str | Prediction, client: Any = None, *, output: Any = _UNSET
+        self,
+        prediction: str | Prediction,
+        client: RunSource | None = None,
+        *,
+        output: Any = _UNSET,
     ) -> concurrent.futures.Future[Prediction]:
         """Show ``prediction`` from now on, replacing whatever the panel showed.
 
@@ -313,13 +318,17 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     # -- background work (on the io loop's thread) -----------------------------------
 
     async def _run(
-        self, generation: int, target: str | Prediction, client: Any, kind: str | None
+        self,
+        generation: int,
+        target: str | Prediction,
+        client: RunSource | None,
+        kind: str | None,
     ) -> Prediction:
-        own_client = client is None
-        if own_client:
+        own_client = None
+        if client is None:
             from ._client import Client
 
-            client = Client()
+            client = own_client = Client()
         state = PanelState(kind, self._log_limit)
         coalescer = Coalescer(lambda: self._flush(generation), max_rate=self._max_rate)
         follower = Follower(
@@ -335,8 +344,8 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             return await follower.run(target)
         finally:
             coalescer.close()
-            if own_client:
-                client.close()
+            if own_client is not None:
+                own_client.close()
 
     async def _cancel(self, generation: int) -> None:
         follower = self._follower
