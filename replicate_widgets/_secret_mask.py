@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._json_pointer import follow_pointer
+
 __all__ = ["SECRET_MASK", "SecretMask", "is_secret"]
 
 SECRET_MASK = "**********"  # noqa: S105 (a mask, not a password)
@@ -96,25 +98,11 @@ class SecretMask:
     # -- walking the schema ---------------------------------------------------------
 
     def _deref(self, ref: str) -> Any:
-        """Follow a local ``#/...`` pointer; ``None`` when it leads nowhere.
-
-        Written out rather than using ``referencing``: the schema worker imports
-        this module for `SECRET_MASK` and stays lean (it runs at every model load).
-        """
-        if ref == "#":
-            return self._document
-        if not ref.startswith("#/"):
+        """Follow a local ``#/...`` pointer; ``None`` when it leads nowhere."""
+        try:
+            return follow_pointer(self._document, ref)
+        except LookupError:
             return None
-        node: Any = self._document
-        for raw in ref[2:].split("/"):
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                return None
-        return node
 
     def _holds(self, node: Any, seen: frozenset[str]) -> bool:
         """Whether ``node`` or anything below it is secret (``seen``: refs followed)."""
