@@ -1,8 +1,10 @@
 """The Playground in Jupyter Notebook 7, driven through the UI, on the local backend.
 
-Notebook 7's notebook page (``/notebooks/<path>`` of the test's server) is
-JupyterLab's notebook in another shell; the widgets reach it through the same
-widget manager (jupyterlab_widgets) and anywidget's labextension. Proved here, as in
+Notebook 7 runs as ``jupyter notebook``, in a server of its own (the ``notebook7``
+fixture; labharness says why it cannot share JupyterLab's). Its notebook page
+(``/notebooks/<path>``) is JupyterLab's notebook in another shell; the widgets reach
+it through the same widget manager (jupyterlab_widgets) and anywidget's
+labextension. Proved here, as in
 JupyterLab (test_playground_e2e.py, test_details_e2e.py): the quickstart runs with
 no cell error, Run in the page and ``pg.run(...)`` both show the answer, text
 streams token by token, the fractal shows images before it ends, chiptune's output
@@ -65,9 +67,9 @@ def assert_widget_manager_loaded(page: Any) -> None:
     assert all(on for _, on in active), active
 
 
-def test_quickstart_in_notebook7(page: Any, lab: Any) -> None:
-    shutil.copy(REPO / "notebooks" / "01-quickstart.ipynb", lab.root)
-    open_in_notebook7(page, lab, "01-quickstart.ipynb")
+def test_quickstart_in_notebook7(page: Any, notebook7: Any) -> None:
+    shutil.copy(REPO / "notebooks" / "01-quickstart.ipynb", notebook7.root)
+    open_in_notebook7(page, notebook7, "01-quickstart.ipynb")
     run_all(page)
     wait_until_all_ran(page)
     assert cell_errors(page) == []
@@ -104,9 +106,9 @@ def test_quickstart_in_notebook7(page: Any, lab: Any) -> None:
     assert_clean(page)
 
 
-def test_audio_and_cancel_in_notebook7(page: Any, lab: Any) -> None:
+def test_audio_and_cancel_in_notebook7(page: Any, notebook7: Any) -> None:
     nb = write_notebook(
-        lab.root,
+        notebook7.root,
         "notebook7-audio-cancel.ipynb",
         [
             "import replicate_widgets as rw\n"
@@ -118,7 +120,7 @@ def test_audio_and_cancel_in_notebook7(page: Any, lab: Any) -> None:
             "writer",
         ],
     )
-    open_in_notebook7(page, lab, nb)
+    open_in_notebook7(page, notebook7, nb)
     run_all(page)
     wait_until_all_ran(page)
     assert cell_errors(page) == []
@@ -151,11 +153,11 @@ def test_audio_and_cancel_in_notebook7(page: Any, lab: Any) -> None:
     assert_clean(page)
 
 
-def test_cell_errors_in_notebook7(page: Any, lab: Any) -> None:
+def test_cell_errors_in_notebook7(page: Any, notebook7: Any) -> None:
     """nbdriver's cell_errors reads Notebook 7's outputs as it reads JupyterLab's."""
     cells = ["import sys; print('only a warning', file=sys.stderr)", "1 / 0"]
-    nb = write_notebook(lab.root, "notebook7-errors.ipynb", cells)
-    open_in_notebook7(page, lab, nb)
+    nb = write_notebook(notebook7.root, "notebook7-errors.ipynb", cells)
+    open_in_notebook7(page, notebook7, nb)
     run_all(page)
     wait_until_all_ran(page)
     assert cell_errors(page) == ["ZeroDivisionError: division by zero"]
@@ -186,10 +188,12 @@ def sized_page(browser: Any, width: int, height: int, scale: float) -> Iterator[
         ctx.close()
 
 
-def test_playground_narrow_and_zoomed_in_notebook7(browser: Any, lab: Any) -> None:
+def test_playground_narrow_and_zoomed_in_notebook7(
+    browser: Any, notebook7: Any
+) -> None:
     """Screenshots for a person to look at: 600 px wide, and 200 % zoom."""
     nb = write_notebook(
-        lab.root,
+        notebook7.root,
         "notebook7-sizes.ipynb",
         [
             "import replicate_widgets as rw\n"
@@ -202,7 +206,7 @@ def test_playground_narrow_and_zoomed_in_notebook7(browser: Any, lab: Any) -> No
     # 600 px wide at 1x; a 1280 px window at 200 % (640 CSS px at 2x).
     for name, width, scale in (("600px", 600, 1), ("zoom200", 640, 2)):
         with sized_page(browser, width, 900, scale) as page:
-            open_in_notebook7(page, lab, nb)
+            open_in_notebook7(page, notebook7, nb)
             run_all(page)
             wait_until_all_ran(page)
             assert cell_errors(page) == []
@@ -221,4 +225,4 @@ def test_playground_narrow_and_zoomed_in_notebook7(browser: Any, lab: Any) -> No
             assert own_errors(page.js_error_stacks) == []
             assert page.console_errors == []
             assert overflow <= 0, f"{name}: the Playground is {overflow}px too wide"
-        lab.shutdown_sessions()
+        notebook7.shutdown_sessions()
