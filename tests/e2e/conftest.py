@@ -1,5 +1,5 @@
-"""Fixtures for the browser tests: a throwaway JupyterLab (which also serves Jupyter
-Notebook 7 and Voila) and headless Chromium.
+"""Fixtures for the browser tests: a throwaway JupyterLab (which also serves Voila),
+a throwaway Jupyter Notebook 7 in a server of its own, and headless Chromium.
 
 Every test here is marked ``e2e`` and skipped when Debian's Chromium is missing
 (install it with ``make chromium``).
@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from labharness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Lab, start_lab
+from labharness import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Lab,
+    start_lab,
+    start_notebook7,
+)
 
 NON_LOOPBACK = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*")
 
@@ -45,6 +52,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """``jupyter notebook`` (Notebook 7): a server of its own, never shown a
+    JupyterLab page (labharness says why)."""
+    work = tmp_path_factory.mktemp("notebook7")
+    root = work / "nb"
+    root.mkdir()
+    server = start_notebook7(root, work / "state")
+    server.root = root
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -57,8 +77,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser context; collects page errors and console errors for the test."""
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context; collects page errors and console errors for the test.
+
+    Afterwards the kernels of the test's server (``lab`` or ``notebook7``, whichever
+    the test asks for) are stopped, so the next test gets fresh ones.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
     pg = ctx.new_page()
@@ -87,7 +111,9 @@ def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any
             path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True
         )
     ctx.close()
-    lab.shutdown_sessions()
+    for name in ("lab", "notebook7"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).shutdown_sessions()
 
 
 @pytest.hookimpl(hookwrapper=True)
