@@ -120,7 +120,7 @@ function render({ model, el, host }: Props): () => void {
   );
   const root = h(
     "div",
-    { className: "rw-trainer" },
+    { className: "rw-view rw-trainer" },
     h("style", {}, controlsCss + css),
     header,
     loaded,
