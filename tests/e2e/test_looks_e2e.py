@@ -106,9 +106,21 @@ def shoot(page: Any, theme: str) -> list[str]:
     for name, index in SHOTS.items():
         out = cells.nth(index).locator(".jp-OutputArea-output").last
         out.scroll_into_view_if_needed()
+        # Two frames: what scrolling brought into view has been laid out.
+        page.evaluate(
+            "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
         target = ARTIFACTS / "screenshots" / f"{name}-{theme}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
-        out.screenshot(path=str(target))
+        box = out.bounding_box()
+        margin = 8  # the widget's edges (a button's border) stay inside the picture
+        clip = {
+            "x": box["x"] - margin,
+            "y": box["y"] - margin,
+            "width": box["width"] + 2 * margin,
+            "height": box["height"] + 2 * margin,
+        }
+        page.screenshot(path=str(target), clip=clip)
         shrink(target)
         made.append(target.name)
         if os.environ.get("RW_UPDATE_SCREENSHOTS") == "1":
