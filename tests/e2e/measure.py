@@ -55,7 +55,10 @@ CONTRAST = """(rootSelector) => {
   const over = (top, below) => [0, 1, 2].map(
     (i) => top[i] * top[3] + below[i] * (1 - top[3])).concat([1]);
   const lum = (c) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    const f = (v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    };
     return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
   };
   const background = (el) => {
@@ -77,7 +80,9 @@ CONTRAST = """(rootSelector) => {
     if (el.closest('.rw-phase')) return 'status chip';
     if (el.closest('.rw-badge')) return 'badge';
     if (el.closest('button, .rw-button, select')) return 'button';
-    if (el.closest('[class*="notice"], [class*="message"], [class*="hint"], .rw-error, .rw-problem, [class*="note"], [class*="status"]')) return 'notice';
+    const notices = ['[class*="notice"]', '[class*="message"]', '[class*="hint"]',
+      '[class*="note"]', '[class*="status"]', '.rw-error', '.rw-problem'];
+    if (el.closest(notices.join(', '))) return 'notice';
     return 'text';
   };
   const seen = new Map();
@@ -95,9 +100,11 @@ CONTRAST = """(rootSelector) => {
     const [a, b] = [lum(text), lum(bg)];
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     const label = (el.innerText || el.value || '').trim().slice(0, 40);
-    seen.set(el, {kind: kind(el), ratio: Math.round(ratio * 100) / 100, text: label,
-                  color: style.color, background: `rgb(${bg.slice(0, 3).map(Math.round)})`,
-                  cls: String(el.className).slice(0, 60)});
+    seen.set(el, {
+      kind: kind(el), ratio: Math.round(ratio * 100) / 100, text: label,
+      color: style.color, background: `rgb(${bg.slice(0, 3).map(Math.round)})`,
+      cls: String(el.className).slice(0, 60),
+    });
   };
   for (const root of document.querySelectorAll(rootSelector)) {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
@@ -107,7 +114,9 @@ CONTRAST = """(rootSelector) => {
       if (!el || el.closest('style, script, textarea, option')) continue;
       consider(el);
     }
-    for (const field of root.querySelectorAll('input[type=text], input[type=number], input:not([type]), textarea, select')) {
+    const fields = 'input[type=text], input[type=number], input:not([type]), '
+      + 'textarea, select';
+    for (const field of root.querySelectorAll(fields)) {
       if (field.value) consider(field);
     }
   }
@@ -144,7 +153,8 @@ LEAKS = """(roots) => {
         for (const sel of rule.selectorText.split(',')) {
           const plain = sel.replace(/::?(before|after|placeholder|marker)\\b.*$/, '');
           try {
-            if (decoy.querySelector(plain) || decoy.matches(plain)) leaks.add(sel.trim());
+            const hit = decoy.querySelector(plain) || decoy.matches(plain);
+            if (hit) leaks.add(sel.trim());
           } catch (e) { leaks.add('unparsable: ' + sel); }
         }
       }

@@ -81,7 +81,9 @@ def boxes(page: Any, index: int) -> dict[str, Any]:
     return found
 
 
-def run_and_sample(page: Any, index: int, timeout: float = 90.0) -> list[dict[str, Any]]:
+def run_and_sample(
+    page: Any, index: int, timeout: float = 90.0
+) -> list[dict[str, Any]]:
     """Press Run on Playground ``index``; sample the columns until the run ends.
 
     Sampled from Python (each evaluate runs at once): page timers can be throttled
@@ -107,7 +109,9 @@ def assert_header_usable(page: Any, index: int, where: str) -> dict[str, Any]:
     root = box["root"]
     for name in ("title", "badge", "code"):
         part = box[name]
-        assert part is not None and part["width"] > 4 and part["height"] > 4, (where, box)
+        assert part is not None, (where, name, box)
+        assert part["width"] > 4, (where, name, box)
+        assert part["height"] > 4, (where, name, box)
         assert part["left"] >= root["left"] - 0.5, (where, name, box)
         assert part["right"] <= root["right"] + 0.5, (where, name, box)
     names = ("title", "badge", "code")
@@ -129,7 +133,8 @@ def assert_header_usable(page: Any, index: int, where: str) -> dict[str, Any]:
         "([x, y]) => document.elementFromPoint(x, y)?.closest('button')?.className",
         [code["left"] + code["width"] / 2, code["top"] + code["height"] / 2],
     )
-    assert hit is not None and "rw-playground-code-button" in hit, (where, hit)
+    assert hit is not None, where
+    assert "rw-playground-code-button" in hit, (where, hit)
     return box
 
 
@@ -238,7 +243,8 @@ def test_a_pasted_book_and_a_long_output_stay_bounded(
 
 
 # Both Playgrounds of the teaching notebook: their widths, and the streamed length.
-PAIR = """() => [...document.querySelectorAll('.rw-playground')].slice(0, 2).map((pg) => ({
+PAIR = """() => [...document.querySelectorAll('.rw-playground')].slice(0, 2)
+.map((pg) => ({
   width: pg.getBoundingClientRect().width,
   status: pg.querySelector('.rw-panel').dataset.status,
 }))"""

@@ -51,8 +51,8 @@ CELLS = [
     " client=client)\nsweep.run(60)\nsweep",
     "trainer = rw.Trainer('demo/text-stream', client=client, destination={dest!r})\n"
     "trainer.ready.result(60)\ntrainer.train(training_text={text!r})\ntrainer",
-    "create = rw.CreateModel(client=client, name='My Model', paper_url='arxiv.org/abs/1')"
-    "\ncreate",
+    "create = rw.CreateModel(client=client, name='My Model',"
+    " paper_url='arxiv.org/abs/1')\ncreate",
     # Plain HTML outside every widget, with a class a view's stylesheet uses.
     "HTML('<div class=\"rw-notice rw-outside-probe\">outside the widgets</div>')",
 ]
@@ -68,6 +68,9 @@ SHOTS = {
     "trainer": 7,
     "create-model": 8,
 }
+
+NEXT_FRAMES = """() => new Promise(
+  (done) => requestAnimationFrame(() => requestAnimationFrame(done)))"""
 
 ROOTS = ", ".join(f".{r}" for r in VIEW_ROOTS if r != "rw-view") + ", .rw-widget-header"
 
@@ -107,9 +110,7 @@ def shoot(page: Any, theme: str) -> list[str]:
         out = cells.nth(index).locator(".jp-OutputArea-output").last
         out.scroll_into_view_if_needed()
         # Two frames: what scrolling brought into view has been laid out.
-        page.evaluate(
-            "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
-        )
+        page.evaluate(NEXT_FRAMES)
         target = ARTIFACTS / "screenshots" / f"{name}-{theme}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         box = out.bounding_box()
@@ -147,7 +148,8 @@ def test_every_widget_reads_well_in_light_and_dark_and_keeps_its_css_inside(
 
     # No rule of a view's stylesheet reaches outside the widgets.
     leaks = page.evaluate(LEAKS, list(VIEW_ROOTS))
-    assert leaks["sheets"] >= 8 and leaks["rules"] > 200, leaks
+    assert leaks["sheets"] >= 8, leaks
+    assert leaks["rules"] > 200, leaks
     assert leaks["leaks"] == [], leaks["leaks"]
     probe = page.locator(".rw-outside-probe")
     expect(probe).to_have_count(1)
