@@ -8,6 +8,7 @@ boxes and text outputs of bounded height after a 200,000-character paste.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import time
@@ -197,7 +198,10 @@ def test_columns_follow_the_widget_width_and_hold_while_streaming(
     button.click()
     expect(button).to_have_attribute("aria-pressed", "true")
     expect(page.locator(".rw-playground").nth(0).locator(".rw-code")).to_be_visible()
-    page.screenshot(path=str(ARTIFACTS / "layout-zoom-200.png"))
+    # Through the same DevTools session: Playwright's own screenshot would restore
+    # its viewport first.
+    shot = cdp.send("Page.captureScreenshot", {"format": "png"})
+    (ARTIFACTS / "layout-zoom-200.png").write_bytes(base64.b64decode(shot["data"]))
     cdp.send("Emulation.clearDeviceMetricsOverride")
     (ARTIFACTS / "layout-widths.json").write_text(json.dumps(report, indent=1))
     print("layout widths:", json.dumps(report))
