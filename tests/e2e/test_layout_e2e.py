@@ -157,6 +157,13 @@ def test_columns_follow_the_widget_width_and_hold_while_streaming(
     assert abs(wide["form"]["top"] - wide["panel"]["top"]) < 1, wide
     assert abs(wide["form"]["width"] - wide["panel"]["width"]) < 1, wide
     report["1400"] = {"root": wide["root"]["width"], "form": wide["form"]["width"]}
+    # Before its first run, a wide Playground's output column says what goes there.
+    hello = page.locator(".rw-playground").nth(1)
+    placeholder = hello.locator(".rw-playground-panel").evaluate(
+        "e => getComputedStyle(e, '::before').content"
+    )
+    assert "output appears here" in placeholder, placeholder
+    hello.screenshot(path=str(ARTIFACTS / "layout-before-first-run.png"))
 
     # Widths do not move before, during and after a streaming run.
     seen = run_and_sample(page, 0)
