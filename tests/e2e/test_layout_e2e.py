@@ -257,6 +257,8 @@ def test_a_pasted_book_and_a_long_output_stay_bounded(
 PAIR = """() => [...document.querySelectorAll('.rw-playground')].slice(0, 2)
 .map((pg) => ({
   width: pg.getBoundingClientRect().width,
+  left: pg.getBoundingClientRect().left,
+  right: pg.getBoundingClientRect().right,
   status: pg.querySelector('.rw-panel').dataset.status,
 }))"""
 
@@ -274,6 +276,8 @@ def test_side_by_side_playgrounds_keep_equal_widths_during_a_run(
     expect(pair.nth(1).locator(".rw-form-run")).to_be_visible(timeout=60_000)
     before = page.evaluate(PAIR)
     assert abs(before[0]["width"] - before[1]["width"]) < 1, before
+    # The notebook's 16 px gap between them (grid_gap: ipywidgets has no `gap`).
+    assert before[1]["left"] - before[0]["right"] >= 15, before
     for i in (0, 1):
         pair.nth(i).locator(".rw-form-run").click()
     seen = []
