@@ -76,17 +76,23 @@ CONTRAST = """(rootSelector) => {
     for (let e = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
     return o;
   };
-  const kind = (el) => {
-    if (el.closest('.rw-phase')) return 'status chip';
-    if (el.closest('.rw-badge')) return 'badge';
-    if (el.closest('button, .rw-button, select')) return 'button';
-    const notices = ['[class*="notice"]', '[class*="message"]', '[class*="hint"]',
-      '[class*="note"]', '[class*="status"]', '.rw-error', '.rw-problem'];
-    if (el.closest(notices.join(', '))) return 'notice';
+  // Only the widget's own elements say what a text is (JupyterLab's jp-Notebook
+  // around it must not make every text a "note").
+  const within = (el, root, sel) => {
+    const hit = el.closest(sel);
+    return !!hit && root.contains(hit);
+  };
+  const notices = ['[class*="notice"]', '[class*="message"]', '[class*="hint"]',
+    '[class*="-note"]', '[class*="status"]', '.rw-error', '.rw-problem'].join(', ');
+  const kind = (el, root) => {
+    if (within(el, root, '.rw-phase')) return 'status chip';
+    if (within(el, root, '.rw-badge')) return 'badge';
+    if (within(el, root, 'button, .rw-button, select')) return 'button';
+    if (within(el, root, notices)) return 'notice';
     return 'text';
   };
   const seen = new Map();
-  const consider = (el) => {
+  const consider = (el, root) => {
     if (seen.has(el)) return;
     if (el.closest(':disabled, [aria-disabled="true"]')) return;
     if (!el.checkVisibility({opacityProperty: false, visibilityProperty: true})) return;
@@ -101,7 +107,7 @@ CONTRAST = """(rootSelector) => {
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     const label = (el.innerText || el.value || '').trim().slice(0, 40);
     seen.set(el, {
-      kind: kind(el), ratio: Math.round(ratio * 100) / 100, text: label,
+      kind: kind(el, root), ratio: Math.round(ratio * 100) / 100, text: label,
       color: style.color, background: `rgb(${bg.slice(0, 3).map(Math.round)})`,
       cls: String(el.className).slice(0, 60),
     });
@@ -112,12 +118,12 @@ CONTRAST = """(rootSelector) => {
       if (!n.textContent.trim()) continue;
       const el = n.parentElement;
       if (!el || el.closest('style, script, textarea, option')) continue;
-      consider(el);
+      consider(el, root);
     }
     const fields = 'input[type=text], input[type=number], input:not([type]), '
       + 'textarea, select';
     for (const field of root.querySelectorAll(fields)) {
-      if (field.value) consider(field);
+      if (field.value) consider(field, root);
     }
   }
   return [...seen.values()];

@@ -161,7 +161,7 @@ def test_every_widget_reads_well_in_light_and_dark_and_keeps_its_css_inside(
             set_theme(page, theme)
             entries = page.evaluate(CONTRAST, ROOTS)
             kinds = {e["kind"] for e in entries}
-            assert {"status chip", "badge", "button", "notice"} <= kinds, kinds
+            assert {"status chip", "badge", "button", "notice", "text"} <= kinds, kinds
             low = worst(entries)
             report[theme] = {"lowest": low, "texts": len(entries)}
             print(theme, "lowest contrast per kind:", low, "texts:", len(entries))
