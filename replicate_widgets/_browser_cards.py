@@ -15,7 +15,7 @@ from typing import Any
 
 import traitlets
 
-from ._catalog_shared import model_links_html
+from ._catalog_shared import model_links_html, runs_text
 from ._composite import STATIC, Composite, MarkupTrait
 from ._html import Markup, tag
 from ._media import thumbnail
@@ -33,7 +33,7 @@ __all__ = [
 
 def tile_html(model: Model) -> Markup:
     """Return a tile's text: the model's name, description and run count."""
-    runs = f"{model.run_count:,} runs" if model.run_count is not None else ""
+    runs = runs_text(model.run_count)
     return tag(
         "div",
         tag("b", model.ref, class_="rw-tile-ref"),
@@ -80,7 +80,7 @@ def model_tile(model: Model, on_details: Callable[[str], object]) -> ModelTile:
 
 def card_head_html(model: Model) -> Markup:
     """Return the model card's title, description, run count and links as HTML."""
-    runs = f"{model.run_count:,} runs" if model.run_count is not None else ""
+    runs = runs_text(model.run_count)
     official = " · official" if model.is_official else ""
     return tag(
         "div",

@@ -240,9 +240,16 @@ def model_links_html(model: Model) -> Markup:
     return join((a for a in links if a), " · ")
 
 
+def runs_text(count: int | None) -> str:
+    """``"1 run"``, ``"1,234 runs"``; ``""`` when the count is not known."""
+    if count is None:
+        return ""
+    return f"{count:,} run{'' if count == 1 else 's'}"
+
+
 def model_summary_html(model: Model) -> Markup:
     """Return an escaped summary of a model: name, visibility, description, links."""
-    runs = "" if model.run_count is None else f" · {model.run_count:,} runs"
+    runs = "" if model.run_count is None else f" · {runs_text(model.run_count)}"
     return tag(
         "div",
         tag("b", model.ref, class_="rw-model-ref"),

@@ -119,6 +119,11 @@ class Playground(Composite):
         self.code_view = CodeView()
         """The "copy as code" panel, shown by the Code button."""
         super().__init__(**kwargs)
+        if not self.layout.flex:
+            # In an HBox, Playgrounds share the row equally whatever they show (a
+            # streaming output must not widen its column); a 0% basis is content
+            # size in a column, so a VBox or a plain cell is unaffected.
+            self.layout.flex = "1 1 0%"
         self.observe(self._refresh_code, names="code_open")
         self.form: InputForm | None = None
         """The input form (``None`` when the model could not be loaded)."""

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 import replicate_widgets as rw
+from replicate_widgets._catalog_shared import runs_text
 from replicate_widgets._errors import APIError
 from replicate_widgets._loop import submit
 
@@ -226,3 +227,10 @@ def test_kept_outputs_keep_the_models_file_names(url, tmp_path):
     assert chip.panel.files[0].name == "tune.wav"
     kept = (tmp_path / "kept" / done.id / "tune.wav").read_bytes()
     assert kept.startswith(b"RIFF")
+
+
+def test_a_run_count_reads_as_english():
+    assert runs_text(None) == ""
+    assert runs_text(0) == "0 runs"
+    assert runs_text(1) == "1 run"
+    assert runs_text(1234) == "1,234 runs"

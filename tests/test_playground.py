@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import ipywidgets
 import pytest
 from PIL import Image
 
@@ -241,3 +242,13 @@ def test_share_embeds_the_finished_run(url):
     html = pg.share()._repr_html_()
     assert "hello &lt;script&gt;" in html
     assert "<script>" not in html
+
+
+def test_playgrounds_in_a_row_share_it_equally_unless_told_otherwise(url):
+    pg = rw.Playground("replicate/hello-world", backend=url)
+    # A 0 % basis: in an HBox the shares do not depend on what each one shows.
+    assert pg.layout.flex == "1 1 0%"
+    mine = rw.Playground(
+        "replicate/hello-world", backend=url, layout=ipywidgets.Layout(flex="2 1 0%")
+    )
+    assert mine.layout.flex == "2 1 0%"

@@ -128,7 +128,7 @@ function render({ model, el, host }: Props): () => void {
   // out of sight.
   const root = h(
     "div",
-    { className: "rw-model-browser" },
+    { className: "rw-view rw-model-browser" },
     h("style", {}, controlsCss + css),
     h(
       "div",

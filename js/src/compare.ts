@@ -58,7 +58,7 @@ function render({ model, el, host }: Props): () => void {
   const grid = h("div", { className: "rw-grid", role: "list" });
   const root = h(
     "div",
-    { className: "rw-compare" },
+    { className: "rw-view rw-compare" },
     h("style", {}, controlsCss + css),
     h(
       "div",

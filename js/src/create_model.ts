@@ -105,7 +105,7 @@ function render({ model, el }: Props): () => void {
   const summary = h("div", { className: "rw-create-result" });
   const root = h(
     "div",
-    { className: "rw-create-model" },
+    { className: "rw-view rw-create-model" },
     h("style", {}, controlsCss + css),
     fields,
     create,

@@ -136,7 +136,7 @@ function render({ model, el, host }: Props): () => void {
   const bench = new Bench(host, stop.signal, (ref) => sendAction(model, "close_playground", ref));
   const root = h(
     "div",
-    { className: "rw-history" },
+    { className: "rw-view rw-history" },
     h("style", {}, controlsCss + css),
     toolbar,
     summary,

@@ -38,14 +38,20 @@ function render({ model, el, host }: Props): () => void {
   const note = h("div", { className: "rw-playground-note" });
   const root = h(
     "div",
-    { className: "rw-playground" },
+    { className: "rw-view rw-playground" },
     h("style", {}, controlsCss + css),
-    h("div", { className: "rw-playground-top" }, header, codeButton),
-    parts.place("code", code),
-    message,
-    parts.place("form", h("div", { className: "rw-playground-form" })),
-    parts.place("panel", h("div", { className: "rw-playground-panel" })),
-    note,
+    // The root measures the widget's width; this grid is laid out by it (a
+    // container query cannot restyle the element it measures).
+    h(
+      "div",
+      { className: "rw-playground-layout" },
+      h("div", { className: "rw-playground-top" }, header, codeButton),
+      parts.place("code", code),
+      message,
+      parts.place("form", h("div", { className: "rw-playground-form" })),
+      parts.place("panel", h("div", { className: "rw-playground-panel" })),
+      note,
+    ),
   );
   el.append(root);
 

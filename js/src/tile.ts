@@ -23,7 +23,7 @@ function render({ model, el }: Props): () => void {
   });
   const root = h(
     "div",
-    { className: "rw-browser-tile" },
+    { className: "rw-view rw-browser-tile" },
     h("style", {}, controlsCss + css),
     h("div", { className: "rw-tile-cover" }, cover.el, initial),
     text,

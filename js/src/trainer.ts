@@ -120,7 +120,7 @@ function render({ model, el, host }: Props): () => void {
   );
   const root = h(
     "div",
-    { className: "rw-trainer" },
+    { className: "rw-view rw-trainer" },
     h("style", {}, controlsCss + css),
     header,
     loaded,
@@ -159,7 +159,11 @@ function render({ model, el, host }: Props): () => void {
       ...strings(model.get("destinations")).map((ref) => h("option", { value: ref })),
     );
     open.hidden = model.get("can_open") !== true;
-    setChoices(history, pairs(model.get("history")));
+    const trainings = pairs(model.get("history"));
+    setChoices(history, trainings);
+    // As tall as its list (two rows at least, six at most): one training in a
+    // four-row box looked like a list that failed to load.
+    history.size = Math.min(6, Math.max(2, trainings.length));
     const followed = model.get("followed");
     history.value = typeof followed === "string" ? followed : "";
   };
