@@ -92,6 +92,9 @@ class Engine(Lifecycle):
         The ``whsec_`` key that signs webhooks.
     rate_limit
         Prediction creations allowed per second, or ``None`` for no limit.
+    prestart
+        Start a model's process when a client reads the model
+        (:meth:`model_viewed`), not only at its first run.
     """
 
     def __init__(
@@ -105,8 +108,10 @@ class Engine(Lifecycle):
         local_origin: str | None = None,
         webhook_secret: str,
         rate_limit: float | None = None,
+        prestart: bool = False,
     ) -> None:
         super().__init__(store, files, registry, pool, origin=origin)
+        self.prestart = prestart
         self.local_origin = local_origin or origin
         self.webhook_secret = webhook_secret
         self.rate_limit = rate_limit
@@ -395,6 +400,20 @@ class Engine(Lifecycle):
                 return None
         match = _FILE_PATH.match(path)
         return match.group(1) if match else None
+
+    def model_viewed(self, owner: str, name: str) -> None:
+        """Start the model's process in the background, when ``prestart`` is on.
+
+        A client reads a model before showing its form; starting the process
+        then, rather than at the first run, hides its start-up behind the form.
+        """
+        if not self.prestart:
+            return
+        try:
+            model = self.registry.runnable(self.registry.latest_version_id(owner, name))
+        except Problem:
+            return  # nothing to run yet, or not loaded: the run will say so
+        self.pool.get(model).prestart()
 
     # ----------------------------------------------------------- deployments
     def apply_deployment(self, owner: str, name: str) -> None:

@@ -55,6 +55,11 @@ from replicate_widgets.server._model_files import (
     writable_copy,
     write_json,
 )
+from replicate_widgets.server._schema_cache import (
+    cache_key,
+    load_cached,
+    store_cached,
+)
 
 __all__ = [
     "LocalModel",
@@ -291,7 +296,11 @@ def _tail(text: str, lines: int = 15) -> str:
 
 
 def load_model(
-    directory: Path, *, owner: str = "local", name: str | None = None
+    directory: Path,
+    *,
+    owner: str = "local",
+    name: str | None = None,
+    cached: bool = False,
 ) -> LocalModel:
     """Load a Cog project folder as one model version.
 
@@ -303,6 +312,10 @@ def load_model(
         The owner to serve it under.
     name
         The model name; defaults to the folder name.
+    cached
+        Reuse the schema generated for the same files, cog and Python
+        (:mod:`._schema_cache`); for folders whose code imports nothing from
+        outside them, such as the bundled models.
 
     Returns
     -------
@@ -349,7 +362,16 @@ def load_model(
     if missing:
         raise ModelLoadError(install_advice(config, missing))
     sidecar = read_sidecar(directory)
-    result = _generate(directory, config, predict_ref)
+    if cached:
+        parts = [predict_ref or "", config.train or "", version]
+        parts += [f"{k}={v}" for k, v in sorted(config.environment.items())]
+        key = cache_key(directory, parts)
+        kept = load_cached(directory, key)
+        result = kept or _generate(directory, config, predict_ref)
+        if kept is None:
+            store_cached(directory, key, result)
+    else:
+        result = _generate(directory, config, predict_ref)
     served: dict[str, Any] = result["document"]
     facts = result["facts"]
     concurrency = config.concurrency or int(facts.get("concurrency") or 1)
@@ -410,6 +432,7 @@ def bundled_models() -> list[LocalModel]:
             directory,
             owner=str(sidecar.get("owner", "demo")),
             name=str(sidecar.get("name", directory.name)),
+            cached=True,
         )
 
     folders = [
