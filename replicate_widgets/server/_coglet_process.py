@@ -46,6 +46,7 @@ import httpx
 
 from replicate_widgets.server._async_stream import cancel_marker, live_stream_ref
 from replicate_widgets.server._cog_yaml import model_environment
+from replicate_widgets.server._coglet_stream import StreamClient
 from replicate_widgets.server._group_records import OWNER_ENV, TMP_PREFIX, GroupRecords
 from replicate_widgets.server._models import (
     PLATFORM_MESSAGE,
@@ -158,6 +159,8 @@ class CogletProcess:
             # The process lives on loopback; never route it through a proxy.
             trust_env=False,
         )
+        self.streams = StreamClient(self.port)
+        """Runs go through this lean client (:mod:`._coglet_stream`)."""
 
     # ------------------------------------------------------------- properties
     @property
@@ -321,6 +324,7 @@ class CogletProcess:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     popen.wait(timeout=5)
             await self.client.aclose()
+            await self.streams.aclose()
 
     def kill_now(self) -> None:
         """SIGKILL the whole group and forget it; safe to call more than once."""
