@@ -158,6 +158,9 @@ class CogletProcess:
             timeout=httpx.Timeout(30.0, read=None),
             # The process lives on loopback; never route it through a proxy.
             trust_env=False,
+            # Plain HTTP to 127.0.0.1: no TLS, so no certificate store to load
+            # (50 ms or more at each process start).
+            verify=False,  # noqa: S501 (no TLS on this connection)
         )
         self.streams = StreamClient(self.port)
         """Runs go through this lean client (:mod:`._coglet_stream`)."""

@@ -14,6 +14,7 @@ import asyncio
 import base64
 import collections
 import logging
+import math
 import re
 import time
 import urllib.parse
@@ -117,7 +118,18 @@ class Engine(Lifecycle):
         self.rate_limit = rate_limit
         self._creations: collections.deque[float] = collections.deque()
         self._input_schemas: dict[tuple[str, str], tuple[LocalModel, InputSchema]] = {}
-        self._http = httpx.AsyncClient(follow_redirects=False, timeout=10.0)
+        # Made at the first webhook: building its TLS context (loading the
+        # certificate store) takes 50 ms or more, at every start otherwise.
+        self._webhook_client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The client that sends webhooks."""
+        if self._webhook_client is None:
+            self._webhook_client = httpx.AsyncClient(
+                follow_redirects=False, timeout=10.0
+            )
+        return self._webhook_client
 
     # --------------------------------------------------------------- create
     def _check_rate(self) -> None:
@@ -314,12 +326,16 @@ class Engine(Lifecycle):
                 lambda: self.render(live.doc, kind),
             )
         self._live[doc["id"]] = live
-        self.store.put_prediction(doc, kind)
-        live.last_persist = time.monotonic()
         if deadline is not None:
             doc["deadline"] = _later(created, deadline)
             live.deadline = asyncio.create_task(self._expire(live, deadline))
         live.task = asyncio.create_task(self._run(live))
+        # The first write comes once the run's first step has sent it to its
+        # model's process, so it overlaps the model's work rather than
+        # delaying it; readers get the document from memory until then, and
+        # nothing else is read before scheduled callbacks have run.
+        live.last_persist = -math.inf
+        live.flush = asyncio.get_running_loop().call_soon(self._flush, live)
         return live
 
     def _input_schema(self, local: LocalModel, name: str) -> InputSchema:
@@ -482,7 +498,8 @@ class Engine(Lifecycle):
             live.webhook = None
             await self._finish(live, "failed", error=STOPPED_REASON)
         await self.pool.close()
-        await self._http.aclose()
+        if self._webhook_client is not None:
+            await self._webhook_client.aclose()
 
 
 def _check_keys(body: Any, allowed: frozenset[str]) -> None:
