@@ -82,11 +82,12 @@ class Answer:
             elif self._length is not None:
                 if self._length:
                     yield await reader.readexactly(self._length)
+            elif self.status_code in (204, 304) or self.status_code < 200:
+                pass  # no body
             else:
                 # Delimited by the connection's end: not reusable.
                 while data := await reader.read(65536):
                     yield data
-                self._done = True
                 self.close()
                 return
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:

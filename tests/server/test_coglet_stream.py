@@ -157,3 +157,31 @@ def test_no_server_raises_a_connect_error() -> None:
             await StreamClient(port).request("PUT", "/predictions/x", {})
 
     asyncio.run(main())
+
+
+def test_a_body_ended_by_closing_is_read_and_its_connection_not_kept() -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        nonlocal connections
+        connections += 1
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 500 Oops\r\ncontent-type: text/plain\r\n\r\nbroken")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await _serve(handler)
+        client = StreamClient(port)
+        try:
+            for _ in range(2):
+                answer = await client.request("PUT", "/predictions/x", {})
+                assert answer.status_code == 500
+                assert await answer.aread() == b"broken"
+        finally:
+            await client.aclose()
+            server.close()
+            await server.wait_closed()
+        assert connections == 2
+
+    asyncio.run(main())
