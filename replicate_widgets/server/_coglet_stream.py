@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +32,7 @@ import httpx_sse
 __all__ = ["Answer", "StreamClient"]
 
 _MAX_HEAD = 64 * 1024
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 class Answer:
@@ -116,11 +118,11 @@ class Answer:
                 if end is None:
                     break
                 block, buffer = buffer[: end[0]], buffer[end[1] :]
-                event = _parse_event(block.decode("utf-8", "replace"))
+                event = _parse_event(block)
                 if event is not None:
                     yield event
         if buffer.strip():
-            event = _parse_event(buffer.decode("utf-8", "replace"))
+            event = _parse_event(buffer)
             if event is not None:
                 yield event
 
@@ -141,9 +143,12 @@ def _event_end(buffer: bytes) -> tuple[int, int] | None:
     return min(found) if found else None
 
 
-def _parse_event(block: str) -> httpx_sse.ServerSentEvent | None:
+def _parse_event(block: bytes) -> httpx_sse.ServerSentEvent | None:
     event, data, last_id, retry = "", [], "", None
-    for line in block.splitlines():
+    # Lines end only at CR, LF or CRLF: str.splitlines would also cut at
+    # U+2028, U+0085 and others, which JSON strings may hold as they are.
+    for raw in _LINE_END.split(block):
+        line = raw.decode("utf-8", "replace")
         if not line or line.startswith(":"):
             continue
         name, _, value = line.partition(":")

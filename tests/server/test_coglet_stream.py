@@ -45,9 +45,12 @@ def test_events_split_anywhere_are_read_whole_and_the_connection_kept() -> None:
             except asyncio.IncompleteReadError:
                 break
             seen.append(body)
+            # Unicode line separators are text inside JSON, not line ends.
+            separators = '{"chunk":"\u2028\u0085\u2029","index":1}'.encode()
             events = (
                 b'event: start\ndata: {"id":"x"}\n\n'
                 b'event: output\ndata: {"chunk":"a\\nb","index":0}\n\n'
+                b"event: output\ndata: " + separators + b"\n\n"
                 b": keep-alive\n\n"
                 b'event: completed\ndata: {"status":"succeeded"}\n\n'
             )
@@ -77,6 +80,7 @@ def test_events_split_anywhere_are_read_whole_and_the_connection_kept() -> None:
                 assert got == [
                     ("start", {"id": "x"}),
                     ("output", {"chunk": "a\nb", "index": 0}),
+                    ("output", {"chunk": "\u2028\u0085\u2029", "index": 1}),
                     ("completed", {"status": "succeeded"}),
                 ]
         finally:
