@@ -112,11 +112,16 @@ class Answer:
         """Yield the server-sent events of the body, as they arrive."""
         buffer = b""
         async for piece in self._pieces():
+            # Search only the new bytes (and the 3 before them, where a
+            # separator may begin): a large event arriving in many pieces
+            # is then scanned once, not once per piece.
+            start = max(0, len(buffer) - 3)
             buffer += piece
             while True:
-                end = _event_end(buffer)
+                end = _event_end(buffer, start)
                 if end is None:
                     break
+                start = 0
                 block, buffer = buffer[: end[0]], buffer[end[1] :]
                 event = _parse_event(block)
                 if event is not None:
@@ -133,12 +138,12 @@ class Answer:
             self._writer.close()
 
 
-def _event_end(buffer: bytes) -> tuple[int, int] | None:
+def _event_end(buffer: bytes, start: int = 0) -> tuple[int, int] | None:
     """Where the first complete event ends, and where the next begins."""
     found = [
         (i, i + len(sep))
         for sep in (b"\n\n", b"\r\n\r\n", b"\r\r")
-        if (i := buffer.find(sep)) >= 0
+        if (i := buffer.find(sep, start)) >= 0
     ]
     return min(found) if found else None
 

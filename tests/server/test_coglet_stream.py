@@ -54,8 +54,13 @@ def test_events_split_anywhere_are_read_whole_and_the_connection_kept() -> None:
                 b": keep-alive\n\n"
                 b'event: completed\ndata: {"status":"succeeded"}\n\n'
             )
-            # Chunks that cut events (and lines) in the middle.
-            parts = [events[:10], events[10:45], events[45:46], events[46:]]
+            # Chunks that cut events (and lines) in the middle; then one byte
+            # a chunk, which cuts every separator and character.
+            parts = (
+                [events[:10], events[10:45], events[45:46], events[46:]]
+                if len(seen) == 1
+                else [events[i : i + 1] for i in range(len(events))]
+            )
             writer.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                 b"transfer-encoding: chunked\r\n\r\n"
