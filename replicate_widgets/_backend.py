@@ -46,7 +46,9 @@ def local_server() -> LocalServer:
         if _server is None:
             from .server import serve
 
-            _server = serve(port=0)
+            # A notebook opens a model's form before running it: its process
+            # starts while the form is shown (see serve's prestart).
+            _server = serve(port=0, prestart=True)
         return _server
 
 

@@ -176,6 +176,9 @@ class ServerConfig:
         Cog servers elsewhere to serve by URL.
     instances
         Processes each model version may run on at once.
+    prestart
+        Start a model's process when a client reads the model, so it is up by
+        the first run (the embedded backend does).
     """
 
     models: list[LocalModel]
@@ -187,6 +190,7 @@ class ServerConfig:
     public_bind: bool = False
     remote: list[RemoteSpec] = field(default_factory=list)
     instances: int = 1
+    prestart: bool = False
     startup_error: list[BaseException] = field(default_factory=list)
 
 
@@ -264,6 +268,7 @@ def _start_engine(store: Store, config: ServerConfig) -> Engine:
         local_origin=config.origin,
         webhook_secret=webhook_secret,
         rate_limit=config.rate_limit,
+        prestart=config.prestart,
     )
     failed = engine.recover()
     if failed:
@@ -366,6 +371,7 @@ def serve(
     bundled: bool = True,
     public_url: str | None = None,
     instances: int = 1,
+    prestart: bool = False,
 ) -> LocalServer:
     """Start the local backend in a background thread; return once listening.
 
@@ -398,6 +404,12 @@ def serve(
         How many processes each model version may run on at once (one more
         starts when every running one is busy; each stops when idle). With
         GPUs, each gets its own ``CUDA_VISIBLE_DEVICES``.
+    prestart
+        Start a model's process as soon as a client reads the model
+        (``GET /v1/models/{owner}/{name}``, what a form does first), so its
+        start-up overlaps the form being shown; it stops after the idle
+        timeout if no run comes. Off by default: a served backend would start
+        a process for every model anyone looks at.
 
     Returns
     -------
@@ -468,5 +480,6 @@ def serve(
         public_bind=not is_loopback(host),
         remote=remotes,
         instances=instances,
+        prestart=prestart,
     )
     return LocalServer(config, sock)

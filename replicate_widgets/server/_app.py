@@ -165,6 +165,14 @@ async def create_training(request: Request) -> Response:
 
 # ---------------------------------------------------------------------- routes
 ROUTES = [
+    # Tried in order: the requests made for every prediction come first (each
+    # route passed costs a regular-expression match). No other route's path
+    # can be one of theirs, so the order changes no answer.
+    Route("/v1/predictions", _lister("prediction"), methods=["GET"]),
+    Route("/v1/predictions", create_prediction, methods=["POST"]),
+    Route("/v1/predictions/{id}", _getter("prediction")),
+    Route("/v1/predictions/{id}/cancel", _canceler("prediction"), methods=["POST"]),
+    Route("/v1/streams/{id}", stream),
     Route("/v1/account", account),
     Route("/v1/collections", list_collections),
     Route("/v1/collections/{slug}", get_collection),
@@ -203,15 +211,10 @@ ROUTES = [
     ),
     Route("/v1/search", search, methods=["GET"]),
     Route("/v1/sessions/{id}", lease, methods=["GET"]),
-    Route("/v1/predictions", _lister("prediction"), methods=["GET"]),
-    Route("/v1/predictions", create_prediction, methods=["POST"]),
-    Route("/v1/predictions/{id}", _getter("prediction")),
-    Route("/v1/predictions/{id}/cancel", _canceler("prediction"), methods=["POST"]),
     Route("/v1/trainings", _lister("training"), methods=["GET"]),
     Route("/v1/trainings/{id}", _getter("training")),
     Route("/v1/trainings/{id}/cancel", _canceler("training"), methods=["POST"]),
     Route("/v1/webhooks/default/secret", webhook_secret),
-    Route("/v1/streams/{id}", stream),
     Route("/p/{id}", web_page),
     Route("/outputs/{token}/{name}", output_file),
     Route(f"{OUTPUT_UPLOADS}{{key}}/{{name}}", receive_output, methods=["PUT"]),

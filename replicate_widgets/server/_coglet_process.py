@@ -46,6 +46,7 @@ import httpx
 
 from replicate_widgets.server._async_stream import cancel_marker, live_stream_ref
 from replicate_widgets.server._cog_yaml import model_environment
+from replicate_widgets.server._coglet_stream import StreamClient
 from replicate_widgets.server._group_records import OWNER_ENV, TMP_PREFIX, GroupRecords
 from replicate_widgets.server._models import (
     PLATFORM_MESSAGE,
@@ -157,7 +158,12 @@ class CogletProcess:
             timeout=httpx.Timeout(30.0, read=None),
             # The process lives on loopback; never route it through a proxy.
             trust_env=False,
+            # Plain HTTP to 127.0.0.1: no TLS, so no certificate store to load
+            # (50 ms or more at each process start).
+            verify=False,  # noqa: S501 (no TLS on this connection)
         )
+        self.streams = StreamClient(self.port)
+        """Runs go through this lean client (:mod:`._coglet_stream`)."""
 
     # ------------------------------------------------------------- properties
     @property
@@ -321,6 +327,7 @@ class CogletProcess:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     popen.wait(timeout=5)
             await self.client.aclose()
+            await self.streams.aclose()
 
     def kill_now(self) -> None:
         """SIGKILL the whole group and forget it; safe to call more than once."""

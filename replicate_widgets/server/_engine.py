@@ -14,6 +14,7 @@ import asyncio
 import base64
 import collections
 import logging
+import math
 import re
 import time
 import urllib.parse
@@ -89,6 +90,9 @@ class Engine(Lifecycle):
         The ``whsec_`` key that signs webhooks.
     rate_limit
         Prediction creations allowed per second, or ``None`` for no limit.
+    prestart
+        Start a model's process when a client reads the model
+        (:meth:`model_viewed`), not only at its first run.
     """
 
     def __init__(
@@ -102,14 +106,27 @@ class Engine(Lifecycle):
         local_origin: str | None = None,
         webhook_secret: str,
         rate_limit: float | None = None,
+        prestart: bool = False,
     ) -> None:
         super().__init__(store, files, registry, pool, origin=origin)
+        self.prestart = prestart
         self.local_origin = local_origin or origin
         self.webhook_secret = webhook_secret
         self.rate_limit = rate_limit
         self._creations: collections.deque[float] = collections.deque()
         self._input_schemas: dict[tuple[str, str], tuple[LocalModel, InputSchema]] = {}
-        self._http = httpx.AsyncClient(follow_redirects=False, timeout=10.0)
+        # Made at the first webhook: building its TLS context (loading the
+        # certificate store) takes 50 ms or more, at every start otherwise.
+        self._webhook_client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The client that sends webhooks."""
+        if self._webhook_client is None:
+            self._webhook_client = httpx.AsyncClient(
+                follow_redirects=False, timeout=10.0
+            )
+        return self._webhook_client
 
     # --------------------------------------------------------------- create
     def _check_rate(self) -> None:
@@ -306,12 +323,16 @@ class Engine(Lifecycle):
                 lambda: self.render(live.doc, kind),
             )
         self._live[doc["id"]] = live
-        self.store.put_prediction(doc, kind)
-        live.last_persist = time.monotonic()
         if deadline is not None:
             doc["deadline"] = _later(created, deadline)
             live.deadline = asyncio.create_task(self._expire(live, deadline))
         live.task = asyncio.create_task(self._run(live))
+        # The first write comes once the run's first step has sent it to its
+        # model's process, so it overlaps the model's work rather than
+        # delaying it; readers get the document from memory until then, and
+        # nothing else is read before scheduled callbacks have run.
+        live.last_persist = -math.inf
+        live.flush = asyncio.get_running_loop().call_soon(self._flush, live)
         return live
 
     def _input_schema(self, local: LocalModel, name: str) -> InputSchema:
@@ -393,6 +414,20 @@ class Engine(Lifecycle):
         match = _FILE_PATH.match(path)
         return match.group(1) if match else None
 
+    def model_viewed(self, owner: str, name: str) -> None:
+        """Start the model's process in the background, when ``prestart`` is on.
+
+        A client reads a model before showing its form; starting the process
+        then, rather than at the first run, hides its start-up behind the form.
+        """
+        if not self.prestart:
+            return
+        try:
+            model = self.registry.runnable(self.registry.latest_version_id(owner, name))
+        except Problem:
+            return  # nothing to run yet, or not loaded: the run will say so
+        self.pool.get(model).prestart()
+
     # ----------------------------------------------------------- deployments
     def apply_deployment(self, owner: str, name: str) -> None:
         """Size the deployment's instances by its release (after any change).
@@ -460,7 +495,8 @@ class Engine(Lifecycle):
             live.webhook = None
             await self._finish(live, "failed", error=STOPPED_REASON)
         await self.pool.close()
-        await self._http.aclose()
+        if self._webhook_client is not None:
+            await self._webhook_client.aclose()
 
 
 def _later(created: str, seconds: float) -> str:

@@ -68,11 +68,19 @@ class InputSchema:
 
     def __init__(self, openapi: dict[str, Any], name: str = "Input") -> None:
         components = _nullable_to_null(copy.deepcopy(openapi.get("components", {})))
-        root = {
-            "allOf": [{"$ref": f"#/components/schemas/{name}"}],
-            "components": components,
-        }
-        has_input = name in components.get("schemas", {})
+        schema = components.get("schemas", {}).get(name)
+        has_input = schema is not None
+        # The input schema itself is the root (with the components its own
+        # references point into): through a top-level reference, each check
+        # would resolve it again, which was half of checking a small input.
+        root: dict[str, Any] = (
+            {**schema, "components": components}
+            if isinstance(schema, dict) and "$ref" not in schema
+            else {
+                "allOf": [{"$ref": f"#/components/schemas/{name}"}],
+                "components": components,
+            }
+        )
         self._validator = (
             jsonschema.Draft4Validator(root, format_checker=_FORMATS)
             if has_input

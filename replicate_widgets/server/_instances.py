@@ -217,6 +217,32 @@ class Instances:
                 "could not start an instance of %s: %s", self.model.full_name, exc
             )
 
+    def prestart(self) -> None:
+        """Start the first instance in the background if none runs or starts.
+
+        For a model someone is about to run (its form was opened): the process
+        starts while they fill it in, and stops after the idle timeout if no
+        run comes. A failure is only logged here; the run that follows starts
+        the process again and reports the error to its caller.
+        """
+        if (
+            self._closed
+            or not self.runners
+            or self.state != "stopped"
+            or any(self._claims.values())
+            or self._tasks
+        ):
+            return
+        self._spawn(self._prestart(self.runners[0]))
+
+    async def _prestart(self, runner: ModelRunner) -> None:
+        try:
+            await runner.start()
+        except Exception as exc:
+            # Not a warning: no one asked for this start, and the first run
+            # starts the process again and gives its caller the error.
+            log.info("prestarting %s failed: %s", self.model.full_name, exc)
+
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)

@@ -91,7 +91,7 @@ class Live:
     outputs: dict[str, LocalURL] = field(default_factory=dict)
     emitted: int = 0
     last_persist: float = 0.0
-    flush: asyncio.TimerHandle | None = None
+    flush: asyncio.Handle | None = None
 
 
 class Lifecycle:
@@ -327,6 +327,9 @@ class Lifecycle:
             doc["created_at"], doc["completed_at"]
         )
         live.done.set()
+        # The request waiting for the result (Prefer: wait) answers first;
+        # until the write below, readers get the document from memory.
+        await asyncio.sleep(0)
         self._persist(live, force=True)
         await live.events.finish(status, doc["error"])
         self._live.pop(doc["id"], None)

@@ -23,6 +23,7 @@ __all__ = [
     "ModelLoadError",
     "default_predictor",
     "force_streaming",
+    "hash_files",
     "hash_folder",
     "read_sidecar",
     "writable_copy",
@@ -96,6 +97,17 @@ def read_sidecar(directory: Path) -> dict[str, Any]:
 
 
 def hash_folder(directory: Path, schema: dict[str, Any]) -> str:
+    digest = _hash_files(directory)
+    digest.update(json.dumps(schema, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def hash_files(directory: Path) -> str:
+    """Return the sha256 of the folder's files, as :func:`hash_folder` walks them."""
+    return _hash_files(directory).hexdigest()
+
+
+def _hash_files(directory: Path) -> hashlib._Hash:
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(
@@ -109,8 +121,7 @@ def hash_folder(directory: Path, schema: dict[str, Any]) -> str:
                 continue  # metadata (description, cover), not the model
             digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    digest.update(json.dumps(schema, sort_keys=True).encode())
-    return digest.hexdigest()
+    return digest
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:

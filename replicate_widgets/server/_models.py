@@ -58,6 +58,11 @@ from replicate_widgets.server._model_files import (
     writable_copy,
     write_json,
 )
+from replicate_widgets.server._schema_cache import (
+    cache_key,
+    load_cached,
+    store_cached,
+)
 
 __all__ = [
     "LocalModel",
@@ -292,7 +297,11 @@ def _tail(text: str, lines: int = 15) -> str:
 
 
 def load_model(
-    directory: Path, *, owner: str = "local", name: str | None = None
+    directory: Path,
+    *,
+    owner: str = "local",
+    name: str | None = None,
+    cached: bool = False,
 ) -> LocalModel:
     """Load a Cog project folder as one model version.
 
@@ -304,6 +313,10 @@ def load_model(
         The owner to serve it under.
     name
         The model name; defaults to the folder name.
+    cached
+        Reuse the schema generated for the same files, cog and Python
+        (:mod:`._schema_cache`); for folders whose code imports nothing from
+        outside them, such as the bundled models.
 
     Returns
     -------
@@ -350,7 +363,16 @@ def load_model(
     if missing:
         raise ModelLoadError(install_advice(config, missing))
     sidecar = read_sidecar(directory)
-    result = _generate(directory, config, predict_ref)
+    if cached:
+        parts = [predict_ref or "", config.train or "", version]
+        parts += [f"{k}={v}" for k, v in sorted(config.environment.items())]
+        key = cache_key(directory, parts)
+        kept = load_cached(directory, key)
+        result = kept or _generate(directory, config, predict_ref)
+        if kept is None:
+            store_cached(directory, key, result)
+    else:
+        result = _generate(directory, config, predict_ref)
     served: dict[str, Any] = result["document"]
     facts = result["facts"]
     concurrency = config.concurrency or int(facts.get("concurrency") or 1)
@@ -407,7 +429,7 @@ def bundled_models() -> list[LocalModel]:
 
     def load(item: tuple[Path, tuple[str, str]]) -> LocalModel:
         directory, (owner, name) = item
-        return load_model(writable_copy(directory), owner=owner, name=name)
+        return load_model(writable_copy(directory), owner=owner, name=name, cached=True)
 
     # Each load is a subprocess that mostly waits on imports; overlap them.
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:

@@ -42,9 +42,10 @@ async def create_model(request: Request) -> Response:
 
 async def get_model(request: Request) -> Response:
     p = request.path_params
-    return json_response(
-        render(request, engine_of(request).registry.model_doc(p["owner"], p["name"]))
-    )
+    engine = engine_of(request)
+    doc = engine.registry.model_doc(p["owner"], p["name"])
+    engine.model_viewed(p["owner"], p["name"])
+    return json_response(render(request, doc))
 
 
 async def update_model(request: Request) -> Response:

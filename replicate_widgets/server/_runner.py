@@ -524,27 +524,46 @@ class ModelRunner:
             if cancelled.is_set():
                 yield completed_event("canceled")
                 return
-            if self.streams:
+            if self.streams and isinstance(process, CogletProcess):
+                # The hot path: coglet on loopback, through the lean client.
+                answer = await process.streams.request("PUT", url, body, headers)
+                try:
+                    if answer.status_code == 200 and answer.is_sse:
+                        relay = self._relay(
+                            self._events(answer.events()),
+                            True,
+                            process,
+                            prediction_id,
+                            cancelled,
+                        )
+                        async with contextlib.aclosing(relay):
+                            async for event in relay:
+                                yield event
+                        return
+                    response = httpx.Response(
+                        answer.status_code,
+                        headers=answer.headers,
+                        content=await answer.aread(),
+                    )
+                finally:
+                    answer.close()
+            elif self.streams:
                 async with httpx_sse.aconnect_sse(
                     process.client, "PUT", url, json=body, headers=headers
                 ) as source:
                     response = source.response
                     if response.status_code == 200 and _is_sse(response):
-                        reuse = _ack_promptly(response)
-                        events = self._events(source)
-                        async for event in events:
-                            if event.kind == "start" and cancelled.is_set():
-                                # cancel() came before coglet knew the id (404 then).
-                                await process.cancel(prediction_id)
-                            if event.kind == "completed":
-                                try:
-                                    yield event
-                                finally:
-                                    if reuse:
-                                        await _read_to_end(events)
-                                return
-                            yield event
-                        raise _Crashed("the event stream ended without a result")
+                        relay = self._relay(
+                            self._events(source.aiter_sse()),
+                            _ack_promptly(response),
+                            process,
+                            prediction_id,
+                            cancelled,
+                        )
+                        async with contextlib.aclosing(relay):
+                            async for event in relay:
+                                yield event
+                        return
                     await response.aread()
             else:
                 # One blocking PUT whose answer is the final prediction.
@@ -585,10 +604,36 @@ class ModelRunner:
                 f"{response.text[:200]}"
             )
 
+    async def _relay(
+        self,
+        events: AsyncIterator[RunnerEvent],
+        reuse: bool,
+        process: ModelServer,
+        prediction_id: str,
+        cancelled: asyncio.Event,
+    ) -> AsyncGenerator[RunnerEvent, None]:
+        """Yield a run's events up to ``completed``; then read the stream's end.
+
+        Read to its end, the connection is kept for the next run (``reuse``).
+        """
+        async for event in events:
+            if event.kind == "start" and cancelled.is_set():
+                # cancel() came before coglet knew the id (404 then).
+                await process.cancel(prediction_id)
+            if event.kind == "completed":
+                try:
+                    yield event
+                finally:
+                    if reuse:
+                        await _read_to_end(events)
+                return
+            yield event
+        raise _Crashed("the event stream ended without a result")
+
     async def _events(
-        self, source: httpx_sse.EventSource
+        self, source: AsyncIterator[httpx_sse.ServerSentEvent]
     ) -> AsyncIterator[RunnerEvent]:
-        async for sse in source.aiter_sse():
+        async for sse in source:
             event = event_from_sse(sse)
             if event is not None:
                 yield event

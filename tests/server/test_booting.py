@@ -4,6 +4,7 @@ process to start: a client may then call it a cold boot, and only then.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -48,3 +49,76 @@ def test_booting_is_said_only_while_the_model_process_starts(tmp_path: Path):
         queued = _create(api, 0)
         assert _booting_while_starting(api, queued) == {None}
         wait_until(api, queued["urls"]["get"])
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_prestart_starts_the_process_when_the_model_is_read(tmp_path: Path):
+    with (
+        serve(
+            port=0,
+            models=[BUNDLED / "echo"],
+            bundled=False,
+            data_dir=tmp_path,
+            prestart=True,
+        ) as server,
+        httpx.Client(base_url=server.url + "/", timeout=60) as api,
+    ):
+        # Other tests' model processes may run under this process too.
+        before = set(_coglet_children())
+        api.get("models/demo/echo").raise_for_status()
+        # The process starts with no run asked for; wait until it is settled.
+        deadline = time.monotonic() + 60
+        started: set[int] = set()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = set(_coglet_children()) - before
+            if now and now == started:
+                break
+            started = now
+        assert started, "no model process started when the model was read"
+        first = _create(api, 0)
+        assert wait_until(api, first["urls"]["get"])["status"] == "succeeded"
+        # The run used the process started for it, not a new one.
+        assert started <= set(_coglet_children())
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_without_prestart_reading_a_model_starts_nothing(tmp_path: Path):
+    with (
+        serve(
+            port=0, models=[BUNDLED / "echo"], bundled=False, data_dir=tmp_path
+        ) as server,
+        httpx.Client(base_url=server.url + "/", timeout=60) as api,
+    ):
+        before = set(_coglet_children())
+        api.get("models/demo/echo").raise_for_status()
+        time.sleep(1)
+        assert set(_coglet_children()) - before == set()
+
+
+def _coglet_children() -> list[int]:
+    """Process ids of this process's descendants that run coglet."""
+    me = str(os.getpid())
+    parents: dict[str, str] = {}
+    commands: dict[str, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[entry.name] = (
+                (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+            )
+        except OSError:
+            continue
+        parents[entry.name] = stat.rsplit(")", 1)[1].split()[1]
+    found = []
+    for pid, command in commands.items():
+        if "coglet" not in command and "cog.server" not in command:
+            continue
+        ancestor = parents.get(pid)
+        while ancestor and ancestor not in ("0", "1", me):
+            ancestor = parents.get(ancestor)
+        if ancestor == me:
+            found.append(int(pid))
+    return found

@@ -279,3 +279,33 @@ def test_old_style_base_predictor_loads(tmp_path: Path) -> None:
     model = load_model(make_model(tmp_path, source))
     props = model.openapi_schema["components"]["schemas"]["Input"]["properties"]
     assert props["text"]["default"] == "x"
+
+
+def test_cached_schema_is_reused_and_follows_edits(tmp_path: Path) -> None:
+    folder = make_model(tmp_path)
+    first = load_model(folder, cached=True)
+    kept = json.loads((folder / ".cog" / "schema-cache.json").read_text())
+    assert kept["result"]["document"] == first.openapi_schema
+    # Same files: the kept result is used (a planted marker shows it was read).
+    kept["result"]["document"]["info"]["title"] = "from the cache"
+    (folder / ".cog" / "schema-cache.json").write_text(json.dumps(kept))
+    again = load_model(folder, cached=True)
+    assert again.openapi_schema["info"]["title"] == "from the cache"
+    # An edit misses the cache: the new input is generated, not the kept one.
+    (folder / "predict.py").write_text(
+        SIMPLE.replace('description="what to say"', 'description="what to shout"')
+    )
+    edited = load_model(folder, cached=True)
+    props = edited.openapi_schema["components"]["schemas"]["Input"]["properties"]
+    assert props["text"]["description"] == "what to shout"
+    assert edited.openapi_schema["info"]["title"] != "from the cache"
+    assert edited.version_id != first.version_id
+
+
+def test_uncached_load_ignores_the_cache(tmp_path: Path) -> None:
+    folder = make_model(tmp_path)
+    load_model(folder, cached=True)
+    kept = json.loads((folder / ".cog" / "schema-cache.json").read_text())
+    kept["result"]["document"]["info"]["title"] = "from the cache"
+    (folder / ".cog" / "schema-cache.json").write_text(json.dumps(kept))
+    assert load_model(folder).openapi_schema["info"]["title"] != "from the cache"
