@@ -23,7 +23,7 @@ from ._files import atomic_file, decode_data_uri
 from ._media import file_name, safe_file_name, sniff_mime
 from ._schema import ModelSchema
 from ._schema_secrets import mask_values
-from ._schema_types import SECRET_MASK
+from ._secret_mask import SECRET_MASK
 from ._sniff import clean_mime
 
 __all__ = [
