@@ -9,7 +9,7 @@ Runs happen on the background loop of :mod:`._loop`: at most ``max_concurrency``
 predictions are in flight, and a 429 (rate limit) makes every cell wait for the
 ``Retry-After`` the server asked for before creating again. Throttled creations are
 safe to repeat (the API creates nothing when it throttles), so none is lost. Each
-prediction is handed to :func:`._history_model.record`, so it shows in every History.
+prediction is handed to :func:`._history_entries.record`, so it shows in every History.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ._compare_plan import (
 )
 from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import RateLimitError, run_interrupted
-from ._history_model import record
+from ._history_entries import record
 from ._html import Markup, escape, tag
 from ._loop import io_loop, on_io_thread, submit
 from ._panel import PredictionPanel

@@ -43,7 +43,7 @@ import traitlets
 
 from ._composite import STATIC, Composite, MarkupTrait, widget_refs
 from ._errors import ReplicateError
-from ._history_model import (
+from ._history_entries import (
     HistoryEntry,
     Origin,
     clean_inputs,

@@ -24,7 +24,7 @@ from PIL import Image
 from replicate_widgets._client import Client
 from replicate_widgets._composite import widget_refs
 from replicate_widgets._history import History
-from replicate_widgets._history_model import (
+from replicate_widgets._history_entries import (
     clean_inputs,
     first_image_url,
     parse_bound,

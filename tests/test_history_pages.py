@@ -17,7 +17,7 @@ from _history_api import ReplicateAPI, api_prediction
 
 from replicate_widgets._client import Client
 from replicate_widgets._history import SEARCH_PAGES, History
-from replicate_widgets._history_model import HistoryEntry, record, row_key
+from replicate_widgets._history_entries import HistoryEntry, record, row_key
 from replicate_widgets._history_pages import (
     Filters,
     newer_anchor,

@@ -25,7 +25,7 @@ import pytest
 from replicate_widgets._client import Client
 from replicate_widgets._errors import InvalidInputError
 from replicate_widgets._history import History
-from replicate_widgets._history_model import clean_inputs
+from replicate_widgets._history_entries import clean_inputs
 from replicate_widgets._keep import Keeper
 from replicate_widgets._keep_files import mask_secrets
 from replicate_widgets._playground import Playground
