@@ -35,6 +35,7 @@ from ._errors import (
 )
 from ._files import SavedFile
 from ._ipython import install as _install_error_display
+from ._progress import Progress
 from ._retry import RetryPolicy
 from ._schema import ModelSchema, parse
 from ._schema_types import SchemaError
@@ -47,7 +48,6 @@ from ._types import (
     Model,
     Page,
     Prediction,
-    Progress,
     Status,
     StreamEvent,
     Training,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import traitlets
 
 from ._backend import describe_backend, resolve_client
-from ._browser_cards import ModelTile, card_head_html, short, thumbnail
+from ._browser_cards import ModelTile, card_head_html, short
 from ._catalog_shared import explain_error, notice_html, plain_message
 from ._checks import short_ref
 from ._composite import STATIC, Composite, MarkupTrait
@@ -29,14 +29,14 @@ from ._errors import ReplicateError
 from ._host_context import HostContext
 from ._html import Markup, join, tag
 from ._loop import submit
+from ._media import thumbnail
 from ._types import Collection, Model, Page, Version
 
 if TYPE_CHECKING:
     from ._client import Client
     from ._playground import Playground
 
-# thumbnail is re-exported: callers import it from here.
-__all__ = ["ModelBrowser", "thumbnail"]
+__all__ = ["ModelBrowser"]
 
 T = TypeVar("T")
 

@@ -18,7 +18,6 @@ import traitlets
 from ._catalog_shared import model_links_html, runs_text
 from ._composite import STATIC, Composite, MarkupTrait
 from ._html import Markup, tag
-from ._media import thumbnail
 from ._types import Model
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "card_head_html",
     "model_tile",
     "short",
-    "thumbnail",
     "tile_html",
 ]
 

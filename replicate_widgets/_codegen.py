@@ -29,7 +29,6 @@ from ._codegen_values import (
     FileRef,
     comments,
     contains,
-    env_var_for,
     has_big_int,
     quote,
     render,
@@ -38,7 +37,7 @@ from ._codegen_values import (
 from ._http import DEFAULT_BASE_URL, is_loopback
 from ._schema import ModelSchema
 
-__all__ = ["env_var_for", "insert_next_cell", "snippets", "unwritable"]
+__all__ = ["insert_next_cell", "snippets", "unwritable"]
 
 
 # -- the four snippets --------------------------------------------------------------

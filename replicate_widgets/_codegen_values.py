@@ -1,4 +1,4 @@
-"""The values half of copy-as-code: form values to markers, markers to literals.
+"""Input values as code: form values to markers, markers to Python or JS literals.
 
 `Converter` turns a prediction's input into JSON values plus two markers, `EnvRef`
 (a secret, read from an environment variable) and `FileRef` (a file, referenced by
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._files import decode_data_uri, is_file_input
-from ._media import extension_for, sniff_mime
+from ._media import extension_for
 from ._schema_types import Field
+from ._sniff import sniff_mime
 
 __all__ = [
     "MAX_SAFE_JS_INT",

@@ -9,7 +9,7 @@ Runs happen on the background loop of :mod:`._loop`: at most ``max_concurrency``
 predictions are in flight, and a 429 (rate limit) makes every cell wait for the
 ``Retry-After`` the server asked for before creating again. Throttled creations are
 safe to repeat (the API creates nothing when it throttles), so none is lost. Each
-prediction is handed to :func:`._history.record`, so it shows in every History.
+prediction is handed to :func:`._history_entries.record`, so it shows in every History.
 """
 
 from __future__ import annotations
@@ -31,13 +31,12 @@ from ._compare_plan import (
     compare_cells,
     grid_axes,
     model_list,
-    resolve_model,
     summary,
     sweep_cells,
 )
 from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import RateLimitError, run_interrupted
-from ._history import record
+from ._history_entries import record
 from ._html import Markup, escape, tag
 from ._loop import io_loop, on_io_thread, submit
 from ._panel import PredictionPanel
@@ -48,8 +47,7 @@ from ._types import Prediction
 if TYPE_CHECKING:
     from ._client import Client
 
-# Cell and resolve_model are re-exported: callers import them from here.
-__all__ = ["Cell", "Compare", "Sweep", "resolve_model"]
+__all__ = ["Compare", "Sweep"]
 
 _THROTTLE_WAIT = 1.0  # seconds, when a 429 does not say how long to wait
 _MAX_THROTTLES = 50  # per cell; a limit that never lifts is a problem to report

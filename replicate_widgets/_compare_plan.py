@@ -1,4 +1,4 @@
-"""The pure part of Compare and Sweep: model references, grids and their checks.
+"""Planning a Compare or Sweep: model references, grids of cells and their checks.
 
 Everything a person can get wrong in a Compare or Sweep call is found here, before a
 widget exists or a prediction is created; :mod:`._compare` draws and runs the cells.

@@ -23,14 +23,11 @@ import traitlets
 
 from ._backend import resolve_client
 from ._catalog_shared import (
-    bundled_model_names,
     check_model_name,
     check_url,
     explain_error,
-    link_html,
     model_summary_html,
     notice_html,
-    suggest_name,
 )
 from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import APIError, ReplicateError
@@ -41,18 +38,7 @@ from ._types import Model
 if TYPE_CHECKING:
     from ._client import Client
 
-# The shared helpers are re-exported: callers import them from here.
-__all__ = [
-    "CreateModel",
-    "bundled_model_names",
-    "check_model_name",
-    "check_url",
-    "explain_error",
-    "link_html",
-    "model_summary_html",
-    "notice_html",
-    "suggest_name",
-]
+__all__ = ["CreateModel"]
 
 URL_FIELDS = ("github_url", "paper_url", "license_url", "cover_image_url")
 FIELDS = ("owner", "name", "description", "visibility", "hardware", *URL_FIELDS)

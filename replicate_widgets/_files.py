@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import unquote_to_bytes
 
-from ._sniff import GENERIC_TYPES as GENERIC_TYPES  # re-exported: public here before
 from ._sniff import clean_mime, sniff_mime
 
 MAX_DATA_URL_BYTES = 256 * 1024

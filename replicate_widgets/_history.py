@@ -10,7 +10,7 @@ Three sources are merged by prediction id, newest first:
   Replicate's one-hour data removal and kernel restarts.
 
 The table shows one page of rows (Newer, Older), filtered by model, status and words
-in the inputs (:mod:`._history_view`). Open shows a run under its row: inputs with
+in the inputs (:mod:`._history_pages`). Open shows a run under its row: inputs with
 secrets masked, and a live panel with output, logs and metrics. Tweak loads a run's
 inputs into a Playground of the run's model: the attached one if it runs that model,
 else one History opens below the table, so no form is overwritten with another
@@ -21,65 +21,106 @@ rows are plain synced JSON (:mod:`._history_rows`), the opened run's panel and t
 Playgrounds Tweak opened are its parts, and the view's buttons send actions.
 
 Threads: the table's traits are written only on the background loop of
-:mod:`._loop` (one writer, live while other cells block). Actions and the filter
-boxes the view sets arrive on the kernel's main thread and are handed over. Tweak
-writes the *form*, a different widget, from the caller's thread, as a person typing
-would.
+:mod:`._loop` (one writer, live while other cells block). Everything that fills the
+table runs there too: listing the backend's predictions page by page (only as far
+as the page shown needs), reading kept records, merging predictions recorded in this
+process, fetching the thumbnails of the rows shown, reading a model's schema for an
+opened run and following a cancel to its end. Actions and the filter boxes the view
+sets arrive on the kernel's main thread and are handed over. Tweak writes the
+*form*, a different widget, from the caller's thread, as a person typing would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime as dt
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import traitlets
 
 from ._composite import STATIC, Composite, MarkupTrait, widget_refs
-from ._history_model import (
+from ._errors import ReplicateError
+from ._history_entries import (
     HistoryEntry,
+    Origin,
     clean_inputs,
     default_keeper,
     first_image_url,
+    in_range,
+    kept_image,
     kept_prediction,
     listen,
     parse_bound,
     record,
-    recorded,
+    recorded_pairs,
     row_key,
+    take_kept,
     unlisten,
+    update_entry,
+)
+from ._history_pages import (
+    EMPTY_VIEW,
+    STATUSES,
+    Filters,
+    RowKey,
+    View,
+    models_of,
+    newer_anchor,
+    older_anchor,
+    page_view,
+    summary,
 )
 from ._history_rows import detail_heading, inputs_html, row_data, thumbs_data
-from ._history_sync import HistorySync
 from ._history_tweak import Workbench, load_into_form, runs_model
-from ._history_view import EMPTY_VIEW, STATUSES, Filters, models_of, summary
 from ._host_context import as_cell, current_cell
 from ._html import tag
 from ._loop import io_loop, on_io_thread, submit
+from ._media import prepare_image
 from ._types import Page, Prediction
 
 if TYPE_CHECKING:
     from ._client import Client
-    from ._keep import Keeper
+    from ._keep import Keeper, KeptRecord
     from ._panel import PredictionPanel
     from ._schema import ModelSchema
 
-# Re-exported: callers import these from here.
-__all__ = [
-    "History",
-    "HistoryEntry",
-    "clean_inputs",
-    "first_image_url",
-    "parse_bound",
-    "record",
-    "recorded",
-]
+__all__ = ["SEARCH_PAGES", "History", "fetch_schema"]
 
 TweakCallback = Callable[[dict[str, Any]], object]
 
 _UNSET: Any = object()
 _BOX_LIMIT = 500  # characters kept of what the view types into a filter box
+_CANCEL_POLLS = 60  # half-seconds to wait for a canceled prediction to stop
+SEARCH_PAGES = 5
+"""API pages read at most per click while a filter looks for a page of matches
+(Replicate's are 100 runs each): a search over years of runs goes on when asked."""
+_THUMB_BATCH = 0.3  # seconds between redraws while thumbnails arrive
+_VERSION_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def fetch_schema(client: Client, model: str, version: str) -> ModelSchema | None:
+    """Read the input schema of ``model`` at ``version`` (else its latest version).
+
+    Raises
+    ------
+    ReplicateError
+        When the backend cannot say.
+    """
+    from ._schema import parse
+
+    doc: Any = None
+    if _VERSION_ID.fullmatch(version):
+        try:
+            doc = client.versions.get(model, version).openapi_schema
+        except ReplicateError:  # e.g. a deleted version: the latest one will do
+            doc = None
+    if not doc:
+        latest = client.models.get(model).latest_version or {}
+        doc = latest.get("openapi_schema")
+    return parse(doc) if doc else None
 
 
 class _BoxText(traitlets.Unicode[str, str]):
@@ -89,7 +130,7 @@ class _BoxText(traitlets.Unicode[str, str]):
         return str(super().validate(obj, value))[:_BOX_LIMIT]
 
 
-class History(HistorySync, Composite):
+class History(Composite):
     """A table of predictions, a page at a time: open, tweak, cancel; filter, page.
 
     Parameters
@@ -189,7 +230,7 @@ class History(HistorySync, Composite):
             from ._backend import resolve_client
 
             client = resolve_client(backend)
-        self.client = client
+        self.client: Client | None = client
         """The client listed and used for this notebook's predictions."""
         self.playground = playground
         """The Playground Tweak loads its model's runs into (or ``None``)."""
@@ -201,18 +242,20 @@ class History(HistorySync, Composite):
         self._callbacks: list[TweakCallback] = []
         self._entries: dict[str, HistoryEntry] = {}
         self._thumbs: dict[str, tuple[bytes, str] | None] = {}
-        self._page: Page[Prediction] | None = None
-        self._frontier = None
-        self._complete = True
-        self._anchor = None
+        self._page: Page[Prediction] | None = None  # the API page read last
+        # The key of the oldest run the API has sent: older rows wait until it is
+        # read past them (see _history_pages).
+        self._frontier: RowKey | None = None
+        self._complete = True  # the API has nothing older left to send
+        self._anchor: RowKey | None = None  # the page shows rows older than this
         self._filters = Filters()
-        self._view = EMPTY_VIEW
-        self._bounds = (after, before)
+        self._view: View = EMPTY_VIEW
+        self._bounds: tuple[dt.datetime | None, dt.datetime | None] = (after, before)
         self._job: concurrent.futures.Future[None] | None = None
         self._panel: PredictionPanel | None = None
         self._opened: str | None = None
         self._schemas: dict[tuple[str, str], ModelSchema | None] = {}
-        self._serial = None
+        self._serial: asyncio.Lock | None = None  # made on the io loop, see _lock
         self._quiet = False
         self._thumb_task: asyncio.Future[None] | None = None
         self._unwatch: Callable[[], object] = lambda: None
@@ -658,3 +701,252 @@ class History(HistorySync, Composite):
             self._say(str(exc), error=True)
             return
         self.refresh()
+
+    # -- background work (io loop) -----------------------------------------------------
+
+    def _lock(self) -> asyncio.Lock:
+        """One page action at a time: two clicks must not read the same cursor."""
+        if self._serial is None:
+            self._serial = asyncio.Lock()
+        return self._serial
+
+    async def _reload(self) -> None:
+        async with self._lock():
+            after, before = self._bounds
+            self._entries = {}
+            self._page = None
+            self._frontier = None
+            self._anchor = None
+            self._complete = not (self._include_api and self.client is not None)
+            problems: list[str] = []
+            if not self._complete and self.client is not None:
+                try:
+                    page = await asyncio.to_thread(
+                        self.client.predictions.list,
+                        after.isoformat() if after else None,
+                        before.isoformat() if before else None,
+                    )
+                    self._take_page(page)
+                except Exception as exc:
+                    problems.append(f"Could not list the backend's predictions: {exc}")
+                    self._complete = True  # show what the other sources have
+            if self.keeper is not None:
+                try:
+                    kept = await asyncio.to_thread(self.keeper.list)
+                    for rec in kept:
+                        self._take_kept(rec)
+                except Exception as exc:
+                    problems.append(f"Could not read kept records: {exc}")
+            self._merge_recorded(render=False)
+            problem = await self._fill()
+            if problem:
+                problems.append(problem)
+            self._render()
+            self._say(" ".join(problems), error=bool(problems))
+        await self._load_thumbs()
+
+    async def _turn(self, older: bool) -> None:
+        """Show the next page of older (or newer) runs, fetching what it needs."""
+        async with self._lock():
+            view = self._current_view()
+            if older:
+                if not view.older:
+                    self._say("No older runs.")
+                    return
+                self._anchor = older_anchor(view, self._frontier)
+            else:
+                self._anchor = newer_anchor(
+                    self._entries.values(),
+                    self._filters,
+                    view,
+                    self._page_size,
+                    self._frontier,
+                )
+            problem = await self._fill()
+            self._render()
+            if problem:
+                self._say(problem, error=True)
+        await self._load_thumbs()
+
+    async def _refilter(self, filters: Filters) -> None:
+        """Show the newest page of runs passing ``filters``."""
+        async with self._lock():
+            self._filters = filters
+            self._anchor = None
+            problem = await self._fill()
+            self._render()
+            if problem:
+                self._say(problem, error=True)
+        await self._load_thumbs()
+
+    async def _fill(self) -> str | None:
+        """Read older API pages until the page shown is settled and full.
+
+        At most :data:`SEARCH_PAGES` pages: a filter that matches little shows what
+        it found, and Older searches on. Returns a problem to show, if any.
+        """
+        fetched = 0
+        while True:
+            view = self._current_view()
+            if view.full or fetched >= SEARCH_PAGES:
+                return None
+            if self._page is None or not self._page.has_next():
+                self._complete = True
+                continue
+            try:
+                page = await asyncio.to_thread(self._page.next_page)
+            except Exception as exc:
+                return f"Could not load older runs: {exc}"
+            fetched += 1
+            if page is None or page.next == self._page.next:
+                # None, or a server handing back the same cursor (it would loop)
+                self._complete = True
+            if page is not None:
+                self._take_page(page)
+
+    def _current_view(self) -> View:
+        view = page_view(
+            self._entries.values(),
+            self._filters,
+            self._anchor,
+            self._page_size,
+            self._frontier,
+            self._complete,
+        )
+        # On the newest page, runs started from now on show at the top.
+        self._anchor = view.anchor
+        return view
+
+    async def _cancel(self, prediction_id: str) -> None:
+        entry = self.entry(prediction_id)
+        client = entry.client or self.client
+        try:
+            if client is None:
+                raise RuntimeError("no client knows this prediction")
+            latest = await asyncio.to_thread(client.predictions.cancel, prediction_id)
+            self._update(latest, "api", client)
+            self._render()
+            self._say(f"Cancel sent for {prediction_id}.")
+            # A model may take a moment to stop; follow it so the row ends right.
+            for _ in range(_CANCEL_POLLS):
+                if latest.is_terminal:
+                    break
+                await asyncio.sleep(0.5)
+                latest = await asyncio.to_thread(client.predictions.get, prediction_id)
+            self._update(latest, "api", client)
+            self._render()
+        except Exception as exc:
+            self._say(f"Could not cancel {prediction_id}: {exc}", error=True)
+            raise
+
+    async def _load_thumbs(self) -> None:
+        """Fetch the thumbnails of the rows shown (other pages' wait until shown).
+
+        They are shown as they arrive, at most every :data:`_THUMB_BATCH` seconds:
+        the view's thumbnails travel as one trait, sent whole on every change.
+        """
+        loop = asyncio.get_running_loop()
+        shown = loop.time()
+        pending = False
+        for entry in self._view.rows:
+            if entry.id in self._thumbs:
+                continue
+            self._thumbs[entry.id] = None  # claimed: no second fetch meanwhile
+            try:
+                data = await asyncio.to_thread(self._thumbnail, entry)
+            except Exception:  # a thumbnail that cannot be made is shown as none
+                data = None
+            self._thumbs[entry.id] = data
+            pending = pending or data is not None
+            if pending and loop.time() - shown >= _THUMB_BATCH:
+                self._render()
+                shown, pending = loop.time(), False
+        if pending:
+            self._render()
+
+    def _thumbnail(self, entry: HistoryEntry) -> tuple[bytes, str] | None:
+        if entry.status != "succeeded":
+            return None
+        data: bytes | None = None
+        if entry.kept is not None:
+            data = kept_image(entry.kept)
+        if data is None and not entry.data_removed and entry.prediction is not None:
+            url = first_image_url(entry.prediction.output)
+            client = entry.client or self.client
+            if url and client is not None:
+                data = client.read(url).data
+        if data is None:
+            return None
+        small = prepare_image(data, self._thumb_edge)
+        return small.data, small.mime
+
+    async def _schema_for(self, entry: HistoryEntry) -> ModelSchema | None:
+        """Return the schema of an opened run's model: it masks secrets, orders inputs.
+
+        ``None`` when the backend cannot say; inputs are then masked by their names.
+        """
+        known = self._known_schema(entry)
+        if known is not None:
+            return known
+        key = (entry.model, entry.version)
+        if key not in self._schemas:
+            client = entry.client or self.client
+            schema = None
+            if client is not None and "/" in entry.model:
+                try:
+                    schema = await asyncio.to_thread(
+                        fetch_schema, client, entry.model, entry.version
+                    )
+                except Exception:  # no schema: masked by names, shown in run order
+                    schema = None
+            self._schemas[key] = schema
+        return self._schemas[key]
+
+    # -- merging -----------------------------------------------------------------------
+
+    def _take_page(self, page: Page[Prediction]) -> None:
+        self._page = page
+        if not page.has_next():
+            self._complete = True
+        for prediction in page.results:
+            self._update(prediction, "api", self.client)
+            key = row_key(self._entries[prediction.id])
+            if self._frontier is None or key < self._frontier:
+                self._frontier = key
+
+    def _update(self, p: Prediction, origin: Origin, client: Any) -> None:
+        entry = update_entry(self._entries, p, origin, client)
+        if self._thumbs.get(entry.id) is None:
+            self._thumbs.pop(entry.id, None)  # it may have an image now
+
+    def _take_kept(self, rec: KeptRecord) -> None:
+        if in_range(self._bounds, rec.created_at):
+            take_kept(self._entries, rec)
+
+    def recorded_changed(self) -> None:
+        """Show newly recorded predictions (called by :func:`record`, any thread)."""
+        self._schedule(self._merge_recorded)
+
+    def _merge_recorded(self, render: bool = True) -> None:
+        mine = getattr(self.client, "base_url", None)
+        for prediction, client in recorded_pairs():
+            if not in_range(self._bounds, prediction.created_at):
+                continue
+            if mine and client is not None and client.base_url != mine:
+                continue  # another backend's prediction: its ids mean nothing here
+            known = self._entries.get(prediction.id)
+            if (
+                known is not None
+                and known.prediction is not None
+                and known.prediction.is_terminal
+            ):
+                # The backend's final word wins (it may say the data is gone).
+                known.origins.add("notebook")
+                known.client = known.client or client
+                known.input = known.input or dict(prediction.input)
+                continue
+            self._update(prediction, "notebook", client)
+        if render:
+            self._render()
+            # thumbnails of newly finished predictions
+            self._thumb_task = asyncio.ensure_future(self._load_thumbs())

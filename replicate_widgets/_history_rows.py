@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._history_model import HistoryEntry, row_html
+from ._history_entries import HistoryEntry, row_html
 from ._html import Markup, join, tag
 
 if TYPE_CHECKING:

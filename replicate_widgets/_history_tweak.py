@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._history_model import HistoryEntry, clean_inputs
+from ._history_entries import HistoryEntry, clean_inputs
 from ._schema_secrets import has_mask
 
 __all__ = ["Workbench", "load_into_form", "runs_model", "short_value"]

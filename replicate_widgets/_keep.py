@@ -28,7 +28,6 @@ from ._keep_files import (
     Downloader,
     FileSaver,
     Reader,
-    is_output_url,
     mask_secrets,
     replace_urls,
     shorten_data_uris,
@@ -41,12 +40,9 @@ from ._types import Prediction
 __all__ = [
     "KEEP_ENV",
     "OUTPUTS_ENV",
-    "Downloader",
     "Keeper",
     "KeptFile",
     "KeptRecord",
-    "Reader",
-    "is_output_url",
 ]
 
 OUTPUTS_ENV = "REPLICATE_WIDGETS_OUTPUTS"

@@ -1,4 +1,4 @@
-"""The file half of keeping outputs: find, fetch, name and write a prediction's files.
+"""Writing kept outputs: find, fetch, name and write a prediction's files to disk.
 
 `Keeper` (in :mod:`._keep`) decides what to keep; `FileSaver` here writes each output
 file (and each large ``data:`` input) once, under a name whose extension matches its
@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ._files import atomic_file, decode_data_uri
-from ._media import file_name, safe_file_name, sniff_mime
+from ._media import file_name, safe_file_name
 from ._schema import ModelSchema
 from ._schema_secrets import mask_values
-from ._schema_types import SECRET_MASK
-from ._sniff import clean_mime
+from ._secret_mask import SECRET_MASK
+from ._sniff import clean_mime, sniff_mime
 
 __all__ = [
     "RECORD",

@@ -31,7 +31,6 @@ __all__ = [
     "media_kind",
     "prepare_image",
     "safe_file_name",
-    "sniff_mime",
     "thumbnail",
 ]
 

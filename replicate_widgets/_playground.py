@@ -19,7 +19,7 @@ from ._codeview import CodeView
 from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import ModelError, ReplicateError, run_interrupted
 from ._form import InputForm
-from ._history import record
+from ._history_entries import record
 from ._html import Markup, tag
 from ._keep import Keeper
 from ._loop import submit

@@ -118,7 +118,8 @@ def pythonic(value: Any, files: Mapping[str, MediaItem], client: Client) -> Any:
 
 
 def _read(client: Client, url: str) -> tuple[bytes, str]:
-    from ._media import media_kind, sniff_mime
+    from ._media import media_kind
+    from ._sniff import sniff_mime
 
     content = client.read(url)
     return content.data, media_kind(sniff_mime(content.data, content.content_type, url))

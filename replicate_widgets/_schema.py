@@ -20,14 +20,9 @@ from referencing import Registry
 from ._schema_fields import build_field, pretty_title
 from ._schema_output import build_output
 from ._schema_refs import RefError, locate_document, resolve, schemas_of
-from ._schema_types import (
-    SECRET_MASK,
-    Field,
-    OutputSpec,
-    SchemaError,
-    UnknownInputError,
-)
+from ._schema_types import Field, OutputSpec, SchemaError, UnknownInputError
 from ._schema_validate import build_registry, check, compile_field, for_checking
+from ._secret_mask import SECRET_MASK
 
 __all__ = ["Field", "ModelSchema", "OutputSpec", "SchemaError", "parse"]
 

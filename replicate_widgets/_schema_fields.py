@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from ._schema_refs import RefError, resolve
-from ._schema_secrets import is_secret
 from ._schema_types import Field, FieldKind
+from ._secret_mask import is_secret
 
 _TEXT_WORDS = frozenset(
     {

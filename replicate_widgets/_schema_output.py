@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._schema_refs import RefError, resolve
-from ._schema_secrets import is_secret
 from ._schema_types import OutputKind, OutputSpec
+from ._secret_mask import is_secret
 
 _MAX_DEPTH = 8
 """Output objects nest one or two levels in practice; deeper is shown as JSON."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._secret_mask import SECRET_MASK, SecretMask, is_secret
+from ._secret_mask import SECRET_MASK, SecretMask
 
-__all__ = ["has_mask", "is_secret", "mask_values"]
+__all__ = ["has_mask", "mask_values"]
 
 
 def has_mask(value: Any) -> bool:

@@ -11,9 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# Re-exported for the schema layer; the rule lives in the leaf module.
-from ._secret_mask import SECRET_MASK as SECRET_MASK
-
 FieldKind = Literal[
     "string",
     "text",

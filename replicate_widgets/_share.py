@@ -24,9 +24,10 @@ from ._files import data_url, decode_data_uri
 from ._html import Markup, escape, is_web_url, join, link, tag
 from ._keep import KeptRecord
 from ._keep_files import as_bytes_and_mime, is_output_url, mask_secrets
-from ._media import file_name, media_kind, prepare_image, sniff_mime
+from ._media import file_name, media_kind, prepare_image
 from ._progress import strip_ansi
 from ._schema import ModelSchema
+from ._sniff import sniff_mime
 from ._types import Prediction
 
 __all__ = ["MAX_EMBED_BYTES", "SharedRun", "inputs_table", "share_html"]

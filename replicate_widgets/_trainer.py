@@ -42,20 +42,14 @@ from ._loop import submit
 from ._panel import PredictionPanel
 from ._schema import ModelSchema, SchemaError, parse
 from ._stopping import wait_briefly
-from ._training_source import (
-    POLL_SECONDS,
-    TrainingSource,
-    model_name,
-    resolve_trainable,
-)
+from ._training_source import TrainingSource, model_name, resolve_trainable
 from ._types import Model, Training, Version
 
 if TYPE_CHECKING:
     from ._client import Client
     from ._playground import Playground
 
-# TrainingSource and POLL_SECONDS are re-exported: callers import them from here.
-__all__ = ["POLL_SECONDS", "Trainer", "TrainingSource"]
+__all__ = ["Trainer"]
 
 T = TypeVar("T")
 

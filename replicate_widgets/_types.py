@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from ._progress import Progress as Progress
+from ._progress import Progress
 
 Status = Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
 """A prediction's or training's status; the last four are terminal."""

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from ._schema import ModelSchema, parse
 from ._schema_types import (
-    SECRET_MASK,
     Field,
     FieldKind,
     OutputKind,
     OutputSpec,
     SchemaError,
 )
+from ._secret_mask import SECRET_MASK
 
 __all__ = [
     "SECRET_MASK",

@@ -19,9 +19,10 @@ import ipywidgets
 import pytest
 from PIL import Image
 
-from replicate_widgets._browser import ModelBrowser, thumbnail
+from replicate_widgets._browser import ModelBrowser
 from replicate_widgets._client import Client
 from replicate_widgets._composite import Composite
+from replicate_widgets._media import thumbnail
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"

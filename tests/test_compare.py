@@ -12,7 +12,7 @@ import pytest
 
 from replicate_widgets._client import Client
 from replicate_widgets._compare import Compare, Sweep
-from replicate_widgets._history import recorded
+from replicate_widgets._history_entries import recorded
 from replicate_widgets._panel import PredictionPanel
 from replicate_widgets._schema import SchemaError
 from replicate_widgets.server import serve

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from replicate_widgets._client import Client
-from replicate_widgets._create_model import (
-    CreateModel,
+from replicate_widgets._catalog_shared import (
     check_model_name,
     check_url,
     suggest_name,
 )
+from replicate_widgets._client import Client
+from replicate_widgets._create_model import CreateModel
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"

@@ -23,8 +23,8 @@ from PIL import Image
 
 from replicate_widgets._client import Client
 from replicate_widgets._composite import widget_refs
-from replicate_widgets._history import (
-    History,
+from replicate_widgets._history import History
+from replicate_widgets._history_entries import (
     clean_inputs,
     first_image_url,
     parse_bound,
@@ -33,7 +33,7 @@ from replicate_widgets._history import (
 )
 from replicate_widgets._panel import PredictionPanel
 from replicate_widgets._playground import Playground
-from replicate_widgets._schema_types import SECRET_MASK
+from replicate_widgets._secret_mask import SECRET_MASK
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,9 @@ import pytest
 from _history_api import ReplicateAPI, api_prediction
 
 from replicate_widgets._client import Client
-from replicate_widgets._history import History, record
-from replicate_widgets._history_model import HistoryEntry, row_key
-from replicate_widgets._history_sync import SEARCH_PAGES
-from replicate_widgets._history_view import (
+from replicate_widgets._history import SEARCH_PAGES, History
+from replicate_widgets._history_entries import HistoryEntry, record, row_key
+from replicate_widgets._history_pages import (
     Filters,
     newer_anchor,
     older_anchor,

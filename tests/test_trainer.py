@@ -18,7 +18,8 @@ import pytest
 from replicate_widgets._client import Client
 from replicate_widgets._create_model import CreateModel
 from replicate_widgets._schema import SchemaError
-from replicate_widgets._trainer import Trainer, TrainingSource
+from replicate_widgets._trainer import Trainer
+from replicate_widgets._training_source import TrainingSource
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"

@@ -27,7 +27,8 @@ BUNDLED = REPO / "replicate_widgets" / "server" / "models"
 SETUP = """\
 import json, pathlib
 from replicate_widgets._client import Client
-from replicate_widgets._history import History, record
+from replicate_widgets._history import History
+from replicate_widgets._history_entries import record
 from replicate_widgets._playground import Playground
 client = Client(base_url={url!r})
 pg = Playground("demo/text-stats", client=client)

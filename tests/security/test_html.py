@@ -56,7 +56,7 @@ from replicate_widgets._create_model import CreateModel
 from replicate_widgets._files import data_url, decode_data_uri
 from replicate_widgets._form_store import HiddenValues
 from replicate_widgets._history import History
-from replicate_widgets._history_model import HistoryEntry, kept_prediction, row_html
+from replicate_widgets._history_entries import HistoryEntry, kept_prediction, row_html
 from replicate_widgets._keep import Keeper
 from replicate_widgets._media import build_media
 from replicate_widgets._playground import Playground, _note

@@ -24,13 +24,14 @@ import pytest
 
 from replicate_widgets._client import Client
 from replicate_widgets._errors import InvalidInputError
-from replicate_widgets._history import History, clean_inputs
+from replicate_widgets._history import History
+from replicate_widgets._history_entries import clean_inputs
 from replicate_widgets._keep import Keeper
 from replicate_widgets._keep_files import mask_secrets
 from replicate_widgets._playground import Playground
 from replicate_widgets._playground_load import example_values
 from replicate_widgets._schema import parse
-from replicate_widgets._schema_types import SECRET_MASK
+from replicate_widgets._secret_mask import SECRET_MASK
 from replicate_widgets._types import Prediction
 from replicate_widgets.server import serve
 from replicate_widgets.server._inputs import InputSchema

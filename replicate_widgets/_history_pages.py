@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ._history_model import HistoryEntry, row_key
+from ._history_entries import HistoryEntry, row_key
 from ._schema_secrets import has_mask
 
 __all__ = [

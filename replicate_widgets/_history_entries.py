@@ -1,4 +1,4 @@
-"""What History knows: the process-wide registry, table entries and pure helpers.
+"""History's rows: the registry of runs recorded in this process, and table entries.
 
 Nothing here draws a widget or touches the network, so :mod:`._history` (the widget)
 and its tests can lean on these without a kernel or a backend.
