@@ -1,5 +1,5 @@
 """Fixtures for the browser tests: a throwaway JupyterLab (which also serves Jupyter
-Notebook 7 and Voila) and headless Chromium.
+Notebook 7 and Voila), throwaway marimo servers, and headless Chromium.
 
 Every test here is marked ``e2e`` and skipped when Debian's Chromium is missing
 (install it with ``make chromium``).
@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from labharness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Lab, start_lab
+from marimoharness import Marimo, start_marimo
 
 NON_LOOPBACK = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*")
 
@@ -56,9 +58,12 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser context; collects page errors and console errors for the test."""
+@contextmanager
+def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context; collects page errors and console errors for the test.
+
+    A screenshot of a failed test's page goes to the artifacts folder.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
     pg = ctx.new_page()
@@ -80,14 +85,51 @@ def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any
 
     ctx.route(NON_LOOPBACK, block)
     pg.external_requests = external
-    yield pg
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        pg.screenshot(
-            path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True
-        )
-    ctx.close()
+    try:
+        yield pg
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            pg.screenshot(
+                path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True
+            )
+        ctx.close()
+
+
+@pytest.fixture
+def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page for the test's JupyterLab (see :func:`open_page`)."""
+    with open_page(browser, request) as pg:
+        yield pg
     lab.shutdown_sessions()
+
+
+@pytest.fixture
+def marimo_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page for a marimo server (see :func:`open_page`); no JupyterLab started."""
+    with open_page(browser, request) as pg:
+        yield pg
+
+
+@pytest.fixture(scope="module")
+def marimo_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[Path], Marimo]]:
+    """Start ``marimo run`` on a notebook: ``server = marimo_server(path)``.
+
+    Each server has its own throwaway home (marimo's config, the local backend's
+    data); all are stopped when the module's tests are done.
+    """
+    started: list[Marimo] = []
+
+    def start(notebook: Path) -> Marimo:
+        server = start_marimo(notebook, tmp_path_factory.mktemp("marimo"))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)

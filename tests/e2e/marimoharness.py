@@ -106,7 +106,8 @@ def start_marimo(notebook: Path, home: Path, timeout: float = 60) -> Marimo:
             env=marimo_env(home),
             stdout=log,
             stderr=subprocess.STDOUT,
-            cwd=notebook.parent,
+            # Kept outputs go to ./replicate-outputs: here, not into the checkout.
+            cwd=home,
             # Its own group: a SIGKILL for a hung marimo reaches nothing else.
             start_new_session=True,
         )
