@@ -114,16 +114,16 @@ def marimo_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def marimo_server(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Callable[[Path], Marimo]]:
-    """Start ``marimo run`` on a notebook: ``server = marimo_server(path)``.
+) -> Iterator[Callable[..., Marimo]]:
+    """Start marimo on a notebook: ``server = marimo_server(path, mode="run")``.
 
     Each server has its own throwaway home (marimo's config, the local backend's
     data); all are stopped when the module's tests are done.
     """
     started: list[Marimo] = []
 
-    def start(notebook: Path) -> Marimo:
-        server = start_marimo(notebook, tmp_path_factory.mktemp("marimo"))
+    def start(notebook: Path, mode: str = "run") -> Marimo:
+        server = start_marimo(notebook, tmp_path_factory.mktemp("marimo"), mode)
         started.append(server)
         return server
 

@@ -1,4 +1,4 @@
-"""Start and stop an isolated ``marimo run`` server for the browser tests.
+"""Start and stop an isolated ``marimo run`` (or ``edit``) server for the browser tests.
 
 127.0.0.1 only, an OS-chosen free port, no token (nothing but this test can reach the
 loopback port in the short time it runs), this checkout on ``PYTHONPATH``, and a
@@ -54,6 +54,7 @@ class Marimo:
 
 def marimo_env(home: Path) -> dict[str, str]:
     """The environment for marimo: this checkout, a throwaway home, no cloud token."""
+    home.mkdir(parents=True, exist_ok=True)
     for d in ("config", "cache", "state", "data"):
         (home / d).mkdir(parents=True, exist_ok=True)
     env = {
@@ -81,14 +82,26 @@ def marimo_env(home: Path) -> dict[str, str]:
     return env
 
 
-def start_marimo(notebook: Path, home: Path, timeout: float = 60) -> Marimo:
-    """Start ``marimo run notebook``; return once it answers HTTP."""
+def start_marimo(
+    notebook: Path, home: Path, mode: str = "run", timeout: float = 60
+) -> Marimo:
+    """Start ``marimo run notebook`` (or ``edit``); return once it answers HTTP.
+
+    ``marimo run`` runs each page's kernel as a thread of the server; ``marimo edit``
+    runs it as a process of its own, and runs the cells when the page opens only with
+    ``auto_instantiate`` on (its config, in the throwaway home).
+    """
     port = free_port()
+    env = marimo_env(home)
+    if mode == "edit":
+        config = Path(env["XDG_CONFIG_HOME"]) / "marimo" / "marimo.toml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("[runtime]\nauto_instantiate = true\n")
     cmd = [
         sys.executable,
         "-m",
         "marimo",
-        "run",
+        mode,
         str(notebook),
         "--headless",
         "--host",
@@ -98,12 +111,11 @@ def start_marimo(notebook: Path, home: Path, timeout: float = 60) -> Marimo:
         "--no-token",
         "--no-sandbox",
     ]
-    log_path = home / f"marimo-{notebook.stem}.log"
-    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / f"marimo-{mode}-{notebook.stem}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd,
-            env=marimo_env(home),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             # Kept outputs go to ./replicate-outputs: here, not into the checkout.

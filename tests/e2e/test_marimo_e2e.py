@@ -4,7 +4,8 @@ Proved here: notebooks/06-marimo.py (the quickstart) runs as an app; its Playgro
 run what is typed (the form's submit carries its values: marimo may deliver the value
 save after the message), stream text, show the fractal's images and play chiptune's
 audio; the ModelBrowser opens a working Playground; a 2x2 Sweep fills; and once marimo
-is stopped (SIGTERM or Ctrl-C) no model process it started is left.
+is stopped (SIGTERM or Ctrl-C; ``marimo run`` and ``marimo edit``) no model process it
+started is left.
 """
 
 from __future__ import annotations
@@ -160,22 +161,27 @@ def test_a_2x2_sweep_fills_in_marimo(marimo_page: Any, marimo_server: Any) -> No
     assert_clean(page)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+@pytest.mark.parametrize(
+    ("mode", "sig"),
+    [("run", signal.SIGTERM), ("run", signal.SIGINT), ("edit", signal.SIGTERM)],
+    ids=["run-TERM", "run-INT", "edit-TERM"],
+)
 def test_stopping_marimo_leaves_no_model_process(
-    marimo_page: Any, marimo_server: Any, sig: signal.Signals
+    marimo_page: Any, marimo_server: Any, mode: str, sig: signal.Signals
 ) -> None:
     page = marimo_page
-    server = marimo_server(HERE / "marimo_hello.py")
+    server = marimo_server(HERE / "marimo_hello.py", mode)
     page.goto(server.url)
     expect(page.get_by_text("ran: hello from marimo")).to_be_visible(timeout=120_000)
     models = model_processes(server.proc.pid)
     assert models, "the run left no model process to watch: nothing is proved"
     assert_clean(page)
     page.close()  # as a person closing the tab, then stopping marimo
-    assert server.stop(sig) in (0, -sig, 128 + sig), server.log_path.read_text()
+    # Stopped by this signal, or exited cleanly; SIGKILL (marimo hung) fails.
+    assert server.stop(sig) in (0, -sig), server.log_path.read_text()
     deadline = time.monotonic() + 30
     left = models
     while left and time.monotonic() < deadline:
         left = [p for p in left if p.is_running() and p.status() != "zombie"]
         time.sleep(0.2)
-    assert left == [], [(p.pid, p.cmdline()) for p in left]
+    assert left == [], [p.pid for p in left]
