@@ -2,8 +2,8 @@
 
 Open it with ``make demo-marimo``, or ``marimo edit notebooks/06-marimo.py`` (``marimo run``
 shows it as an app). With no ``REPLICATE_API_TOKEN`` set it runs offline, on the local
-backend. Each widget is a cell's value: see docs/front-ends.md for why not
-``mo.ui.anywidget(...)``.
+backend. ``marimo edit`` runs no cell when it opens a notebook: press "Run all" (the
+play button at the bottom right). Each widget is a cell's value (docs/front-ends.md).
 """
 
 import marimo
@@ -105,8 +105,10 @@ def _(rw):
 
 @app.cell
 def _(mo, writer):
+    import textwrap
+
     writer.run(prompt="It was a bright cold day", max_tokens=40, seed=7)
-    mo.plain_text(writer.output)
+    mo.plain_text(textwrap.fill(writer.output, 88))  # plain text keeps long lines
     return
 
 
