@@ -10,6 +10,7 @@ or out.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -93,6 +94,9 @@ def start_marimo(
     """
     port = free_port()
     env = marimo_env(home)
+    # A copy in the throwaway home: marimo writes a session cache (__marimo__/) next
+    # to the notebook, which must not land in the checkout.
+    notebook = Path(shutil.copy(notebook, home / notebook.name))
     if mode == "edit":
         config = Path(env["XDG_CONFIG_HOME"]) / "marimo" / "marimo.toml"
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +122,7 @@ def start_marimo(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            # Kept outputs go to ./replicate-outputs: here, not into the checkout.
+            # Kept outputs go to ./replicate-outputs: here too.
             cwd=home,
             # Its own group: a SIGKILL for a hung marimo reaches nothing else.
             start_new_session=True,

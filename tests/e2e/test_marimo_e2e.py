@@ -175,6 +175,12 @@ def test_stopping_marimo_leaves_no_model_process(
     expect(page.get_by_text("ran: hello from marimo")).to_be_visible(timeout=120_000)
     models = model_processes(server.proc.pid)
     assert models, "the run left no model process to watch: nothing is proved"
+    parents = {p.ppid() for p in models if "_lifeline" in " ".join(p.cmdline())}
+    assert parents
+    if mode == "run":  # the page's kernel is a thread of the server, so is its backend
+        assert parents == {server.proc.pid}
+    else:  # the kernel is a process of its own, a child of marimo's
+        assert server.proc.pid not in parents
     assert_clean(page)
     page.close()  # as a person closing the tab, then stopping marimo
     # Stopped by this signal, or exited cleanly; SIGKILL (marimo hung) fails.
