@@ -1,4 +1,4 @@
-"""The widgets in marimo (``marimo run``), in headless Chromium, on the local backend.
+"""The widgets in marimo (``marimo run`` and ``edit``), in headless Chromium, locally.
 
 Proved here: notebooks/06-marimo.py (the quickstart) runs as an app; its Playgrounds
 run what is typed (the form's submit carries its values: marimo may deliver the value
@@ -24,17 +24,10 @@ from playwright.sync_api import expect
 HERE = Path(__file__).parent
 QUICKSTART = REPO / "notebooks" / "06-marimo.py"
 
-# marimo's own page logs these; they say nothing about our widgets.
-MARIMO_NOISE = ("was preloaded using link preload",)
-
-
-def unexpected(messages: list[str]) -> list[str]:
-    return [m for m in messages if not any(n in m for n in MARIMO_NOISE)]
-
 
 def assert_clean(page: Any) -> None:
     assert page.js_errors == []
-    assert unexpected(page.console_errors) == []
+    assert page.console_errors == []
     assert page.external_requests == []
 
 
@@ -52,7 +45,7 @@ def screenshots(page: Any, name: str) -> None:
 
 
 def model_processes(server_pid: int) -> list[psutil.Process]:
-    """The model processes under marimo: coglet parents and workers (and their kids).
+    """The model processes under marimo: coglet parents and their workers.
 
     Found as descendants of the marimo server (a coglet parent is in a session of its
     own, but still marimo's child) whose command line names coglet or cog's server.
