@@ -108,7 +108,7 @@ def _(mo, writer):
     import textwrap
 
     writer.run(prompt="It was a bright cold day", max_tokens=40, seed=7)
-    mo.plain_text(textwrap.fill(writer.output, 88))  # plain text keeps long lines
+    mo.plain_text(textwrap.fill(writer.output, 60))  # plain text keeps long lines
     return
 
 
