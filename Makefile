@@ -48,6 +48,7 @@ chromium:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/unasync.py --check
 	cd js && npm run lint
 
 typecheck: install

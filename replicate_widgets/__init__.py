@@ -9,6 +9,7 @@ models on this machine through coglet, speaking the same API on 127.0.0.1.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 # First, before anything imports jsonschema: importing it defers a 2 s grammar.
@@ -105,7 +106,20 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'replicate_widgets' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(module, __name__), name)
+    _public(value)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def _public(value: Any) -> None:
+    """Report a public class or function as ``replicate_widgets.X`` (as httpx does).
+
+    Reprs, tracebacks and docs then show the name users import, not the private
+    module it lives in (``replicate_widgets.ModelError``, not ``..._errors...``).
+    """
+    if isinstance(value, (type, FunctionType)):
+        value.__module__ = __name__
 
 
 __all__ = [
@@ -164,3 +178,8 @@ __all__ = [
     "parse",
     "serve",
 ]
+
+for _name in __all__:
+    if _name not in _LAZY and not _name.startswith("__"):
+        _public(globals()[_name])
+del _name

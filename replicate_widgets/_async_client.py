@@ -1,7 +1,14 @@
 """``AsyncClient``: the asyncio Replicate HTTP API client.
 
-GENERATED from :mod:`._client` by ``tests/test_client_unasync.py``; edit
-``_client.py`` and regenerate instead of editing this file.
+Endpoints are defined once in :mod:`._endpoints`; request building, error mapping,
+retry decisions and stream bookkeeping are sans-IO code in :mod:`._http`,
+:mod:`._retry` and :mod:`._streaming`. This module adds only the I/O: send with
+retries, sleep, read SSE.
+
+This is the source of the sync :mod:`._client`, which ``scripts/unasync.py``
+generates from it by deleting ``async``/``await`` and replacing a few tokens
+(``AsyncClient`` -> ``Client``, ``aclose`` -> ``close``, ...). Edit this file and
+run ``python scripts/unasync.py``; ``make lint`` fails when the two drift apart.
 """
 
 from __future__ import annotations

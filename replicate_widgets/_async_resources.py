@@ -1,7 +1,8 @@
 """Resource namespaces of the :class:`AsyncClient`.
 
-GENERATED from :mod:`._resources` by ``tests/test_client_unasync.py``; edit
-``_resources.py`` and regenerate instead of editing this file.
+Each method only builds the endpoint's call (:mod:`._endpoints`) and executes it.
+This is the source of the sync :mod:`._resources` (``scripts/unasync.py``
+generates it); edit this file and regenerate, never the copy.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from ._types import (
 )
 
 if TYPE_CHECKING:
-    from ._async_client import AsyncClient as Client
+    from ._async_client import AsyncClient
 
 
 class _Namespace:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
     async def _upload(self, prepared: PreparedInput) -> dict[str, Any]:

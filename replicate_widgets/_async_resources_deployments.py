@@ -1,7 +1,9 @@
 """``client.deployments``: manage deployments and run predictions on them.
 
-GENERATED from :mod:`._resources_deployments` by ``tests/test_client_unasync.py``; edit
-``_resources_deployments.py`` and regenerate instead of editing this file.
+Split from :mod:`._async_resources` to keep modules small; like it, each method
+only builds the endpoint's call (:mod:`._endpoints_deployments`) and executes it.
+This is the source of the sync :mod:`._resources_deployments` (``scripts/unasync.py``
+generates it); edit this file and regenerate, never the copy.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from ._types import Page, Prediction
 from ._types_deployments import Deployment
 
 if TYPE_CHECKING:
-    from ._async_client import AsyncClient as Client
+    from ._async_client import AsyncClient
 
 
 class Deployments(_Namespace):
     """``client.deployments``: list, get, create, update, delete; predictions."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: AsyncClient) -> None:
         super().__init__(client)
         self.predictions = _DeploymentPredictions(client)
         """``client.deployments.predictions``."""

@@ -9,7 +9,6 @@ only, rather than with every other tile's again.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ import traitlets
 from ._catalog_shared import model_links_html
 from ._composite import STATIC, Composite, MarkupTrait
 from ._html import Markup, tag
+from ._media import thumbnail
 from ._types import Model
 
 __all__ = [
@@ -29,19 +29,6 @@ __all__ = [
     "thumbnail",
     "tile_html",
 ]
-
-
-def thumbnail(data: bytes, max_edge: int) -> bytes:
-    """Return ``data`` as a PNG no larger than ``max_edge`` on its longest side."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as img:
-        img.thumbnail((max_edge, max_edge))
-        out = io.BytesIO()
-        img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB").save(
-            out, format="PNG"
-        )
-        return out.getvalue()
 
 
 def tile_html(model: Model) -> Markup:

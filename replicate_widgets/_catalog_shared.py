@@ -14,9 +14,7 @@ or a digit. URLs must be ``http(s)``.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -31,6 +29,7 @@ from ._errors import (
     ReplicateError,
 )
 from ._html import Markup, is_web_url, join, link, tag
+from ._model_names import bundled_model_refs, is_model_name
 from ._types import Model
 
 if TYPE_CHECKING:
@@ -51,9 +50,6 @@ __all__ = [
     "plain_message",
     "suggest_name",
 ]
-
-_BUNDLED = Path(__file__).parent / "server" / "models"
-_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
 
 
 # -- checks (pure) ---------------------------------------------------------------------
@@ -94,10 +90,10 @@ def check_model_name(value: str, what: str = "name") -> str | None:
     """
     if not value:
         return f"The {what} is required."
-    if _NAME.match(value):
+    if is_model_name(value):
         return None
     hint = suggest_name(value)
-    tip = f" Try {hint!r}." if hint and _NAME.match(hint) else ""
+    tip = f" Try {hint!r}." if is_model_name(hint) else ""
     if value != value.lower():
         return f"The {what} must be lowercase.{tip}"
     if not value[0].isalnum() or not value[-1].isalnum():
@@ -264,16 +260,7 @@ def bundled_model_names() -> list[str]:
 
     Read from each folder's ``model.json``, so nothing is started or imported.
     """
-    names = []
-    for sidecar in sorted(_BUNDLED.glob("*/model.json")):
-        try:
-            meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        names.append(
-            f"{meta.get('owner', 'demo')}/{meta.get('name', sidecar.parent.name)}"
-        )
-    return sorted(names)
+    return sorted(f"{owner}/{name}" for owner, name in bundled_model_refs().values())
 
 
 def plain_message(exc: BaseException) -> str:

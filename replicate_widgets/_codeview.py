@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import traitlets
 
-_STATIC = pathlib.Path(__file__).parent / "static"
+from ._composite import STATIC
 
 
 class CodeView(anywidget.AnyWidget):
     """Shows code snippets in tabs, one per language, with a Copy button."""
 
-    _esm = _STATIC / "code.js"
+    _esm = STATIC / "code.js"
 
     snippets = traitlets.Dict().tag(sync=True)
     """Language name to snippet text (made by ``_codegen.snippets``)."""

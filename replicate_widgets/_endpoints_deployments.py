@@ -12,11 +12,11 @@ from typing import Any
 
 from ._checks import parse_model
 from ._http import Call
+from ._model_names import is_model_name
 from ._parsers import nothing, one, page_of
 from ._types import Page
 from ._types_deployments import Deployment
 
-_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$")
 _VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
 _UPDATABLE = ("version", "hardware", "min_instances", "max_instances")
 
@@ -80,7 +80,7 @@ def deployments_create(
     max_instances: int,
 ) -> Call[Deployment]:
     """``POST /deployments`` with every field the API requires."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not is_model_name(name):
         hint = (
             " Pass the name alone: the deployment is created under your account."
             if isinstance(name, str) and "/" in name

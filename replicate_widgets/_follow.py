@@ -21,6 +21,7 @@ from typing import Any
 
 from ._media import MediaItem, build_media
 from ._panel_state import PanelState
+from ._sources import RunSource
 from ._types import Prediction, StreamEvent
 
 __all__ = ["ClientAdapter", "Follower"]
@@ -34,12 +35,11 @@ class ClientAdapter:
     Parameters
     ----------
     client
-        An object with ``predictions.get/cancel``, ``stream_prediction`` and
-        ``read``; methods that return awaitables are awaited, others run in a
-        worker thread.
+        A blocking or asyncio client (see :mod:`._sources`); methods that return
+        awaitables are awaited, others run in a worker thread.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: RunSource) -> None:
         self.client = client
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -88,8 +88,10 @@ class ClientAdapter:
             except BaseException as exc:  # handed to the loop, raised there
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
-                with contextlib.suppress(Exception):
-                    source.close()
+                close = getattr(source, "close", None)  # a generator's, if any
+                if callable(close):
+                    with contextlib.suppress(Exception):
+                        close()
 
         thread = threading.Thread(
             target=pump, name="replicate-widgets-stream", daemon=True

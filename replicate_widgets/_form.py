@@ -18,7 +18,6 @@ in their place; :meth:`InputForm.to_input` swaps the real values back in.
 from __future__ import annotations
 
 import difflib
-import pathlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +25,13 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ._composite import STATIC
 from ._form_store import HiddenValues, StaleMarker
 from ._schema import ModelSchema, SchemaError, parse
 from ._schema_types import UnknownInputError
 
 __all__ = ["FormSnapshot", "InputForm"]
 
-_STATIC = pathlib.Path(__file__).parent / "static"
 
 # Jupyter's websocket refuses messages over 10 MiB (tornado's default); leave room for
 # the message header so an upload at the limit still gets through.
@@ -72,7 +71,7 @@ class InputForm(anywidget.AnyWidget):
     >>> form  # doctest: +SKIP
     """
 
-    _esm = _STATIC / "form.js"
+    _esm = STATIC / "form.js"
 
     fields = traitlets.List(traitlets.Dict()).tag(sync=True)
     """The inputs in x-order, as the schema layer describes them (``Field.to_json``)."""

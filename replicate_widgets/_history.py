@@ -54,7 +54,7 @@ from ._history_rows import detail_heading, inputs_html, row_data, thumbs_data
 from ._history_sync import HistorySync
 from ._history_tweak import Workbench, load_into_form, runs_model
 from ._history_view import EMPTY_VIEW, STATUSES, Filters, models_of, summary
-from ._host_cell import as_cell, current_cell
+from ._host_context import as_cell, current_cell
 from ._html import tag
 from ._loop import io_loop, on_io_thread, submit
 from ._types import Page, Prediction

@@ -1,27 +1,41 @@
 """Widgets made after their cell ran, under hosts that tie widgets to a cell.
 
-marimo opens a widget's model in the browser through the runtime context of the
-cell being run, which is thread-local: a widget constructed in a thread without one
-(this package's background loop, or a worker of ``asyncio.to_thread``) gets a comm
-that sends nothing, so the browser never hears of it and cannot show it as a part.
-Threads made with ``marimo.Thread`` (marimo's public API) carry the context of the
-cell that started them. So a composite that makes parts in the background (the
-ModelBrowser's tiles and its Playground) starts one such thread while its own cell
-runs, and makes its parts there. Anywhere else (Jupyter, Voila, plain Python) the
-parts are made where they are asked for.
+Both ways marimo ties a widget to a cell are handled here; elsewhere (Jupyter,
+Voila, plain Python) everything below is a no-op.
+
+**Made in a background thread** (`HostContext`). marimo opens a widget's model in
+the browser through the runtime context of the cell being run, which is thread-
+local: a widget constructed in a thread without one (this package's background loop,
+or a worker of ``asyncio.to_thread``) gets a comm that sends nothing, so the browser
+never hears of it and cannot show it as a part. Threads made with ``marimo.Thread``
+(marimo's public API) carry the context of the cell that started them. So a
+composite that makes parts in the background (the ModelBrowser's tiles and its
+Playground) starts one such thread while its own cell runs, and makes its parts
+there. Anywhere else (Jupyter, Voila, plain Python) the parts are made where they
+are asked for.
+
+**Made by a button's handler** (`current_cell`, `as_cell`). marimo ties an
+anywidget's view code (a "virtual file" it serves) to the cell that is running when
+the widget is made. A widget made later, in a handler of a button of the view, when
+no cell runs, cannot be opened: marimo 0.25 fails with an ``AssertionError`` in
+``EsmSpec.from_esm``. So a composite that makes parts in its actions (History's
+Open and Tweak) notes its cell when it is made (`current_cell`) and makes those
+parts in that cell's name (`as_cell`): their view code then lives as long as the
+cell's output does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import queue
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["HostContext"]
+__all__ = ["HostContext", "as_cell", "current_cell"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -102,3 +116,40 @@ def _serve(jobs: queue.SimpleQueue[_Job | None]) -> None:
         if job is None:
             return
         job()
+
+
+# -- widgets made by a button's handler ------------------------------------------
+
+
+def _marimo_context() -> Any:
+    if "marimo" not in sys.modules:  # only a marimo kernel has a context to find
+        return None
+    try:
+        from marimo._runtime.context import get_context
+
+        return get_context()
+    except Exception:  # no context (a plain thread), or marimo moved it
+        return None
+
+
+def current_cell() -> str | None:
+    """Return the id of the marimo cell running now (``None`` outside marimo)."""
+    context = _marimo_context()
+    cell = getattr(context, "cell_id", None)
+    return cell if isinstance(cell, str) else None
+
+
+@contextlib.contextmanager
+def as_cell(cell_id: str | None) -> Iterator[None]:
+    """Make widgets in the name of ``cell_id`` while no marimo cell runs.
+
+    A no-op when ``cell_id`` is ``None``, outside marimo, and while a cell runs
+    (its widgets are that cell's, as for any widget made in a cell).
+    """
+    context = _marimo_context() if cell_id is not None else None
+    scope = getattr(context, "with_cell_id", None)
+    if cell_id is None or scope is None or getattr(context, "cell_id", None):
+        yield
+        return
+    with scope(cell_id):
+        yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 import threading
 from typing import Any
 
@@ -10,8 +9,7 @@ import anywidget
 import traitlets
 
 from . import _auth
-
-_STATIC = pathlib.Path(__file__).parent / "static"
+from ._composite import STATIC
 
 
 class Login(anywidget.AnyWidget):
@@ -22,7 +20,7 @@ class Login(anywidget.AnyWidget):
     trait ever holds it, so the widget state saved with a notebook cannot contain it.
     """
 
-    _esm = _STATIC / "login.js"
+    _esm = STATIC / "login.js"
 
     status = traitlets.Unicode("").tag(sync=True)
     """What happened to the last token, in words for the person (never the token)."""

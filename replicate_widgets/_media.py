@@ -32,6 +32,7 @@ __all__ = [
     "prepare_image",
     "safe_file_name",
     "sniff_mime",
+    "thumbnail",
 ]
 
 MediaKind = Literal["image", "audio", "video", "text", "file"]
@@ -168,32 +169,62 @@ def prepare_image(data: bytes, max_edge: int = 1024) -> DisplayImage:
         raise ValueError(
             f"max_edge must be a positive number of pixels, got {max_edge}"
         )
-    try:
-        im = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"not an image Pillow can read: {exc}") from exc
-    with im:
+    with _open_image(data) as im:
         width, height = im.size
         fmt = im.format or ""
         if max(width, height) <= max_edge and fmt in _BROWSER_IMAGES:
             return DisplayImage(
                 data, _BROWSER_IMAGES[fmt], width, height, width, height
             )
-        # draft() lets the JPEG decoder skip to a smaller scale: much less work.
-        im.draft("RGB", (max_edge, max_edge))
-        frame = im.copy()
-    frame.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
-    alpha = frame.mode in ("RGBA", "LA", "PA") or (
-        frame.mode == "P" and "transparency" in frame.info
-    )
+        frame = _downscale(im, max_edge)
     out = io.BytesIO()
-    if alpha:
+    if _has_alpha(frame):
         frame.convert("RGBA").save(out, format="PNG")
         mime = "image/png"
     else:
         frame.convert("RGB").save(out, format="JPEG", quality=88)
         mime = "image/jpeg"
     return DisplayImage(out.getvalue(), mime, frame.width, frame.height, width, height)
+
+
+def thumbnail(data: bytes, max_edge: int) -> bytes:
+    """Return ``data`` as a PNG no larger than ``max_edge`` on its longest side.
+
+    Raises
+    ------
+    ValueError
+        When the bytes are not an image Pillow reads.
+    PIL.Image.DecompressionBombError
+        When the image claims more pixels than Pillow's bomb limit.
+    """
+    with _open_image(data) as im:
+        frame = _downscale(im, max_edge)
+    out = io.BytesIO()
+    frame.convert("RGBA" if _has_alpha(frame) else "RGB").save(out, format="PNG")
+    return out.getvalue()
+
+
+def _open_image(data: bytes) -> Image.Image:
+    """Open (not decode) an image; Pillow's decompression-bomb check runs here."""
+    try:
+        return Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"not an image Pillow can read: {exc}") from exc
+
+
+def _downscale(im: Image.Image, max_edge: int) -> Image.Image:
+    """Decode ``im`` at most ``max_edge`` pixels on its longest side."""
+    # draft() lets the JPEG decoder skip to a smaller scale: much less work.
+    im.draft("RGB", (max_edge, max_edge))
+    frame = im.copy()
+    frame.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    return frame
+
+
+def _has_alpha(frame: Image.Image) -> bool:
+    return frame.mode in ("RGBA", "LA", "PA") or (
+        frame.mode == "P" and "transparency" in frame.info
+    )
 
 
 @dataclass

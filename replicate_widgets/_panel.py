@@ -11,7 +11,6 @@ inside, rate-limited by a :class:`~._coalesce.Coalescer`.
 from __future__ import annotations
 
 import concurrent.futures
-import pathlib
 import threading
 import time
 import traceback
@@ -22,12 +21,14 @@ import anywidget
 import traitlets
 
 from ._coalesce import Coalescer
+from ._composite import STATIC
 from ._follow import ClientAdapter, Follower
 from ._loop import io_loop, on_io_thread, submit
 from ._media import MediaItem
 from ._panel_media import MAX_IDS_ASKED, MediaStore
 from ._panel_state import PanelState, output_kind_of, raw_json
 from ._panel_text import AppendMixin
+from ._sources import RunSource
 from ._types import Prediction
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PredictionPanel"]
 
-_STATIC = pathlib.Path(__file__).parent / "static"
 _UNSET: Any = object()
 VIEWS_GONE_AFTER = 2.0
 """Seconds without any view before the panel counts as gone (a view re-rendered,
@@ -74,7 +74,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     >>> panel = PredictionPanel.watch("hdwst0bb05rgp0cf0p29mzk2am")  # doctest: +SKIP
     """
 
-    _esm = _STATIC / "panel.js"
+    _esm = STATIC / "panel.js"
 
     prediction_id = traitlets.Unicode("").tag(sync=True)
     """The prediction followed (empty before :meth:`follow`)."""
@@ -122,7 +122,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         self,
         *,
         output: Any = None,
-        client: Any = None,
+        client: RunSource | None = None,
         max_image_edge: int = 1024,
         log_limit: int = 100_000,
         max_rate: float = 20.0,
@@ -165,7 +165,7 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         cls,
         prediction: str | Prediction,
         *,
-        client: Any = None,
+        client: RunSource | None = None,
         output: Any = None,
         **options: Any,
     ) -> PredictionPanel:
@@ -192,7 +192,11 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
         return panel
 
     def follow(
-        self, prediction: str | Prediction, client: Any = None, *, output: Any = _UNSET
+        self,
+        prediction: str | Prediction,
+        client: RunSource | None = None,
+        *,
+        output: Any = _UNSET,
     ) -> concurrent.futures.Future[Prediction]:
         """Show ``prediction`` from now on, replacing whatever the panel showed.
 
@@ -314,13 +318,17 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
     # -- background work (on the io loop's thread) -----------------------------------
 
     async def _run(
-        self, generation: int, target: str | Prediction, client: Any, kind: str | None
+        self,
+        generation: int,
+        target: str | Prediction,
+        client: RunSource | None,
+        kind: str | None,
     ) -> Prediction:
-        own_client = client is None
-        if own_client:
+        own_client = None
+        if client is None:
             from ._client import Client
 
-            client = Client()
+            client = own_client = Client()
         state = PanelState(kind, self._log_limit)
         coalescer = Coalescer(lambda: self._flush(generation), max_rate=self._max_rate)
         follower = Follower(
@@ -336,8 +344,8 @@ class PredictionPanel(AppendMixin, anywidget.AnyWidget):
             return await follower.run(target)
         finally:
             coalescer.close()
-            if own_client:
-                client.close()
+            if own_client is not None:
+                own_client.close()
 
     async def _cancel(self, generation: int) -> None:
         follower = self._follower

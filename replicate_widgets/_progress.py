@@ -1,8 +1,9 @@
-"""Progress from tqdm-style log lines, and a bounded log buffer.
+"""Reading model logs: progress from tqdm-style lines, colour codes, a bounded buffer.
 
 Models report progress by logging tqdm bars (``" 38%|###8  | 19/50 [00:01<00:01]"``).
 Replicate's own clients take the last line that looks like one; so do we, reading only
-the tail of the logs so the cost does not grow with a long run.
+the tail of the logs so the cost does not grow with a long run. The public
+``Prediction.progress`` and the panel's bar both come from `Progress.parse`.
 """
 
 from __future__ import annotations
@@ -10,20 +11,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["LogBuffer", "Progress", "parse_progress"]
+__all__ = ["LogBuffer", "Progress", "parse_progress", "strip_ansi"]
 
 # The convention of replicate-python's Prediction.Progress: percent, bar, current/total.
 _BAR = re.compile(r"^\s*(\d+)%\s*\|.*?\|\s*(\d+)/(\d+)")
-# Colour codes would otherwise break the "^\s*NN%" anchor of a coloured bar.
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# Terminal escapes: CSI sequences (colours, cursor moves) and OSC ones (titles,
+# links). Left in, they break the "^\s*NN%" anchor of a coloured bar and show as
+# noise in a shared page.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # A tqdm line is short; the tail we scan holds the last several of them.
 _TAIL = 4096
 
 
+def strip_ansi(text: str) -> str:
+    """Return ``text`` without terminal escape sequences (colours, titles)."""
+    return _ANSI.sub("", text)
+
+
 @dataclass(frozen=True)
 class Progress:
-    """Where a model says it is, from its last tqdm-style log line."""
+    """Progress parsed from a tqdm-style log line such as ``42%|####  | 42/100``."""
 
     percentage: float
     """Fraction done, 0.0 to 1.0 (``current / total``)."""
@@ -39,6 +47,14 @@ class Progress:
             "current": self.current,
             "total": self.total,
         }
+
+    @classmethod
+    def parse(cls, logs: str) -> Progress | None:
+        """Return the progress of the last tqdm-style line in ``logs``, or ``None``.
+
+        Colour codes are ignored; a bar with a total of 0 is skipped.
+        """
+        return parse_progress(logs)
 
 
 def parse_progress(logs: str) -> Progress | None:

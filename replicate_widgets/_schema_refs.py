@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._json_pointer import follow_pointer
 from ._schema_types import SchemaError
 
 _MAX_DEPTH = 32
@@ -100,16 +101,12 @@ def follow_ref(root: Mapping[str, Any], ref: Any) -> Any:
     """
     if not isinstance(ref, str) or not ref.startswith("#"):
         raise RefError(f"only local references ('#/...') are supported, got {ref!r}")
-    node: Any = root
-    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise RefError(f"the reference {ref!r} points at nothing in the document")
-    return node
+    try:
+        return follow_pointer(root, ref)
+    except LookupError:
+        raise RefError(
+            f"the reference {ref!r} points at nothing in the document"
+        ) from None
 
 
 def resolve(

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Re-exported for the schema layer; the rule lives in the leaf module.
+from ._secret_mask import SECRET_MASK as SECRET_MASK
+
 FieldKind = Literal[
     "string",
     "text",
@@ -38,9 +41,6 @@ OutputKind = Literal[
     "json",
 ]
 """How an output is shown."""
-
-SECRET_MASK = "**********"  # noqa: S105 - the mask, not a password
-"""What Cog writes in place of a `Secret` default; it must never be sent back."""
 
 
 class SchemaError(ValueError):

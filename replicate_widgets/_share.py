@@ -25,6 +25,7 @@ from ._html import Markup, escape, is_web_url, join, link, tag
 from ._keep import KeptRecord
 from ._keep_files import as_bytes_and_mime, is_output_url, mask_secrets
 from ._media import file_name, media_kind, prepare_image, sniff_mime
+from ._progress import strip_ansi
 from ._schema import ModelSchema
 from ._types import Prediction
 
@@ -36,7 +37,6 @@ _MAX_TEXT = 100_000
 _LOG_LINES = 200
 # ANSI colours (CSI) and operating system commands (OSC: window titles, OSC 8
 # hyperlinks, ended by BEL or ESC \): a shared page shows the logs' text only.
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _UTC = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|\+00:00)$")
 
 # JupyterLab's theme variables, with fallbacks for nbconvert and plain browsers.
@@ -191,7 +191,7 @@ class _Renderer:
 
 def _logs_tail(logs: str) -> tuple[str, int]:
     # a tqdm bar redraws with \r: only the last state of each line is worth showing
-    lines = [ln.split("\r")[-1] for ln in _ANSI.sub("", logs).split("\n")]
+    lines = [ln.split("\r")[-1] for ln in strip_ansi(logs).split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()
     return "\n".join(lines[-_LOG_LINES:]), len(lines)

@@ -21,8 +21,6 @@ import re
 import urllib.parse
 import warnings
 
-from PIL import Image, UnidentifiedImageError
-
 __all__ = ["GENERIC_TYPES", "MIME_PATTERN", "OCTET_STREAM", "clean_mime", "sniff_mime"]
 
 OCTET_STREAM = "application/octet-stream"
@@ -144,6 +142,10 @@ def _judge(
 
 
 def _pillow_mime(data: bytes) -> str | None:
+    # Imported here: the client sniffs files too, and importing it must not load
+    # Pillow (about 40 ms) for a script that never looks at an image.
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             # A huge image is still an image; size limits are applied when decoding.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ._checks import WIDGET_REF, short_ref
 from ._panel_media import NotDownloaded
 from ._streaming import StreamTracker
-from ._types import FileContent, Model, StreamEvent, Training, Version
+from ._types import FileContent, Model, Prediction, StreamEvent, Training, Version
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -28,10 +28,10 @@ class _TrainingCalls:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def get(self, training_id: str) -> Training:
+    def get(self, training_id: str, /) -> Training:
         return self._client.trainings.get(training_id)
 
-    def cancel(self, training_id: str) -> Training:
+    def cancel(self, training_id: str, /) -> Training:
         return self._client.trainings.cancel(training_id)
 
 
@@ -54,10 +54,14 @@ class TrainingSource:
         """Stop any polling started by :meth:`stream_prediction`."""
         self._closed.set()
 
-    def stream_prediction(self, training: Training) -> Iterator[StreamEvent]:
-        """Yield log lines and the end of ``training`` by polling it."""
+    def stream_prediction(self, training: Prediction, /) -> Iterator[StreamEvent]:
+        """Yield log lines and the end of ``training`` by polling it.
+
+        Typed as the panel passes it (a `Prediction`, as to any client): only its
+        id is used, and the run is fetched again from the training endpoint.
+        """
         tracker = StreamTracker()
-        current = training
+        current: Prediction = training
         while not self._closed.is_set():
             current = self.client.trainings.get(current.id)
             yield from tracker.catch_up(current)
@@ -65,7 +69,7 @@ class TrainingSource:
                 return
             self._closed.wait(POLL_SECONDS)
 
-    def read(self, _url: str) -> FileContent:
+    def read(self, _url: str, /) -> FileContent:
         """Refuse to download trained weights (they can be gigabytes)."""
         raise NotDownloaded(
             "weights stay on the backend (not downloaded: they can be gigabytes)."

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
+
+from ._progress import Progress as Progress
 
 Status = Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
 """A prediction's or training's status; the last four are terminal."""
@@ -24,8 +25,6 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(
 
 _R = TypeVar("_R", bound="Resource")
 T = TypeVar("T")
-
-_PROGRESS = re.compile(r"^\s*(\d+)%\s*\|.+?\|\s*(\d+)/(\d+)")
 
 
 @dataclass
@@ -265,29 +264,6 @@ class File(Resource):
     def url(self) -> str:
         """The URL to pass as a model input (``urls.get``)."""
         return self.urls.get("get", "")
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Progress parsed from a tqdm-style log line such as ``42%|####  | 42/100``."""
-
-    percentage: float
-    """Fraction done, 0 to 1 (``current / total``)."""
-    current: int
-    """Steps done."""
-    total: int
-    """Steps in all."""
-
-    @classmethod
-    def parse(cls, logs: str) -> Progress | None:
-        """Return the progress of the last matching log line, or ``None``."""
-        for line in reversed(logs.replace("\r", "\n").split("\n")):
-            match = _PROGRESS.match(line)
-            if match:
-                current, total = int(match.group(2)), int(match.group(3))
-                fraction = current / total if total else int(match.group(1)) / 100
-                return cls(fraction, current, total)
-        return None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,22 @@ for name in (
     os.environ.pop(name, None)
 
 
+@pytest.fixture
+def clean_client_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Clear the token and base URL for one test, and again after it.
+
+    The client test modules use it for every test
+    (``pytestmark = pytest.mark.usefixtures("clean_client_env")``).
+    """
+    from replicate_widgets import _auth
+
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
+    monkeypatch.delenv("REPLICATE_BASE_URL", raising=False)
+    _auth.set_token(None)
+    yield
+    _auth.set_token(None)
+
+
 @pytest.fixture(scope="session")
 def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """The local backend with all bundled models, on 127.0.0.1, for the session."""

@@ -6,12 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
-from test_client_support import (  # clean_client_env: autouse, found by name
+from _client_support import (
     API,
     FAST,
     TOKEN,
     Recorder,
-    clean_client_env,  # noqa: F401
     json_body,
     load,
 )
@@ -24,6 +23,8 @@ from replicate_widgets._errors import (
     RateLimitError,
     ServerError,
 )
+
+pytestmark = pytest.mark.usefixtures("clean_client_env")
 
 VERSION = "39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b"
 

@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from test_client_support import (  # clean_client_env: autouse, found by name
+from _client_support import (
     FAST,
     TOKEN,
     Recorder,
-    clean_client_env,  # noqa: F401
     json_body,
     load,
     make,
@@ -36,6 +35,8 @@ from replicate_widgets._types_search import (
     SearchPage,
     SearchResults,
 )
+
+pytestmark = pytest.mark.usefixtures("clean_client_env")
 
 VERSION = "da77bc59ee60423279fd632efb4795ab731d9e3ca9705ef3341091fb989b7eaf"
 DEPLOYMENT = "acme/my-app-image-generator"

@@ -1,170 +1,80 @@
-"""The async modules are generated from the sync ones; this test keeps them in step.
+"""The sync client modules are generated from the async ones; this keeps them in step.
 
-Endpoints are written once (``_endpoints.py``) and request building, errors, retry
-decisions and stream bookkeeping are shared sans-IO code. What is left, the thin
-executors (``_client.py``) and the namespaces that call them (``_resources.py``),
-differs between sync and async only by ``async``/``await`` and the httpx class
-names. So ``_async_client.py`` and ``_async_resources.py`` are derived mechanically
-(httpcore's unasync idea, run the other way) and nobody edits them by hand.
-
-Regenerate after editing a sync module::
-
-    python tests/test_client_unasync.py
+``scripts/unasync.py`` is the generator (``make lint`` runs it with ``--check``);
+these tests run the same check in the suite and show that the check can fail: on
+a sync module edited by hand, and on a rule that no longer matches anything.
 """
 
 from __future__ import annotations
 
-import pathlib
-import re
-import subprocess
+import importlib.util
+import shutil
 import sys
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-PACKAGE = pathlib.Path(__file__).parent.parent / "replicate_widgets"
-
-_HEADER = (
-    "GENERATED from :mod:`.{source}` by ``tests/test_client_unasync.py``; edit\n"
-    "``{source}.py`` and regenerate instead of editing this file."
-)
-
-# (pattern, replacement) pairs applied in order, as regular expressions.
-_COMMON: list[tuple[str, str]] = [
-    (r"\nimport time\n", "\nimport asyncio\n"),
-    (r"time\.sleep\(", "await asyncio.sleep("),
-]
-
-_RESOURCES: list[tuple[str, str]] = [
-    (
-        r"from \._client import Client",
-        "from ._async_client import AsyncClient as Client",
-    ),
-    (r"\n    def (?!__init__)", "\n    async def "),
-    (
-        r"(?<!await )\bself\.(_client\._send|_client\.\w+\.\w+|get|_upload)\(",
-        r"await self.\1(",
-    ),
-]
-
-_CLIENT: list[tuple[str, str]] = [
-    (
-        r"from collections\.abc import Iterator,",
-        "from collections.abc import AsyncIterator,",
-    ),
-    (r"\bIterator\[", "AsyncIterator["),
-    (r"from \._resources import", "from ._async_resources import"),
-    (
-        r"from \._resources_deployments import",
-        "from ._async_resources_deployments import",
-    ),
-    (r"class Client:", "class AsyncClient:"),
-    (r'"Client\(base_url', '"AsyncClient(base_url'),
-    (r"A client for the Replicate", "An asyncio client for the Replicate"),
-    (r">>> with Client\((.*)\) as c:", r">>> async with AsyncClient(\1) as c:"),
-    (r"\.\.\.     c\.run\(", "...     await c.run("),
-    (r"httpx\.BaseTransport", "httpx.AsyncBaseTransport"),
-    (r"httpx\.Client\(", "httpx.AsyncClient("),
-    (r"    def close\(self\)", "    async def close(self)"),
-    (r"self\._http\.close\(\)", "await self._http.aclose()"),
-    (
-        r"    def __enter__\(self\) -> Client:",
-        "    async def __aenter__(self) -> AsyncClient:",
-    ),
-    (r"    def __exit__\(", "    async def __aexit__("),
-    (r"        self\.close\(\)", "        await self.close()"),
-    (
-        r"    def (_send|_receive|search|run|_finish|stream|stream_prediction|_sse|"
-        r"read|download|_fetch)\(",
-        r"    async def \1(",
-    ),
-    (r"self\._http\.send\(", "await self._http.send("),
-    (r"response\.read\(\)", "await response.aread()"),
-    (r"\bresponse\.close\(\)", "await response.aclose()"),
-    (
-        r"\bfor chunk in response\.iter_bytes\(\)",
-        "async for chunk in response.aiter_bytes()",
-    ),
-    (
-        r"(?<!lambda url: )(?<!await )"
-        r"\bself\.(_send|_receive|_fetch|_finish|predictions\.\w+)\(",
-        r"await self.\1(",
-    ),
-    (r"\bfor (\w+) in self\.(_sse|stream_prediction)\(", r"async for \1 in self.\2("),
-    # ``yield from`` has no async form.
-    (
-        r"\n(\s+)yield from (self\.stream_prediction\(\w+\))",
-        r"\n\1async for event in \2:\n\1    yield event",
-    ),
-    (r"\bwith self\._http\.stream\(", "async with self._http.stream("),
-    (
-        r"for sse in EventSource\(response\)\.iter_sse\(\)",
-        "async for sse in EventSource(response).aiter_sse()",
-    ),
-]
-
-_TITLES = [
-    ("``Client``: the synchronous", "``AsyncClient``: the asyncio"),
-    ("sync :class:`~replicate_widgets._client.Client`", ":class:`AsyncClient`"),
-]
-
-# A namespace module split from ``_resources.py`` also takes its base class from
-# the async twin.
-_RESOURCES_SPLIT = [
-    *_RESOURCES,
-    (r"from \._resources import", "from ._async_resources import"),
-]
-
-TARGETS = {
-    "_async_resources.py": ("_resources", _RESOURCES),
-    "_async_resources_deployments.py": ("_resources_deployments", _RESOURCES_SPLIT),
-    "_async_client.py": ("_client", _CLIENT),
-}
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _ruff(source: str) -> str:
-    for command in (["check", "--select", "I", "--fix"], ["format"]):
-        source = subprocess.run(
-            [sys.executable, "-m", "ruff", *command, "--stdin-filename", "_g.py", "-"],
-            input=source,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=PACKAGE.parent,
-        ).stdout
-    return source
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "unasync", ROOT / "scripts/unasync.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["unasync"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-def generate(target: str) -> str:
-    """The text ``target`` must have: its sync source, unasynced and formatted."""
-    source_name, rules = TARGETS[target]
-    text = (PACKAGE / f"{source_name}.py").read_text()
-    doc_end = text.index('"""', 3) + 3
-    doc, body = text[:doc_end], text[doc_end:]
-    for pattern, replacement in _COMMON + rules:
-        body = re.sub(pattern, replacement, body)
-    title = doc[3:].split("\n", 1)[0]
-    for old, new in _TITLES:
-        title = title.replace(old, new)
-    header = f'"""{title}\n\n{_HEADER.format(source=source_name)}\n"""'
-    return _ruff(header + body)
+@pytest.fixture
+def unasync() -> ModuleType:
+    return _load()
 
 
-@pytest.mark.parametrize("target", sorted(TARGETS))
-def test_async_module_is_generated_from_sync(target):
-    actual = (PACKAGE / target).read_text()
-    assert actual == generate(target), "run: python tests/test_client_unasync.py"
+def test_sync_modules_are_what_the_async_sources_generate(unasync, capsys) -> None:
+    assert unasync.main(["--check"]) == 0, capsys.readouterr().err
 
 
-def test_rules_turn_blocking_calls_into_awaits():
-    text = generate("_async_client.py")
-    assert "time.sleep" not in text
-    assert "iter_sse()" not in text.replace("aiter_sse()", "")
-    assert "httpx.Client(" not in text
-    assert "await self._http.send(" in text
-    assert "lambda url: self._send(" in text  # returns the coroutine, awaited later
+def test_rules_turn_awaits_into_blocking_calls(unasync) -> None:
+    text = unasync.generate("_async_client.py", set())
+    assert "async " not in text
+    assert "await " not in text
+    assert "asyncio" not in text
+    assert "aiter_sse()" not in text
+    assert "httpx.Client(" in text
+    assert "time.sleep(" in text
+    assert "self._http.close()" in text
+    assert "def __enter__(self) -> Client:" in text
+    assert "yield from self.stream_prediction(prediction)" in text
+    assert "lambda url: self._send(" in text
 
 
-if __name__ == "__main__":
-    for name in TARGETS:
-        (PACKAGE / name).write_text(generate(name))
-        print(f"wrote replicate_widgets/{name}")
+def test_check_fails_on_a_hand_edited_sync_module(
+    unasync, tmp_path, monkeypatch, capsys
+) -> None:
+    copy = tmp_path / "replicate_widgets"
+    copy.mkdir()
+    for pair in unasync.SOURCES.items():
+        for name in pair:
+            shutil.copy(ROOT / "replicate_widgets" / name, copy / name)
+    edited = copy / "_resources.py"
+    edited.write_text(edited.read_text() + "\n# edited by hand\n")
+    monkeypatch.setattr(unasync, "PACKAGE", copy)
+    assert unasync.main(["--check"]) == 1
+    assert "_resources.py differs" in capsys.readouterr().err
+
+
+def test_check_reports_a_rule_nothing_uses(unasync, monkeypatch, capsys) -> None:
+    rules = [*unasync.SUBS, ("anext", "next")]
+    monkeypatch.setattr(unasync, "SUBS", rules)
+    monkeypatch.setattr(
+        unasync,
+        "_COMPILED",
+        [*unasync._COMPILED, (unasync.re.compile(r"(?<!\w)anext(?!\w)"), "next")],
+    )
+    assert unasync.main(["--check"]) == 1
+    assert "unused rule: 'anext' -> 'next'" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Details of issue #13 against the real local backend: the "Kept in" note."""
+"""Model details against the real local backend: the "Kept in" note."""
 
 from __future__ import annotations
 

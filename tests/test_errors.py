@@ -5,7 +5,7 @@ import time
 
 import httpx
 import pytest
-from test_client_support import load
+from _client_support import load
 
 from replicate_widgets import _errors as errors
 from replicate_widgets._types import Prediction

@@ -9,8 +9,8 @@ import wave
 
 import httpx
 import pytest
+from _client_support import API, TOKEN, Recorder, json_body
 from PIL import Image
-from test_client_support import API, TOKEN, Recorder, json_body
 
 from replicate_widgets import _files
 from replicate_widgets._async_client import AsyncClient

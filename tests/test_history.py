@@ -578,7 +578,7 @@ def test_parts_made_by_an_action_belong_to_the_historys_marimo_cell(monkeypatch)
     import sys
     import types
 
-    from replicate_widgets import _host_cell
+    from replicate_widgets import _host_context
 
     entered: list[str] = []
 
@@ -599,14 +599,14 @@ def test_parts_made_by_an_action_belong_to_the_historys_marimo_cell(monkeypatch)
     fake.get_context = lambda: ctx  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "marimo", types.ModuleType("marimo"))
     monkeypatch.setitem(sys.modules, "marimo._runtime.context", fake)
-    assert _host_cell.current_cell() is None  # a handler: no cell runs
-    with _host_cell.as_cell("cell-1"):
-        assert _host_cell.current_cell() == "cell-1"
+    assert _host_context.current_cell() is None  # a handler: no cell runs
+    with _host_context.as_cell("cell-1"):
+        assert _host_context.current_cell() == "cell-1"
     assert entered == ["cell-1"]
     ctx.cell_id = "cell-2"  # while a cell runs, its widgets are its own
-    with _host_cell.as_cell("cell-1"):
-        assert _host_cell.current_cell() == "cell-2"
+    with _host_context.as_cell("cell-1"):
+        assert _host_context.current_cell() == "cell-2"
     assert entered == ["cell-1"]
     monkeypatch.delitem(sys.modules, "marimo")  # not marimo: nothing to do
-    with _host_cell.as_cell("cell-1"):
-        assert _host_cell.current_cell() is None
+    with _host_context.as_cell("cell-1"):
+        assert _host_context.current_cell() is None

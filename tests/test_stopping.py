@@ -28,10 +28,10 @@ from replicate_widgets._compare import Sweep
 from replicate_widgets._errors import ModelError, is_run_interrupted
 from replicate_widgets._session import lease_held
 from replicate_widgets.server import LocalServer, serve
+from tests._stopping_support import TERMINAL, status_of, wait_for
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parents[1] / "replicate_widgets/server/models/echo"
-TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +54,6 @@ def _nothing_left_running(api: httpx.Client) -> Iterator[None]:
     for doc in api.get("predictions").json()["results"]:
         if doc["status"] not in TERMINAL:
             api.post(f"predictions/{doc['id']}/cancel")
-
-
-def status_of(api: httpx.Client, pid: str) -> str:
-    return str(api.get(f"predictions/{pid}").json()["status"])
-
-
-def wait_for(api: httpx.Client, pid: str, statuses: set[str], timeout=60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while (status := status_of(api, pid)) not in statuses:
-        assert time.monotonic() < deadline, f"{pid} still {status}"
-        time.sleep(0.05)
-    return status
 
 
 def running_id(api: httpx.Client, timeout=60.0) -> str:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from test_client_support import TOKEN, Recorder, load
+from _client_support import TOKEN, Recorder, load
 
 from replicate_widgets._async_client import AsyncClient
 from replicate_widgets._client import Client

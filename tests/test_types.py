@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_client_support import load
+from _client_support import load
 
 from replicate_widgets._types import (
     TERMINAL_STATUSES,

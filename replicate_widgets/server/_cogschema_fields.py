@@ -22,7 +22,7 @@ from cog.input import FieldInfo
 from cog.model import BaseModel as CogBaseModel
 from cog.types import AsyncConcatenateIterator, ConcatenateIterator
 
-from replicate_widgets.server._secrets import SECRET_MASK
+from replicate_widgets._secret_mask import SECRET_MASK
 
 __all__ = [
     "JSON",

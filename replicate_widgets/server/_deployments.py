@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from replicate_widgets._model_names import is_model_name
+
 from ._clock import now_iso
-from ._problem import Problem
-from ._registry import ACCOUNT, HARDWARE, SLUG
+from ._problem import Problem, check_body
+from ._registry import ACCOUNT, HARDWARE
 from ._store import Store
 
 CREATE_KEYS = (
@@ -88,7 +90,7 @@ class Deployments:
     # -------------------------------------------------------------- changes
     def create(self, body: Any) -> dict[str, Any]:
         """Create a deployment from a ``POST /v1/deployments`` body (release 1)."""
-        _check_body(body, CREATE_KEYS)
+        check_body(body, CREATE_KEYS)
         missing = [key for key in CREATE_KEYS if key not in body]
         if missing:
             raise Problem(
@@ -97,7 +99,7 @@ class Deployments:
                 f"{', '.join(CREATE_KEYS)}.",
             )
         name = body["name"]
-        if not isinstance(name, str) or not SLUG.match(name):
+        if not is_model_name(name):
             raise Problem(
                 422,
                 f"name {name!r} is not a valid deployment name: use lowercase "
@@ -128,7 +130,7 @@ class Deployments:
         """Apply a ``PATCH`` body; the result is the next release."""
         created, doc = self._find(owner, name)
         current = doc["current_release"]
-        _check_body(body, UPDATE_KEYS)
+        check_body(body, UPDATE_KEYS)
         if not body:
             raise Problem(
                 422,
@@ -197,17 +199,6 @@ class Deployments:
                 "or lower min_instances.",
             )
         return config
-
-
-def _check_body(body: Any, allowed: tuple[str, ...]) -> None:
-    if not isinstance(body, dict):
-        raise Problem(400, "The request body must be a JSON object.")
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise Problem(
-            422,
-            f"Unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}.",
-        )
 
 
 def _release(

@@ -28,7 +28,7 @@ from ._inputs import InputSchema, format_invalid_fields, output_is_iterator
 from ._instances import RunnerPool
 from ._lifecycle import Lifecycle, Live, output_schema
 from ._models import LocalModel
-from ._problem import Problem
+from ._problem import Problem, check_body
 from ._registry import Registry
 from ._remote import RemoteModel
 from ._sse import EventLog, replay
@@ -42,9 +42,6 @@ PREDICTION_KEYS = frozenset(
 )
 MODEL_PREDICTION_KEYS = PREDICTION_KEYS - {"version"}
 TRAINING_KEYS = frozenset({"destination", "input", "webhook", "webhook_events_filter"})
-PERSIST_INTERVAL = 0.5
-RECENT_LOGS = 512
-_FAILED_PREFIX = "Prediction failed: "
 _FILE_PATH = re.compile(r"^(?:/v1)+/files/([a-z0-9]+)(?:/download(?:/[^/]+)?)?/?$")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 STOPPED_REASON = (
@@ -150,7 +147,7 @@ class Engine(Lifecycle):
         """
         self._check_rate()
         allowed = MODEL_PREDICTION_KEYS if model else PREDICTION_KEYS
-        _check_keys(body, allowed)
+        check_body(body, allowed)
         if model is not None:
             owner, name = model
             version_id = version or self.registry.latest_version_id(owner, name)
@@ -179,7 +176,7 @@ class Engine(Lifecycle):
         self, owner: str, name: str, version_id: str, body: Any
     ) -> Live:
         """Validate a training request, queue the training and return it."""
-        _check_keys(body, TRAINING_KEYS)
+        check_body(body, TRAINING_KEYS)
         self.registry.version_doc(owner, name, version_id)
         local = self.registry.runnable(version_id)
         if not local.has_train:
@@ -464,19 +461,6 @@ class Engine(Lifecycle):
             await self._finish(live, "failed", error=STOPPED_REASON)
         await self.pool.close()
         await self._http.aclose()
-
-
-def _check_keys(body: Any, allowed: frozenset[str]) -> None:
-    """Reject a body that is not an object (400) or has unknown keys (422)."""
-    if not isinstance(body, dict):
-        raise Problem(400, "The request body must be a JSON object.")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise Problem(
-            422,
-            f"Unknown field(s) in the request body: "
-            f"{', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.",
-        )
 
 
 def _later(created: str, seconds: float) -> str:

@@ -4,8 +4,8 @@ Replicate validates ``input`` before queueing and answers 422 with
 ``invalid_fields``; the backend does the same so a bad input never reaches
 coglet. Cog writes OpenAPI 3.0 schemas, so ``nullable`` is turned into a JSON
 Schema ``null`` branch, and ``format: uri`` accepts ``data:`` URIs (Replicate
-takes small files that way). Secrets (see ``_secrets``) are masked for storage and
-never quoted in an error.
+takes small files that way). Secrets (see ``replicate_widgets._secret_mask``) are
+masked for storage and never quoted in an error.
 
 An explicit ``null`` for a named input means "not given", as on Replicate: it
 is dropped before validation, so the model gets the input's default (and a
@@ -21,7 +21,7 @@ from typing import Any
 
 import jsonschema
 
-from ._secrets import SecretMask
+from replicate_widgets._secret_mask import SecretMask
 
 
 def _uri(value: object) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._problem import Problem
+from ._problem import Problem, check_body
 from ._registry import EDITED, Registry
 from ._store import Store
 
@@ -38,17 +38,7 @@ def update_model(
         unknown fields or values that are not strings (each named).
     """
     registry.model_doc(owner, name)  # 404 before looking at the body
-    if not isinstance(body, dict):
-        raise Problem(
-            400, f"The request body must be a JSON object with any of {_allowed()}."
-        )
-    unknown = sorted(set(body) - set(EDITABLE))
-    if unknown:
-        raise Problem(
-            422,
-            f"Unknown field(s) {', '.join(unknown)}: a model's PATCH may change "
-            f"{_allowed()}.",
-        )
+    body = check_body(body, EDITABLE)
     not_strings = sorted(k for k, v in body.items() if not isinstance(v, str))
     if not_strings:
         raise Problem(
@@ -69,7 +59,3 @@ def edited_readme(store: Store, owner: str, name: str) -> str | None:
     doc = store.get_model(owner, name)
     readme = None if doc is None else doc.get("readme")
     return readme if isinstance(readme, str) else None
-
-
-def _allowed() -> str:
-    return ", ".join(EDITABLE)

@@ -31,7 +31,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from replicate_widgets._model_names import (
+    bundled_model_refs,
+    is_model_name,
+)
 from replicate_widgets.server._cog_yaml import (
     CogConfig,
     install_advice,
@@ -64,7 +67,6 @@ __all__ = [
     "runtime_directory",
 ]
 
-BUNDLED_DIR = Path(__file__).with_name("models")
 # Run by path, not with -m, so the package __init__ (the web server) is not loaded.
 _WORKER = Path(__file__).with_name("_schema_worker.py")
 PLATFORM_MESSAGE = (
@@ -72,7 +74,6 @@ PLATFORM_MESSAGE = (
     "macOS arm64 (pip install 'cog>=0.23,<0.24'); on other platforms use the "
     "cloud with REPLICATE_API_TOKEN"
 )
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _SCHEMA_TIMEOUT = 120.0
 
 
@@ -328,7 +329,7 @@ def load_model(
     if not directory.is_dir():
         raise ModelLoadError(f"{directory} is not a folder; pass a model folder")
     name = name or directory.name
-    if not _NAME.match(name) or not _NAME.match(owner):
+    if not is_model_name(name) or not is_model_name(owner):
         raise ModelLoadError(
             f"{owner}/{name} is not a valid model name: use lowercase letters, "
             "digits, '-', '_' and '.' (pass name=... to choose another name)"
@@ -404,20 +405,11 @@ def bundled_models() -> list[LocalModel]:
         folder's ``model.json`` gives its owner and name.
     """
 
-    def load(directory: Path) -> LocalModel:
-        sidecar = read_sidecar(directory)
-        return load_model(
-            directory,
-            owner=str(sidecar.get("owner", "demo")),
-            name=str(sidecar.get("name", directory.name)),
-        )
+    def load(item: tuple[Path, tuple[str, str]]) -> LocalModel:
+        directory, (owner, name) = item
+        return load_model(writable_copy(directory), owner=owner, name=name)
 
-    folders = [
-        writable_copy(d)
-        for d in sorted(BUNDLED_DIR.iterdir())
-        if (d / "predict.py").is_file()
-    ]
     # Each load is a subprocess that mostly waits on imports; overlap them.
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        models = list(pool.map(load, folders))
+        models = list(pool.map(load, bundled_model_refs().items()))
     return sorted(models, key=lambda m: m.full_name)

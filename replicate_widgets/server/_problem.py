@@ -9,9 +9,12 @@ trace can reach a client.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from starlette.responses import JSONResponse
+
+__all__ = ["Problem", "check_body"]
 
 _TITLES = {
     400: "Bad request",
@@ -80,3 +83,26 @@ def problem_response(problem: Problem) -> JSONResponse:
         headers=problem.headers,
         media_type="application/problem+json",
     )
+
+
+def check_body(body: Any, allowed: Collection[str]) -> dict[str, Any]:
+    """Return ``body`` when it is a JSON object whose keys are all ``allowed``.
+
+    The one check of every ``POST``/``PATCH`` body the server reads, so each
+    endpoint answers the same way: 400 for a body that is not an object, 422
+    naming the unknown fields and the allowed ones.
+
+    Raises
+    ------
+    Problem
+        400 or 422, as above.
+    """
+    names = ", ".join(sorted(allowed))
+    if not isinstance(body, dict):
+        raise Problem(
+            400, f"The request body must be a JSON object with any of: {names}."
+        )
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise Problem(422, f"Unknown field(s) {', '.join(unknown)}; allowed: {names}.")
+    return body

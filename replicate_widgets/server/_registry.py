@@ -12,19 +12,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import re
 from pathlib import Path
 from typing import Any
+
+from replicate_widgets._model_names import is_model_name
 
 from ._clock import now_iso
 from ._files_store import local_url
 from ._models import LocalModel, ModelLoadError, load_model
-from ._problem import Problem
+from ._problem import Problem, check_body
 from ._store import Store
 
 log = logging.getLogger(__name__)
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$")
 _MODEL_KEYS = {
     "owner",
     "name",
@@ -343,20 +343,12 @@ class Registry:
     # ------------------------------------------------------------ changes
     def create_model(self, body: Any) -> dict[str, Any]:
         """Create an empty model from a ``POST /v1/models`` body."""
-        if not isinstance(body, dict):
-            raise Problem(400, "The request body must be a JSON object.")
-        unknown = sorted(set(body) - _MODEL_KEYS)
-        if unknown:
-            raise Problem(
-                422,
-                f"Unknown field(s) {', '.join(unknown)}; allowed: "
-                f"{', '.join(sorted(_MODEL_KEYS))}.",
-            )
+        body = check_body(body, _MODEL_KEYS)
         for key in ("owner", "name", "visibility", "hardware"):
             if not isinstance(body.get(key), str) or not body[key]:
                 raise Problem(422, f"{key} is required and must be a string.")
         owner, name = body["owner"], body["name"]
-        if not SLUG.match(owner) or not SLUG.match(name):
+        if not is_model_name(owner) or not is_model_name(name):
             raise Problem(
                 422,
                 "owner and name may use lowercase letters, digits, "

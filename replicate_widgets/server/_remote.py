@@ -37,13 +37,14 @@ import hashlib
 import json
 import logging
 import os
-import re
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from replicate_widgets._model_names import is_model_name
 
 from ._coglet_process import RunnerError
 from ._models import LocalModel
@@ -70,7 +71,6 @@ CONNECT_WINDOW = 5.0
 """Seconds a run keeps trying to reach a server that does not answer."""
 RETRY_EVERY = 5.0
 """Seconds between attempts to reach a server that was down at start-up."""
-_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$")
 _READY = {"READY", "BUSY"}
 _FAILED = {"SETUP_FAILED", "DEFUNCT"}
 
@@ -119,7 +119,7 @@ def parse_remote_spec(text: str) -> RemoteSpec | None:
         return None
     owner, slash, model = name.rpartition("/")
     owner = owner if slash else "local"
-    if not _NAME.match(owner) or not _NAME.match(model):
+    if not is_model_name(owner) or not is_model_name(model):
         raise ValueError(
             f"{name!r} is not a valid model name in {text!r}: use lowercase "
             "letters, digits, '-', '_' and '.', as NAME=URL or OWNER/NAME=URL "

@@ -47,6 +47,7 @@ from typing import Any, Literal, Protocol
 import httpx
 import httpx_sse
 
+from replicate_widgets._secret_mask import SecretMask
 from replicate_widgets.server._coglet_process import CogletProcess, RunnerError
 from replicate_widgets.server._files_store import uploads_keep_order
 from replicate_widgets.server._group_records import GroupRecords
@@ -60,7 +61,6 @@ from replicate_widgets.server._runner_events import (
     response_json,
     validation_message,
 )
-from replicate_widgets.server._secrets import SecretMask
 
 __all__ = ["Mode", "ModelRunner", "ModelServer", "RunnerError", "RunnerEvent"]
 

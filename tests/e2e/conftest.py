@@ -1,5 +1,6 @@
-"""Fixtures for the browser tests: a throwaway JupyterLab (which also serves Jupyter
-Notebook 7 and Voila), throwaway marimo servers, and headless Chromium.
+"""Fixtures for the browser tests: a throwaway JupyterLab (which also serves Voila),
+a throwaway Jupyter Notebook 7 in a server of its own, throwaway marimo servers, and
+headless Chromium.
 
 Every test here is marked ``e2e`` and skipped when Debian's Chromium is missing
 (install it with ``make chromium``).
@@ -11,14 +12,20 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from labharness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Lab, start_lab
+from labharness import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Lab,
+    start_lab,
+    start_notebook7,
+)
 from marimoharness import Marimo, start_marimo
 
 NON_LOOPBACK = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*")
@@ -47,6 +54,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """``jupyter notebook`` (Notebook 7): a server of its own, never shown a
+    JupyterLab page (labharness says why)."""
+    work = tmp_path_factory.mktemp("notebook7")
+    root = work / "nb"
+    root.mkdir()
+    server = start_notebook7(root, work / "state")
+    server.root = root
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -58,11 +78,12 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@contextmanager
-def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser context; collects page errors and console errors for the test.
 
-    A screenshot of a failed test's page goes to the artifacts folder.
+    Afterwards the kernels of the test's server (``lab`` or ``notebook7``, whichever
+    the test asks for) are stopped, so the next test gets fresh ones.
     """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -85,30 +106,16 @@ def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
     ctx.route(NON_LOOPBACK, block)
     pg.external_requests = external
-    try:
-        yield pg
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            pg.screenshot(
-                path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True
-            )
-        ctx.close()
-
-
-@pytest.fixture
-def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A page for the test's JupyterLab (see :func:`open_page`)."""
-    with open_page(browser, request) as pg:
-        yield pg
-    lab.shutdown_sessions()
-
-
-@pytest.fixture
-def marimo_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A page for a marimo server (see :func:`open_page`); no JupyterLab started."""
-    with open_page(browser, request) as pg:
-        yield pg
+    yield pg
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        pg.screenshot(
+            path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True
+        )
+    ctx.close()
+    for name in ("lab", "notebook7"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).shutdown_sessions()
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +125,7 @@ def marimo_server(
     """Start marimo on a notebook: ``server = marimo_server(path, mode="run")``.
 
     Each server has its own throwaway home (marimo's config, the local backend's
-    data); all are stopped when the module's tests are done.
+    data); all are stopped when the module's tests are done. Use it with ``page``.
     """
     started: list[Marimo] = []
 

@@ -1,10 +1,19 @@
-"""Start and stop an isolated ``jupyter lab`` for the browser tests.
+"""Start and stop an isolated Jupyter server for the browser tests.
 
-The same server serves Jupyter Notebook 7 (``/notebooks/<path>``) and Voila
-(``/voila/render/<path>``): both are server extensions installed with the dev extra.
+:func:`start_lab` runs ``jupyter lab`` (which also serves Voila's
+``/voila/render/<path>``); :func:`start_notebook7` runs ``jupyter notebook``, Jupyter
+Notebook 7 (``/notebooks/<path>``), in a server of its own. Its own because
+jupyterlab_server writes each JupyterLab page's ``treePath``, ``workspace`` and
+``mode`` into the server-wide ``page_config_data`` that Notebook 7's pages start
+from: a Notebook 7 page served after a JupyterLab page in the same server inherits
+the JupyterLab tree path, restores it, and fails with "Command 'filebrowser:open-path'
+not registered" (the notebook page has no file browser). A person running
+``jupyter notebook`` never meets that state, so the tests do not either.
 
-127.0.0.1 only, an OS-chosen free port, a random token, and its own runtime, config,
-data, settings and workspace directories, so nothing on the machine leaks in or out.
+127.0.0.1 only, an OS-chosen free port, a random token, and its own home, runtime,
+config, data, settings and workspace directories, so nothing of the developer's
+(``~/.jupyter``, ``~/.local/share/jupyter``, ``~/.ipython``, ``JUPYTER_PATH``...)
+leaks in and nothing leaks out: the tests see what a fresh machine sees.
 """
 
 from __future__ import annotations
@@ -22,6 +31,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"  # screenshots; git-ignored
+BUNDLED = REPO / "replicate_widgets" / "server" / "models"
+SETUP = """\
+from replicate_widgets._client import Client
+client = Client(base_url={url!r})"""
+"""A notebook's first cell: a client of the test's backend (``SETUP.format(url=)``)."""
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright cannot download one here
 CHROMIUM_ARGS = [
     "--headless",
@@ -54,7 +68,8 @@ LAB_SETTINGS = {
 
 
 class Lab:
-    """A running ``jupyter lab`` process and how to talk to it."""
+    """A running Jupyter server (``jupyter lab`` or ``jupyter notebook``) and how to
+    talk to it."""
 
     def __init__(
         self,
@@ -99,22 +114,43 @@ class Lab:
                 self.proc.wait()
 
 
-def start_lab(root_dir: Path, state_dir: Path, timeout: float = 60) -> Lab:
-    """Start ``jupyter lab`` serving ``root_dir``; return once its REST API answers."""
-    runtime, settings = state_dir / "runtime", state_dir / "settings"
-    workspaces = state_dir / "workspaces"
-    for d in (runtime, settings, workspaces, state_dir / "config", state_dir / "data"):
+# Variables by which a developer's shell could point Jupyter or IPython at their own
+# folders or builds; the test servers (and so their kernels) run without them.
+OWN_ENVIRONMENT = (
+    "JUPYTER_PATH",  # extra data folders: labextensions, kernelspecs
+    "JUPYTER_CONFIG_PATH",  # extra config folders
+    "JUPYTER_PREFER_ENV_PATH",
+    "JUPYTERLAB_DIR",  # another JupyterLab build than this environment's
+    "XDG_CONFIG_HOME",  # platform folders follow the throwaway HOME instead
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_RUNTIME_DIR",
+)
+
+
+def server_environment(state_dir: Path) -> dict[str, str]:
+    """The environment of a test server and its kernels: a fresh machine's.
+
+    Every folder Jupyter and IPython read or write for a user lies under
+    ``state_dir``, the home folder too (``~/.jupyter``, ``~/.local/share/jupyter``,
+    IPython's start-up scripts, the user's site-packages are all the developer's).
+    """
+    home = state_dir / "home"
+    dirs = {
+        "HOME": home,
+        "JUPYTER_RUNTIME_DIR": state_dir / "runtime",
+        "JUPYTER_CONFIG_DIR": state_dir / "config",
+        "JUPYTER_DATA_DIR": state_dir / "data",
+        "JUPYTERLAB_SETTINGS_DIR": state_dir / "settings",
+        "JUPYTERLAB_WORKSPACES_DIR": state_dir / "workspaces",
+        "IPYTHONDIR": state_dir / "ipython",
+    }
+    for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    for rel, value in LAB_SETTINGS.items():
-        (settings / rel).parent.mkdir(parents=True, exist_ok=True)
-        (settings / rel).write_text(json.dumps(value))
-    token = secrets.token_hex(16)
     venv_bin = str(Path(sys.executable).parent)
-    env = dict(
-        os.environ,
-        JUPYTER_RUNTIME_DIR=str(runtime),
-        JUPYTER_CONFIG_DIR=str(state_dir / "config"),
-        JUPYTER_DATA_DIR=str(state_dir / "data"),
+    env = {k: v for k, v in os.environ.items() if k not in OWN_ENVIRONMENT}
+    env.update({k: str(v) for k, v in dirs.items()})
+    env.update(
         JUPYTER_PLATFORM_DIRS="1",
         # The kernelspec runs plain `python`: put this interpreter first on PATH, and
         # the source tree on PYTHONPATH, so the kernel imports this checkout.
@@ -123,10 +159,36 @@ def start_lab(root_dir: Path, state_dir: Path, timeout: float = 60) -> Lab:
             p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
         ),
     )
+    return env
+
+
+def start_lab(root_dir: Path, state_dir: Path, timeout: float = 60) -> Lab:
+    """Start ``jupyter lab`` serving ``root_dir``; return once its REST API answers."""
+    return _start_server("jupyterlab", root_dir, state_dir, timeout)
+
+
+def start_notebook7(root_dir: Path, state_dir: Path, timeout: float = 60) -> Lab:
+    """Start ``jupyter notebook`` (Notebook 7) serving ``root_dir``, as a person would.
+
+    Only Notebook 7's pages may be opened in it (see the module's docstring).
+    """
+    return _start_server("notebook", root_dir, state_dir, timeout)
+
+
+def _start_server(module: str, root_dir: Path, state_dir: Path, timeout: float) -> Lab:
+    """Run ``python -m <module>`` (``jupyterlab`` or ``notebook``) on 127.0.0.1."""
+    env = server_environment(state_dir)
+    runtime = Path(env["JUPYTER_RUNTIME_DIR"])
+    settings = Path(env["JUPYTERLAB_SETTINGS_DIR"])
+    workspaces = Path(env["JUPYTERLAB_WORKSPACES_DIR"])
+    for rel, value in LAB_SETTINGS.items():
+        (settings / rel).parent.mkdir(parents=True, exist_ok=True)
+        (settings / rel).write_text(json.dumps(value))
+    token = secrets.token_hex(16)
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        module,
         "--no-browser",
         "--allow-root",
         "--ServerApp.ip=127.0.0.1",
@@ -134,13 +196,13 @@ def start_lab(root_dir: Path, state_dir: Path, timeout: float = 60) -> Lab:
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
+        # Both front ends load in either server (each is the other's extension):
+        # the same settings for both (Notebook 7's notebook view reads JupyterLab's
+        # plugin settings), and `window.jupyterapp` in both, so nbdriver's helpers
+        # work in either.
         f"--LabApp.user_settings_dir={settings}",
         f"--LabApp.workspaces_dir={workspaces}",
         "--LabApp.expose_app_in_browser=True",
-        # Jupyter Notebook 7 (the `notebook` package, a server extension that loads
-        # with JupyterLab's): /notebooks/<path> in the same server, with the same
-        # settings (its notebook view reads JupyterLab's plugin settings) and
-        # `window.jupyterapp` too, so nbdriver's helpers work in both front ends.
         f"--JupyterNotebookApp.user_settings_dir={settings}",
         f"--JupyterNotebookApp.workspaces_dir={workspaces}",
         "--JupyterNotebookApp.expose_app_in_browser=True",
@@ -160,7 +222,7 @@ def start_lab(root_dir: Path, state_dir: Path, timeout: float = 60) -> Lab:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(
-                f"jupyter lab exited {proc.returncode}:\n{log_path.read_text()}"
+                f"jupyter {module} exited {proc.returncode}:\n{log_path.read_text()}"
             )
         if info.exists():
             try:
@@ -174,5 +236,5 @@ def start_lab(root_dir: Path, state_dir: Path, timeout: float = 60) -> Lab:
         time.sleep(0.1)
     Lab(proc, "", token, runtime, log_path).stop()
     raise TimeoutError(
-        f"jupyter lab not ready after {timeout}s:\n{log_path.read_text()}"
+        f"jupyter {module} not ready after {timeout}s:\n{log_path.read_text()}"
     )

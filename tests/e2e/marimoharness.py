@@ -2,9 +2,9 @@
 
 127.0.0.1 only, an OS-chosen free port, no token (nothing but this test can reach the
 loopback port in the short time it runs), this checkout on ``PYTHONPATH``, and a
-throwaway ``HOME`` and XDG folders: marimo reads its config from the user's home, and
-the local backend keeps its history in a data dir, so nothing on the machine leaks in
-or out.
+throwaway ``HOME`` (``labharness.server_environment``): marimo reads its config from
+the user's home, and the local backend keeps its history in a data dir, so nothing on
+the machine leaks in or out.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from labharness import REPO
+from labharness import server_environment
 
 
 def free_port() -> int:
@@ -53,38 +53,26 @@ class Marimo:
         return self.proc.returncode
 
 
-def marimo_env(home: Path) -> dict[str, str]:
-    """The environment for marimo: this checkout, a throwaway home, no cloud token."""
-    home.mkdir(parents=True, exist_ok=True)
-    for d in ("config", "cache", "state", "data"):
-        (home / d).mkdir(parents=True, exist_ok=True)
+def marimo_env(state: Path) -> dict[str, str]:
+    """The environment for marimo: a fresh machine's (labharness), no cloud token.
+
+    marimo reads its config from the home folder (``~/.config/marimo``), which is the
+    throwaway one here; so are the local backend's data and the kept outputs.
+    """
     env = {
         k: v
-        for k, v in os.environ.items()
+        for k, v in server_environment(state).items()
         # The notebooks run on the local backend: a token or base URL from the
         # person running the tests would send them to the cloud.
         if k not in {"REPLICATE_API_TOKEN", "REPLICATE_BASE_URL"}
-        and not k.startswith("REPLICATE_WIDGETS_")
-        and not k.startswith("MARIMO_")
+        and not k.startswith(("REPLICATE_WIDGETS_", "MARIMO_"))
     }
-    venv_bin = str(Path(sys.executable).parent)
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_DATA_HOME=str(home / "data"),
-        REPLICATE_WIDGETS_DATA_DIR=str(home / "replicate-widgets"),
-        PATH=f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=os.pathsep.join(
-            p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
-        ),
-    )
+    env["REPLICATE_WIDGETS_DATA_DIR"] = str(state / "replicate-widgets")
     return env
 
 
 def start_marimo(
-    notebook: Path, home: Path, mode: str = "run", timeout: float = 60
+    notebook: Path, state: Path, mode: str = "run", timeout: float = 60
 ) -> Marimo:
     """Start ``marimo run notebook`` (or ``edit``); return once it answers HTTP.
 
@@ -93,12 +81,12 @@ def start_marimo(
     ``auto_instantiate`` on (its config, in the throwaway home).
     """
     port = free_port()
-    env = marimo_env(home)
-    # A copy in the throwaway home: marimo writes a session cache (__marimo__/) next
+    env = marimo_env(state)
+    # A copy in the state folder: marimo writes a session cache (__marimo__/) next
     # to the notebook, which must not land in the checkout.
-    notebook = Path(shutil.copy(notebook, home / notebook.name))
+    notebook = Path(shutil.copy(notebook, state / notebook.name))
     if mode == "edit":
-        config = Path(env["XDG_CONFIG_HOME"]) / "marimo" / "marimo.toml"
+        config = Path(env["HOME"]) / ".config" / "marimo" / "marimo.toml"
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text("[runtime]\nauto_instantiate = true\n")
     cmd = [
@@ -115,7 +103,7 @@ def start_marimo(
         "--no-token",
         "--no-sandbox",
     ]
-    log_path = home / f"marimo-{mode}-{notebook.stem}.log"
+    log_path = state / f"marimo-{mode}-{notebook.stem}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd,
@@ -123,7 +111,7 @@ def start_marimo(
             stdout=log,
             stderr=subprocess.STDOUT,
             # Kept outputs go to ./replicate-outputs: here too.
-            cwd=home,
+            cwd=state,
             # Its own group: a SIGKILL for a hung marimo reaches nothing else.
             start_new_session=True,
         )

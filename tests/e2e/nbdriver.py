@@ -73,10 +73,21 @@ def open_notebook(page: Any, lab: Any, nb: str) -> None:
 def open_in_notebook7(page: Any, lab: Any, nb: str) -> None:
     """Open ``nb`` in Jupyter Notebook 7 (``/notebooks/<path>``); wait for its kernel.
 
+    ``lab`` is the ``notebook7`` fixture's server: a Notebook 7 page served by a
+    server that has served JupyterLab pages inherits their tree path (see labharness).
+
     Notebook 7 shows one document per page and restores no workspace, so no fresh
     workspace is needed.
     """
     page.goto(lab.page_url(f"notebooks/{nb}"))
+    inherited = page.evaluate(
+        """() => JSON.parse(document.getElementById('jupyter-config-data')
+                 .textContent).treePath ?? null"""
+    )
+    assert inherited is None, (
+        f"this Notebook 7 page inherited JupyterLab's tree path {inherited!r}: "
+        "open Notebook 7 pages in the notebook7 fixture's server"
+    )
     page.wait_for_function(KERNEL_IDLE, timeout=90_000)
     app = page.evaluate("jupyterapp.name")
     assert app == "Jupyter Notebook", f"{app} answered, not Jupyter Notebook 7"

@@ -13,18 +13,12 @@ import uuid
 from typing import Any
 
 import pytest
-from labharness import ARTIFACTS, REPO
+from labharness import ARTIFACTS, BUNDLED, SETUP
 from nbdriver import open_and_run, write_notebook
 from playwright.sync_api import expect
 
 from replicate_widgets._client import Client
 from replicate_widgets.server import LocalServer, serve
-
-BUNDLED = REPO / "replicate_widgets" / "server" / "models"
-
-SETUP = """\
-from replicate_widgets._client import Client
-client = Client(base_url={url!r})"""
 
 
 @pytest.fixture(scope="module")

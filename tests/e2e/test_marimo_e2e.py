@@ -62,8 +62,7 @@ def model_processes(server_pid: int) -> list[psutil.Process]:
 
 
 @pytest.mark.timeout(600)
-def test_quickstart_runs_in_marimo(marimo_page: Any, marimo_server: Any) -> None:
-    page = marimo_page
+def test_quickstart_runs_in_marimo(page: Any, marimo_server: Any) -> None:
     server = marimo_server(QUICKSTART)
     page.goto(server.url)
     # The cells ran: hello.run(text="Alice") and writer.run(...) show their results.
@@ -133,8 +132,7 @@ def test_quickstart_runs_in_marimo(marimo_page: Any, marimo_server: Any) -> None
     assert_clean(page)
 
 
-def test_a_2x2_sweep_fills_in_marimo(marimo_page: Any, marimo_server: Any) -> None:
-    page = marimo_page
+def test_a_2x2_sweep_fills_in_marimo(page: Any, marimo_server: Any) -> None:
     server = marimo_server(HERE / "marimo_sweep.py")
     page.goto(server.url)
     cells = page.locator(".rw-grid .rw-grid-cell")
@@ -160,9 +158,8 @@ def test_a_2x2_sweep_fills_in_marimo(marimo_page: Any, marimo_server: Any) -> No
     ids=["run-TERM", "run-INT", "edit-TERM"],
 )
 def test_stopping_marimo_leaves_no_model_process(
-    marimo_page: Any, marimo_server: Any, mode: str, sig: signal.Signals
+    page: Any, marimo_server: Any, mode: str, sig: signal.Signals
 ) -> None:
-    page = marimo_page
     server = marimo_server(HERE / "marimo_hello.py", mode)
     page.goto(server.url)
     expect(page.get_by_text("ran: hello from marimo")).to_be_visible(timeout=120_000)

@@ -20,10 +20,10 @@ from nbdriver import open_notebook, run_all, wait_until_all_ran, write_notebook
 from playwright.sync_api import expect
 
 from replicate_widgets.server import LocalServer, serve
+from tests._stopping_support import TERMINAL, status_of, wait_for
 
 ECHO = REPO / "replicate_widgets" / "server" / "models" / "echo"
 FRACTAL = ECHO.parent / "fractal"
-TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
 NOT_CONNECTED = "Not connected: run the cell again."
 
 
@@ -45,16 +45,10 @@ def api(backend: LocalServer) -> Iterator[httpx.Client]:
                 client.post(f"predictions/{doc['id']}/cancel")
 
 
-def status_of(api: httpx.Client, pid: str) -> str:
-    return str(api.get(f"predictions/{pid}").json()["status"])
-
-
-def wait_for(api: httpx.Client, pid: str, statuses: set[str], timeout=60.0) -> float:
-    """Wait until ``pid`` reaches ``statuses``; return how long it took."""
+def seconds_to_end(api: httpx.Client, pid: str) -> float:
+    """Wait until ``pid`` ends; return how long it took (printed, not asserted)."""
     start = time.monotonic()
-    while status_of(api, pid) not in statuses:
-        assert time.monotonic() - start < timeout, f"{pid}: {status_of(api, pid)}"
-        time.sleep(0.05)
+    wait_for(api, pid, TERMINAL)
     return time.monotonic() - start
 
 
@@ -117,7 +111,7 @@ def test_interrupting_the_kernel_cancels_the_run_and_shows_one_line(
     run_all(page)
     pid = running_id(api)
     command(page, "notebook:interrupt-kernel")
-    took = wait_for(api, pid, TERMINAL)
+    took = seconds_to_end(api, pid)
     assert status_of(api, pid) == "canceled"
     # JupyterLab renders an error output as stderr text.
     error = cell(page, 1).locator("[data-mime-type='application/vnd.jupyter.stderr']")
@@ -155,7 +149,7 @@ def test_rerunning_or_clearing_a_cell_cancels_what_its_widget_started(
     first = press_run(page, api, 0, seen)
     seen.add(first)
     command(page, "notebook:run-cell", 0)
-    took = wait_for(api, first, TERMINAL)
+    took = seconds_to_end(api, first)
     assert status_of(api, first) == "canceled"
     print(f"re-run -> canceled on the backend in {took:.2f} s")
     wait_until_all_ran(page)
@@ -163,7 +157,7 @@ def test_rerunning_or_clearing_a_cell_cancels_what_its_widget_started(
     second = press_run(page, api, 0, seen)
     seen.add(second)
     command(page, "notebook:clear-cell-output", 0)
-    took = wait_for(api, second, TERMINAL)
+    took = seconds_to_end(api, second)
     assert status_of(api, second) == "canceled"
     print(f"clear output -> canceled on the backend in {took:.2f} s")
     # keep_running=True: clearing its output leaves the run alone.
@@ -199,7 +193,7 @@ def test_after_a_kernel_restart_the_widget_says_not_connected(page, lab, backend
     assert chips.inner_text() == shown
     expect(pg.locator(".rw-starting-hint")).to_be_hidden()
     # The backend canceled the run the old kernel had left.
-    took = wait_for(api, pid, TERMINAL)
+    took = seconds_to_end(api, pid)
     assert status_of(api, pid) == "canceled"
     print(f"kernel restart -> canceled on the backend in {took:.2f} s")
     page.screenshot(path=str(ARTIFACTS / "stopping-restart.png"), full_page=True)

@@ -11,10 +11,9 @@ import uuid
 from typing import Any
 
 import pytest
-from labharness import ARTIFACTS
+from labharness import ARTIFACTS, BUNDLED, SETUP
 from nbdriver import open_and_run, write_notebook
 from playwright.sync_api import expect
-from test_browse_e2e import BUNDLED, SETUP
 
 from replicate_widgets._client import Client
 from replicate_widgets.server import LocalServer, serve

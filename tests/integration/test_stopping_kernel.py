@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from replicate_widgets.server import LocalServer
+from tests._stopping_support import TERMINAL, status_of, wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
 ANSI = "\x1b["
 
 
@@ -150,18 +150,6 @@ def api(backend: LocalServer) -> Iterator[httpx.Client]:
         for doc in client.get("predictions").json()["results"]:
             if doc["status"] not in TERMINAL:
                 client.post(f"predictions/{doc['id']}/cancel")
-
-
-def status_of(api: httpx.Client, pid: str) -> str:
-    return str(api.get(f"predictions/{pid}").json()["status"])
-
-
-def wait_for(api: httpx.Client, pid: str, statuses: set[str], timeout=60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while (status := status_of(api, pid)) not in statuses:
-        assert time.monotonic() < deadline, f"{pid} still {status}"
-        time.sleep(0.05)
-    return status
 
 
 def running_id(api: httpx.Client, timeout: float = 120.0) -> str:

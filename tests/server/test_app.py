@@ -796,3 +796,25 @@ def test_serve_from_inside_a_running_event_loop(tmp_path: Path) -> None:
                 return str(r.json()["output"])
 
     assert asyncio.run(kernel_cell()) == "hello kernel"
+
+
+# ------------------------------------------------------------ one body check
+def test_every_endpoint_rejects_unknown_body_keys_alike(api: httpx.Client) -> None:
+    """One check (``_problem.check_body``) answers for every body the server reads."""
+    version = f"replicate/hello-world:{HELLO_VERSION}"
+    requests = [
+        ("post", "predictions", {"version": version, "input": {}}),
+        ("post", "models/replicate/hello-world/predictions", {"input": {}}),
+        ("post", "models", {"owner": "local", "name": "x", "visibility": "public"}),
+        ("patch", "models/replicate/hello-world", {"description": "d"}),
+        ("post", "deployments", {"name": "d", "model": "replicate/hello-world"}),
+    ]
+    for method, path, body in requests:
+        detail = _problem(api.request(method, path, json={**body, "zz": 1}), 422)
+        assert detail["detail"].startswith("Unknown field(s) zz; allowed: "), path
+        allowed = detail["detail"].removeprefix("Unknown field(s) zz; allowed: ")
+        names = allowed.rstrip(".").split(", ")
+        assert names == sorted(names), path
+        assert set(body) <= set(names), path
+        detail = _problem(api.request(method, path, json=[body]), 400)
+        assert detail["detail"].startswith("The request body must be a JSON object")

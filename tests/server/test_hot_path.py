@@ -1,6 +1,6 @@
 """What keeps a prediction cheap for the backend, checked against real processes.
 
-The per-prediction path (issue #16): the connection to coglet is kept from run to
+The per-prediction path (docs/hot-path.md): the connection to coglet is kept from run to
 run, a quiet run's stored copy still catches up with it, and a client's idle
 keep-alive connection is never closed under it.
 """

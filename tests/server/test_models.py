@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("coglet")
 
+from replicate_widgets._model_names import BUNDLED_DIR
 from replicate_widgets.server._models import (
-    BUNDLED_DIR,
     ModelLoadError,
     bundled_models,
     load_model,

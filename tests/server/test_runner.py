@@ -23,8 +23,9 @@ pytest.importorskip("coglet")
 
 from PIL import Image
 
+from replicate_widgets._model_names import BUNDLED_DIR
 from replicate_widgets.server._instances import RunnerPool
-from replicate_widgets.server._models import BUNDLED_DIR, LocalModel, load_model
+from replicate_widgets.server._models import LocalModel, load_model
 from replicate_widgets.server._runner import (
     COGLET_PREDICTIONS,
     ModelRunner,

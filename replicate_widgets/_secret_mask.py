@@ -1,5 +1,9 @@
 """Secret inputs: where a schema puts them, and values with every one masked.
 
+The one home of this rule for the client, the widgets and the local backend: a
+leaf module (standard library only) that ``replicate_widgets.server`` may import
+(see docs/architecture.md, "Import direction").
+
 Cog marks a ``Secret`` input ``x-cog-secret: true`` (with ``format: password``
 and ``writeOnly: true``). A ``list[Secret]`` carries the marks on its ``items``,
 an ``Optional[...]`` one may sit inside ``anyOf`` next to ``null``, and schemas
@@ -7,8 +11,8 @@ not written by Cog may put secrets in object properties or behind ``$ref``. The
 backend stores, returns and quotes inputs only through :meth:`SecretMask.mask`
 and :meth:`SecretMask.hides`; only coglet receives the real values.
 
-The client package has its own masker (``replicate_widgets._schema_secrets``):
-this package imports nothing outside ``replicate_widgets.server``.
+The widgets mask what they keep or share through
+``replicate_widgets._schema_secrets.mask_values``, which uses this class.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from ._json_pointer import follow_pointer
 
 __all__ = ["SECRET_MASK", "SecretMask", "is_secret"]
 
@@ -74,14 +80,14 @@ class SecretMask:
         for part in path:
             if original == masked:
                 return False
-            if isinstance(original, list) and isinstance(masked, list):
+            if isinstance(original, (list, tuple)) and isinstance(masked, list):
                 if not (isinstance(part, int) or str(part).isdigit()):
                     break
                 index = int(part)
                 if index >= len(original):
                     return False
                 original, masked = original[index], masked[index]
-            elif isinstance(original, dict) and isinstance(masked, dict):
+            elif isinstance(original, Mapping) and isinstance(masked, dict):
                 if part not in original:
                     return False
                 original, masked = original[part], masked[part]
@@ -92,20 +98,11 @@ class SecretMask:
     # -- walking the schema ---------------------------------------------------------
 
     def _deref(self, ref: str) -> Any:
-        """Follow a local ``#/...`` pointer; ``None`` when it leads nowhere.
-
-        Written out rather than using ``referencing``: the schema worker imports
-        this module for `SECRET_MASK` and stays lean (it runs at every model load).
-        """
-        if not ref.startswith("#/"):
+        """Follow a local ``#/...`` pointer; ``None`` when it leads nowhere."""
+        try:
+            return follow_pointer(self._document, ref)
+        except LookupError:
             return None
-        node: Any = self._document
-        for raw in ref[2:].split("/"):
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, Mapping) or part not in node:
-                return None
-            node = node[part]
-        return node
 
     def _holds(self, node: Any, seen: frozenset[str]) -> bool:
         """Whether ``node`` or anything below it is secret (``seen``: refs followed)."""
@@ -143,11 +140,12 @@ class SecretMask:
                     value = self._mask(value, branch, seen)
         items = any(self._holds(c, frozenset()) for c in _item_schemas(node))
         props = any(self._holds(c, frozenset()) for c in _property_schemas(node))
-        if isinstance(value, list) and items:
+        if isinstance(value, (list, tuple)) and items:
             return [self._apply(v, _item_schema(node, i)) for i, v in enumerate(value)]
-        if isinstance(value, dict) and props:
+        if isinstance(value, Mapping) and props:
             return {
-                k: self._apply(v, _property_schema(node, k)) for k, v in value.items()
+                k: self._apply(v, _property_schema(node, str(k)))
+                for k, v in value.items()
             }
         if items or props:
             return SECRET_MASK  # the wrong shape: it may be the secret itself

@@ -1,4 +1,7 @@
-"""Helpers for the client tests: real recorded bodies, and a recording MockTransport."""
+"""Helpers for the client tests: real recorded bodies, and a recording MockTransport.
+
+The ``clean_client_env`` fixture these tests use lives in ``conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
-from replicate_widgets import _auth
 from replicate_widgets._client import Client
 from replicate_widgets._retry import RetryPolicy
 
@@ -20,16 +21,6 @@ API = "https://api.replicate.com/v1"
 TOKEN = "r8_TESTtokenVALUEthatMustNeverLeak0123"
 FAST = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.01)
 """Retries without waiting, for tests."""
-
-
-@pytest.fixture(autouse=True)
-def clean_client_env(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Clear the token and base URL (autouse in each module that imports it)."""
-    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
-    monkeypatch.delenv("REPLICATE_BASE_URL", raising=False)
-    _auth.set_token(None)
-    yield
-    _auth.set_token(None)
 
 
 def load(name: str) -> Any:
