@@ -1,7 +1,7 @@
 # Two commands for a fresh machine (see README):
 #   make demo   set everything up and open JupyterLab on the quickstart notebook (local backend)
-#   make demo-marimo   the same quickstart in marimo (notebooks/06-marimo.py)
 #   make test   set everything up and run lint, type check, JS tests and pytest (incl. browser tests)
+# and `make demo-marimo`: the same quickstart in marimo's editor (notebooks/06-marimo.py).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -71,7 +71,7 @@ demo: install
 	$(BIN)/python -m replicate_widgets demo --port $(PORT)
 
 # marimo's editor on 127.0.0.1 with a random token (it prints the URL). The kernel
-# starts the local backend itself when no token is set (see docs/front-ends.md).
+# starts the local backend itself when no token is set (docs/processes.md, "Inside marimo").
 demo-marimo: install
 	cd notebooks && $(abspath $(BIN))/marimo edit 06-marimo.py --host 127.0.0.1 --port $(MARIMO_PORT) --token
 
