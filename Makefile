@@ -1,15 +1,17 @@
 # Two commands for a fresh machine (see README):
 #   make demo   set everything up and open JupyterLab on the quickstart notebook (local backend)
 #   make test   set everything up and run lint, type check, JS tests and pytest (incl. browser tests)
+# and `make demo-marimo`: the same quickstart in marimo's editor (notebooks/06-marimo.py).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8888
+MARIMO_PORT ?= 2718
 # pip on these machines lists local mirrors that do not exist; their warnings are noise.
 QUIET_PIP := 2>&1 | grep -v "^WARNING: Location" || true
 
-.PHONY: demo test lint typecheck js-test pytest install js-install chromium clean
+.PHONY: demo demo-marimo test lint typecheck js-test pytest install js-install chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +69,11 @@ test: lint typecheck js-test pytest
 
 demo: install
 	$(BIN)/python -m replicate_widgets demo --port $(PORT)
+
+# marimo's editor on 127.0.0.1 with a random token (it prints the URL). The kernel
+# starts the local backend itself when no token is set (docs/processes.md, "Inside marimo").
+demo-marimo: install
+	cd notebooks && $(abspath $(BIN))/marimo edit 06-marimo.py --host 127.0.0.1 --port $(MARIMO_PORT) --token
 
 clean:
 	rm -rf $(VENV) js/node_modules replicate_widgets/static

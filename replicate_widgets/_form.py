@@ -4,7 +4,8 @@ State the browser rebuilds from lives in traits: ``fields`` (the schema layer's 
 JSON), ``values`` (two-way), ``errors`` (written here after every change),
 ``disabled``/``busy``. Events travel as custom messages with a ``kind``:
 
-- ``submit``: run the ``on_submit`` callbacks with :meth:`InputForm.to_input`;
+- ``submit``: run the ``on_submit`` callbacks with :meth:`InputForm.to_input`; the
+  message carries the view's ``values``, applied first (see :meth:`_on_message`);
 - ``reset``: back to the schema's defaults;
 - ``file``: bytes picked in the browser, in a binary buffer (never base64);
 - ``secret``: a secret's value, which is kept in this object only.
@@ -273,6 +274,7 @@ class InputForm(anywidget.AnyWidget):
             return
         kind = content.get("kind")
         if kind == "submit":
+            self._take_values(content.get("values"))
             self.submit()
         elif kind == "reset":
             self.reset()
@@ -280,6 +282,20 @@ class InputForm(anywidget.AnyWidget):
             self._store.receive_file(content, buffers)
         elif kind == "secret":
             self._store.receive_secret(content)
+
+    def _take_values(self, sent: object) -> None:
+        """Apply the values a submit message carries: what the person saw on Run.
+
+        The view also saves them as a trait change just before it sends the submit,
+        but a front end may deliver that change after the message (marimo does), and
+        the run would then take the previous values. They are the same values a trait
+        change would bring, so they are trusted as much (no more): validation and the
+        file and secret stores treat them alike. A message without them (an older
+        view) runs what the kernel has.
+        """
+        if isinstance(sent, dict) and sent != self.values:
+            with self.hold_sync():  # values and the errors they cause in one message
+                self.values = dict(sent)
 
     def _unknown(self, name: str) -> str:
         close = difflib.get_close_matches(name, list(self._by_name), n=3)

@@ -204,6 +204,36 @@ def test_submit_runs_callbacks_only_when_valid(sdxl):
     assert len(seen) == 1
 
 
+def test_submit_runs_the_values_it_carries_before_the_late_save(sdxl):
+    """marimo can deliver the view's value save after its submit message: the
+    submit carries the values the person saw, and those are the ones run."""
+    seen: list[dict[str, Any]] = []
+    sdxl.on_submit(seen.append)
+    browser_sets(sdxl, prompt="an old prompt")
+    shown = {**sdxl.values, "prompt": "what was typed", "num_outputs": 2}
+    from_browser(sdxl, {"kind": "submit", "values": shown})
+    assert [s["prompt"] for s in seen] == ["what was typed"]
+    assert seen[0]["num_outputs"] == 2
+    assert sdxl.values == shown  # the kernel now holds what the view shows
+    browser_sets(sdxl, **shown)  # the late save changes nothing
+    assert sdxl.values == shown
+
+
+def test_carried_values_are_checked_like_a_save(sdxl):
+    seen: list[dict[str, Any]] = []
+    sdxl.on_submit(seen.append)
+    bad = {**sdxl.values, "num_outputs": 9, "promt": "typo"}
+    from_browser(sdxl, {"kind": "submit", "values": bad})
+    assert seen == []
+    assert set(sdxl.errors) == {"num_outputs", "promt"}
+    assert "fix" in sdxl.message.lower()
+    # Anything but a dict of values is ignored: the run takes what the kernel has.
+    browser_sets(sdxl, num_outputs=1, prompt="a fox")
+    sdxl.values = {k: v for k, v in sdxl.values.items() if k != "promt"}
+    from_browser(sdxl, {"kind": "submit", "values": ["not", "a", "dict"]})
+    assert [s["prompt"] for s in seen] == ["a fox"]
+
+
 def test_a_failing_callback_is_reported_in_the_form(sdxl):
     def boom(_inputs: dict[str, Any]) -> None:
         raise RuntimeError("no backend")

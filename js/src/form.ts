@@ -1,7 +1,7 @@
 // InputForm: one anywidget view for a model's whole input form. State lives in
 // traits (`fields`, `values`, `errors`, `disabled`, `busy`); events are custom
-// messages with a `kind`: `submit`, `reset`, `file` (bytes in a buffer) and
-// `secret` (secret values never enter a trait, so never the saved notebook).
+// messages with a `kind`: `submit` (with the values shown), `reset`, `file` (bytes in
+// a buffer) and `secret` (secret values never enter a trait, so never the saved notebook).
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { buildField, type FieldRow } from "./form/field";
 import css from "./form/form.css";
@@ -132,7 +132,9 @@ function render({ model, el }: RenderProps<FormState>): () => void {
       return;
     }
     save(); // the kernel validates what it has, so it must have the latest values first
-    m.send({ kind: "submit" });
+    // ...and the message carries them too: a front end may deliver the save after the
+    // message (marimo does), and the run would then take the previous values.
+    m.send({ kind: "submit", values: { ...values } });
   };
 
   const contextFor = (field: Field): Omit<ControlContext, "field" | "id" | "describedBy"> => ({

@@ -316,9 +316,12 @@ describe("running", () => {
     });
     input.dispatchEvent(event);
     expect(event.defaultPrevented).toBe(true);
-    // The values are flushed before the submit, so the kernel validates what was typed.
+    // The values are flushed before the submit, so the kernel validates what was typed,
+    // and travel with it, for a front end that delivers the save after the message.
     expect(model.saved).toEqual([{ prompt: "hi" }]);
-    expect(model.sent.map((s) => s.content)).toEqual([{ kind: "submit" }]);
+    expect(model.sent.map((s) => s.content)).toEqual([
+      { kind: "submit", values: { prompt: "hi" } },
+    ]);
   });
 
   it("busy and disabled block running; submit_label relabels or hides the button", () => {

@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: a throwaway JupyterLab (which also serves Voila),
-a throwaway Jupyter Notebook 7 in a server of its own, and headless Chromium.
+a throwaway Jupyter Notebook 7 in a server of its own, throwaway marimo servers, and
+headless Chromium.
 
 Every test here is marked ``e2e`` and skipped when Debian's Chromium is missing
 (install it with ``make chromium``).
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from labharness import (
     start_lab,
     start_notebook7,
 )
+from marimoharness import Marimo, start_marimo
 
 NON_LOOPBACK = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*")
 
@@ -114,6 +116,27 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     for name in ("lab", "notebook7"):
         if name in request.fixturenames:
             request.getfixturevalue(name).shutdown_sessions()
+
+
+@pytest.fixture(scope="module")
+def marimo_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., Marimo]]:
+    """Start marimo on a notebook: ``server = marimo_server(path, mode="run")``.
+
+    Each server has its own throwaway home (marimo's config, the local backend's
+    data); all are stopped when the module's tests are done. Use it with ``page``.
+    """
+    started: list[Marimo] = []
+
+    def start(notebook: Path, mode: str = "run") -> Marimo:
+        server = start_marimo(notebook, tmp_path_factory.mktemp("marimo"), mode)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)

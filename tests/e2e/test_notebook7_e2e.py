@@ -27,8 +27,8 @@ from nbdriver import (
     wait_until_all_ran,
     write_notebook,
 )
+from playdriver import playground, run_and_watch
 from playwright.sync_api import expect
-from test_playground_e2e import playground, run_and_watch
 
 # Notebook 7.6's own start-up race, on every page (a notebook of `1 + 1` too): the
 # keyboard-shortcuts plugin reacts to another plugin's settings being loaded before
@@ -88,13 +88,13 @@ def test_quickstart_in_notebook7(page: Any, notebook7: Any) -> None:
     expect(hello.locator(".rw-panel")).to_have_attribute("data-status", "succeeded")
 
     # text-stream: tokens appear one by one while the prediction is processing.
-    seen = run_and_watch(page, 2)
+    seen = run_and_watch(playground(page, 2))
     assert seen[-1]["status"] == "succeeded"
     growing = {s["length"] for s in seen if s["status"] == "processing"}
     assert len(growing - {0}) >= 3, seen[-20:]
 
     # fractal: intermediate images and the progress bar, before the end.
-    seen = run_and_watch(page, 1)
+    seen = run_and_watch(fractal)
     assert seen[-1]["status"] == "succeeded"
     early = [s for s in seen if s["status"] == "processing"]
     assert any(s["images"] >= 1 for s in early), seen[-20:]

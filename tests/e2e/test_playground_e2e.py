@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 
 import pytest
 from labharness import ARTIFACTS, REPO
@@ -20,43 +19,8 @@ from nbdriver import (
     wait_until_all_ran,
     write_notebook,
 )
+from playdriver import playground, run_and_watch
 from playwright.sync_api import expect
-
-# One sample of a Playground's panel: status, text length, images shown, progress.
-SAMPLE = """(index) => {
-  const panel = document.querySelectorAll('.rw-playground')[index]
-    .querySelector('.rw-panel');
-  const text = panel.querySelector('.rw-text');
-  const bar = panel.querySelector('.rw-progress');
-  return {
-    status: panel.dataset.status,
-    length: Number(text?.dataset.length || 0),
-    images: panel.querySelectorAll('img.rw-image').length,
-    fraction: bar?.dataset.fraction ? Number(bar.dataset.fraction) : null,
-  };
-}"""
-TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
-
-
-def run_and_watch(page, index, timeout=90.0):
-    """Press Run on Playground ``index``; return what the page showed until the end.
-
-    Sampled from Python (each evaluate runs at once): page timers can be throttled
-    in a headless browser, which would hide the updates this test looks for.
-    """
-    playground(page, index).locator(".rw-form-run").click()
-    seen = []
-    started = False  # the panel may still show the previous, finished run
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sample = page.evaluate(SAMPLE, index)
-        started = started or sample["status"] not in TERMINAL
-        if started:
-            seen.append(sample)
-            if sample["status"] in TERMINAL:
-                return seen
-        time.sleep(0.02)
-    raise AssertionError(f"no end after {timeout}s: {seen[-5:]}")
 
 
 @pytest.fixture
@@ -66,10 +30,6 @@ def quickstart(page, lab):
     run_all(page)
     wait_until_all_ran(page)
     return page
-
-
-def playground(page, index):
-    return page.locator(".rw-playground").nth(index)
 
 
 def test_quickstart_runs_and_each_playground_works_from_the_ui(quickstart):
@@ -89,13 +49,13 @@ def test_quickstart_runs_and_each_playground_works_from_the_ui(quickstart):
     expect(hello.locator(".rw-panel")).to_have_attribute("data-status", "succeeded")
 
     # text-stream: tokens appear one by one while the prediction is processing.
-    seen = run_and_watch(page, 2)
+    seen = run_and_watch(playground(page, 2))
     assert seen[-1]["status"] == "succeeded"
     growing = {s["length"] for s in seen if s["status"] == "processing"}
     assert len(growing - {0}) >= 3, seen[-20:]
 
     # fractal: intermediate images and the progress bar, before the end.
-    seen = run_and_watch(page, 1)
+    seen = run_and_watch(fractal)
     assert seen[-1]["status"] == "succeeded"
     early = [s for s in seen if s["status"] == "processing"]
     assert any(s["images"] >= 1 for s in early), seen[-20:]
