@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pathlib
 
-import anywidget
 import traitlets
+
+from ._view import View
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 
 
-class CodeView(anywidget.AnyWidget):
+class CodeView(View):
     """Shows code snippets in tabs, one per language, with a Copy button."""
 
     _esm = _STATIC / "code.js"

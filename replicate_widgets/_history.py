@@ -57,6 +57,7 @@ from ._history_view import EMPTY_VIEW, STATUSES, Filters, models_of, summary
 from ._host_cell import as_cell, current_cell
 from ._html import tag
 from ._loop import io_loop, on_io_thread, submit
+from ._stopping import watch_cell
 from ._types import Page, Prediction
 
 if TYPE_CHECKING:
@@ -223,6 +224,7 @@ class History(HistorySync, Composite):
             date_before=before.isoformat() if before else "",
             **kwargs,
         )
+        watch_cell(self)
         self.parts = {"panel": None, "playgrounds": []}
         self.observe(
             lambda _c: self._filters_changed(),

@@ -6,15 +6,15 @@ import pathlib
 import threading
 from typing import Any
 
-import anywidget
 import traitlets
 
 from . import _auth
+from ._view import View
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 
 
-class Login(anywidget.AnyWidget):
+class Login(View):
     """A password field for a Replicate API token.
 
     The token travels from the browser to the kernel as a one-off custom message and

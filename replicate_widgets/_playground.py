@@ -164,9 +164,13 @@ class Playground(Composite):
                 self.form.reset()
         self.form.on_submit(self._on_submit)
         self.form.observe(self._refresh_code, names="values")
-        self.panel = PredictionPanel(
-            output=self.schema.output, client=self.client, schema=self.schema
+        placeholder, self.panel = (
+            self.panel,
+            PredictionPanel(
+                output=self.schema.output, client=self.client, schema=self.schema
+            ),
         )
+        placeholder.close()  # made before the schema was known; never shown
         # A note names one finished run: it goes once the panel shows another.
         self.panel.observe(self._drop_note, names="prediction_id")
         self.panel.on_gone(lambda: self._abandon("its output was cleared"))
@@ -266,6 +270,10 @@ class Playground(Composite):
         if hasattr(self, "_current"):
             self._abandon("the widget was closed")
         super().close()
+        # Not parts when the model could not be loaded, and made all the same.
+        for made in (getattr(self, "panel", None), getattr(self, "code_view", None)):
+            if made is not None:
+                made.close()
 
     async def _after(self, prediction: Prediction) -> None:
         """Keep the finished prediction; a failure to save never fails the run."""
