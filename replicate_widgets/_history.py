@@ -485,6 +485,7 @@ class History(HistorySync, Composite):
             return
         unlisten(self)
         self._unwatch()
+        self._unwatch = lambda: None  # close() runs again from __del__
         if self._job is not None:
             self._job.cancel()
         if self._panel is not None:
