@@ -245,7 +245,6 @@ def test_keep_running_widgets_survive_their_cell_running_again(kernel, backend, 
     assert status_of(api, first) == "processing"
 
 
-
 def test_running_a_sweep_cell_again_leaves_no_extra_widgets(kernel, backend):
     """The widget a cell made is closed when the cell runs again: re-running the
     same cell keeps as many widgets open as running it once."""
