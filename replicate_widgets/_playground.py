@@ -122,8 +122,10 @@ class Playground(Composite):
         self.observe(self._refresh_code, names="code_open")
         self.form: InputForm | None = None
         """The input form (``None`` when the model could not be loaded)."""
-        self.panel = PredictionPanel()
-        """The live prediction panel."""
+        self.panel: PredictionPanel
+        """The live prediction panel (an empty one when the model could not be loaded:
+        made only then, as a widget closed as soon as it is made makes the browser
+        fail to initialize its model)."""
         self.schema: ModelSchema | None = None
         """The model's parsed input/output schema."""
         self.error: str | None = None
@@ -164,13 +166,9 @@ class Playground(Composite):
                 self.form.reset()
         self.form.on_submit(self._on_submit)
         self.form.observe(self._refresh_code, names="values")
-        placeholder, self.panel = (
-            self.panel,
-            PredictionPanel(
-                output=self.schema.output, client=self.client, schema=self.schema
-            ),
+        self.panel = PredictionPanel(
+            output=self.schema.output, client=self.client, schema=self.schema
         )
-        placeholder.close()  # made before the schema was known; never shown
         # A note names one finished run: it goes once the panel shows another.
         self.panel.observe(self._drop_note, names="prediction_id")
         self.panel.on_gone(lambda: self._abandon("its output was cleared"))
@@ -182,6 +180,8 @@ class Playground(Composite):
 
     def _fail(self, message: str) -> None:
         self.error = message
+        if not hasattr(self, "panel"):
+            self.panel = PredictionPanel()
         self.message = tag(
             "div",
             message,
