@@ -30,6 +30,7 @@ from ._host_context import HostContext
 from ._html import Markup, join, tag
 from ._loop import submit
 from ._media import thumbnail
+from ._stopping import watch_cell
 from ._types import Collection, Model, Page, Version
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ class ModelBrowser(Composite):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        watch_cell(self)
         self.parts = {"tiles": [], "playground": None}
         self.cover_edge = cover_edge
         self.models: list[Model] = []

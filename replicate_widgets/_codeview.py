@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import anywidget
 import traitlets
 
 from ._composite import STATIC
+from ._view import View
 
 
-class CodeView(anywidget.AnyWidget):
+class CodeView(View):
     """Shows code snippets in tabs, one per language, with a Copy button."""
 
     _esm = STATIC / "code.js"

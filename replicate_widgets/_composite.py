@@ -20,9 +20,10 @@ import pathlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import anywidget
 import ipywidgets
 import traitlets
+
+from ._view import View
 
 __all__ = ["STATIC", "ActionHandler", "Composite", "MarkupTrait", "widget_refs"]
 
@@ -79,7 +80,7 @@ def _widgets_in(value: Any) -> Iterable[ipywidgets.Widget]:
             yield from _widgets_in(item)
 
 
-class Composite(anywidget.AnyWidget):
+class Composite(View):
     """Base class of the widgets made of other widgets (Playground, Sweep, ...).
 
     Subclasses set ``_esm`` to their own view, put their child widgets in

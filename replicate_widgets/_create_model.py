@@ -33,6 +33,7 @@ from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import APIError, ReplicateError
 from ._html import tag
 from ._loop import submit
+from ._stopping import watch_cell
 from ._types import Model
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ class CreateModel(Composite):
         **values: str,
     ) -> None:
         super().__init__(entries=dict.fromkeys(FIELDS, "") | {"visibility": "private"})
+        watch_cell(self)
         self.model: Model | None = None
         """The model created last, once the backend confirmed it."""
         self.hardware: list[str] = []

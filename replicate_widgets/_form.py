@@ -22,13 +22,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import anywidget
 import traitlets
 
 from ._composite import STATIC
 from ._form_store import HiddenValues, StaleMarker
 from ._schema import ModelSchema, SchemaError, parse
 from ._schema_types import UnknownInputError
+from ._view import View
 
 __all__ = ["FormSnapshot", "InputForm"]
 
@@ -49,7 +49,7 @@ class FormSnapshot:
     message: str
 
 
-class InputForm(anywidget.AnyWidget):
+class InputForm(View):
     """An input form for a Replicate model, built from its OpenAPI schema.
 
     Parameters

@@ -79,6 +79,7 @@ from ._host_context import as_cell, current_cell
 from ._html import tag
 from ._loop import io_loop, on_io_thread, submit
 from ._media import prepare_image
+from ._stopping import watch_cell
 from ._types import Page, Prediction
 
 if TYPE_CHECKING:
@@ -266,6 +267,7 @@ class History(Composite):
             date_before=before.isoformat() if before else "",
             **kwargs,
         )
+        watch_cell(self)
         self.parts = {"panel": None, "playgrounds": []}
         self.observe(
             lambda _c: self._filters_changed(),
@@ -526,6 +528,7 @@ class History(Composite):
             return
         unlisten(self)
         self._unwatch()
+        self._unwatch = lambda: None  # close() runs again from __del__
         if self._job is not None:
             self._job.cancel()
         if self._panel is not None:

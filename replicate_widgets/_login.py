@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import anywidget
 import traitlets
 
 from . import _auth
 from ._composite import STATIC
+from ._view import View
 
 
-class Login(anywidget.AnyWidget):
+class Login(View):
     """A password field for a Replicate API token.
 
     The token travels from the browser to the kernel as a one-off custom message and

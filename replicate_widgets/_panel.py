@@ -17,7 +17,6 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import traitlets
 
 from ._coalesce import Coalescer
@@ -30,6 +29,7 @@ from ._panel_state import PanelState, output_kind_of, raw_json
 from ._panel_text import AppendMixin
 from ._sources import RunSource
 from ._types import Prediction
+from ._view import View
 
 if TYPE_CHECKING:
     from ._schema import ModelSchema
@@ -42,7 +42,7 @@ VIEWS_GONE_AFTER = 2.0
 or a cell cut and pasted, comes back within them)."""
 
 
-class PredictionPanel(AppendMixin, anywidget.AnyWidget):
+class PredictionPanel(AppendMixin, View):
     """A live display of one prediction, usable on its own or inside a Playground.
 
     Parameters

@@ -127,8 +127,10 @@ class Playground(Composite):
         self.observe(self._refresh_code, names="code_open")
         self.form: InputForm | None = None
         """The input form (``None`` when the model could not be loaded)."""
-        self.panel = PredictionPanel()
-        """The live prediction panel."""
+        self.panel: PredictionPanel
+        """The live prediction panel (an empty one when the model could not be loaded:
+        made only then, as a widget closed as soon as it is made makes the browser
+        fail to initialize its model)."""
         self.schema: ModelSchema | None = None
         """The model's parsed input/output schema."""
         self.error: str | None = None
@@ -183,6 +185,8 @@ class Playground(Composite):
 
     def _fail(self, message: str) -> None:
         self.error = message
+        if not hasattr(self, "panel"):
+            self.panel = PredictionPanel()
         self.message = tag(
             "div",
             message,
@@ -271,6 +275,10 @@ class Playground(Composite):
         if hasattr(self, "_current"):
             self._abandon("the widget was closed")
         super().close()
+        # Not parts when the model could not be loaded, and made all the same.
+        for made in (getattr(self, "panel", None), getattr(self, "code_view", None)):
+            if made is not None:
+                made.close()
 
     async def _after(self, prediction: Prediction) -> None:
         """Keep the finished prediction; a failure to save never fails the run."""

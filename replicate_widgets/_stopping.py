@@ -9,7 +9,9 @@ when
   ``pre_run_cell`` event names the cell about to run (``ExecutionInfo.cell_id``,
   sent by JupyterLab and VS Code), and JupyterLab lists deleted cells in the next
   execute request (``deletedCells``). This works in any front end that sends them,
-  kernel-side;
+  kernel-side. The widget is then also closed: its output is being replaced, and
+  an ipywidget nobody closes stays in the kernel's and the page's memory for good
+  (re-running a cell ten times would keep ten grids);
 - every view of its panel is gone from a notebook that is still open (the output
   was cleared, or the cell re-run): the panel's views tell the kernel (see
   :class:`~._panel.PredictionPanel`);
@@ -28,7 +30,7 @@ import threading
 import weakref
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["Stoppable", "current_cell", "wait_briefly", "watch_cell"]
+__all__ = ["Closable", "Stoppable", "current_cell", "wait_briefly", "watch_cell"]
 
 T = TypeVar("T")
 
@@ -42,6 +44,16 @@ class Stoppable(Protocol):
 
     def _abandon(self, reason: str) -> None:
         """Stop what it started, because of ``reason`` (a short phrase)."""
+
+    def close(self) -> None:
+        """Close the widget and what it made."""
+
+
+class Closable(Protocol):
+    """A widget that is closed when its cell runs again (see :func:`watch_cell`)."""
+
+    def close(self) -> None:
+        """Close the widget and what it made."""
 
 
 def _shell() -> Any:
@@ -66,8 +78,8 @@ def current_cell() -> str | None:
     return cell if isinstance(cell, str) and cell else None
 
 
-def watch_cell(widget: Stoppable) -> None:
-    """Stop ``widget``'s runs when the cell running now runs again or is deleted."""
+def watch_cell(widget: Stoppable | Closable) -> None:
+    """Stop ``widget``'s runs and close it when this cell runs again or is deleted."""
     shell = _shell()
     cell = current_cell()
     if shell is None or cell is None:
@@ -87,15 +99,19 @@ def _before_cell(info: Any) -> None:
     deleted = _request_metadata(shell).get("deletedCells") if shell else None
     if isinstance(deleted, list):
         gone.extend(deleted)
-    widgets: list[Stoppable] = []
+    widgets: list[Stoppable | Closable] = []
     with _lock:
         for cell in gone:
             if isinstance(cell, str) and cell in _by_cell:
                 widgets.extend(_by_cell.pop(cell))
     for widget in widgets:
         # A widget's failure to stop must not keep the cell from running.
+        abandon = getattr(widget, "_abandon", None)  # only a Stoppable has runs
         with contextlib.suppress(Exception):
-            widget._abandon("its cell ran again or was deleted")
+            if abandon is not None:
+                abandon("its cell ran again or was deleted")
+        with contextlib.suppress(Exception):
+            widget.close()
 
 
 def wait_briefly(job: concurrent.futures.Future[T], seconds: float) -> T | None:

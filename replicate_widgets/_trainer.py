@@ -41,7 +41,7 @@ from ._form import InputForm
 from ._loop import submit
 from ._panel import PredictionPanel
 from ._schema import ModelSchema, SchemaError, parse
-from ._stopping import wait_briefly
+from ._stopping import wait_briefly, watch_cell
 from ._training_source import TrainingSource, model_name, resolve_trainable
 from ._types import Model, Training, Version
 
@@ -147,6 +147,7 @@ class Trainer(Composite):
         self.panel = PredictionPanel(output="json")
         """The live view of the training (status, timeline, logs, output)."""
         super().__init__(destination_text=destination or "", **kwargs)
+        watch_cell(self)
         self.form: InputForm | None = None
         """The training form (``None`` until loaded, or when loading failed)."""
         self.schema: ModelSchema | None = None

@@ -17,6 +17,7 @@ import anywidget
 import httpx
 import ipywidgets
 import pytest
+from _widgets import open_widgets, opened_since
 from PIL import Image
 
 from replicate_widgets._browser import ModelBrowser
@@ -332,3 +333,18 @@ def wait_for(check: Any, timeout: float = 60) -> None:
     while not check():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.05)
+
+
+def test_close_leaves_no_widget_open(client: Client) -> None:
+    """The browser closes its tiles, the Playground it opened and every Layout
+    model ipywidgets made for them."""
+    before = open_widgets()
+    browser = ModelBrowser(client=client)
+    browser.list_models().result(60)
+    browser.select("replicate/hello-world").result(60)
+    browser.open_playground().result(120)
+    browser.query = "fractal"  # replaces the tiles
+    wait_for(lambda: tile_refs(browser) == ["demo/fractal"])
+    assert opened_since(before)
+    browser.close()
+    assert opened_since(before) == {}

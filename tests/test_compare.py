@@ -9,6 +9,7 @@ import anywidget
 import httpx
 import ipywidgets
 import pytest
+from _widgets import open_widgets, opened_since
 
 from replicate_widgets._client import Client
 from replicate_widgets._compare import Compare, Sweep
@@ -283,3 +284,22 @@ class CountingTransport(httpx.HTTPTransport):
         if response.status_code == 429:
             self.throttled += 1
         return response
+
+
+def test_close_leaves_no_widget_open(client):
+    """A Sweep that ran and a Compare close every model they made: panels, their
+    media, and the Layout model ipywidgets gives every widget."""
+    Compare(["demo/echo", "demo/text-stream"], client=client).close()  # warm
+    before = open_widgets()
+    sweep = Sweep(
+        "demo/fractal",
+        base={"width": 256, "height": 256},
+        grid={"seed": [1, 2], "steps": [3, 4]},
+        client=client,
+    )
+    sweep.run()
+    cmp = Compare(["demo/echo", "demo/text-stream"], client=client)
+    assert opened_since(before)
+    sweep.close()
+    cmp.close()
+    assert opened_since(before) == {}

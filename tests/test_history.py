@@ -19,6 +19,7 @@ import anywidget
 import httpx
 import pytest
 from _history_api import ReplicateAPI, api_prediction, fixture
+from _widgets import open_widgets, opened_since
 from PIL import Image
 
 from replicate_widgets._client import Client
@@ -610,3 +611,19 @@ def test_parts_made_by_an_action_belong_to_the_historys_marimo_cell(monkeypatch)
     monkeypatch.delitem(sys.modules, "marimo")  # not marimo: nothing to do
     with _host_context.as_cell("cell-1"):
         assert _host_context.current_cell() is None
+
+
+def test_close_leaves_no_widget_open(client):
+    """History closes its rows, the details panel it showed, the Playgrounds it
+    opened and the Layout models ipywidgets made for each."""
+    p = client.predictions.wait(
+        client.predictions.create("replicate/hello-world", {"text": "closed"})
+    )
+    before = open_widgets()
+    history = History(client=client, keeper=None)
+    history.wait(30)
+    history.show(p.id)
+    history.tweak(p.id)
+    assert opened_since(before)
+    history.close()
+    assert opened_since(before) == {}

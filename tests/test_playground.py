@@ -8,6 +8,7 @@ import time
 
 import ipywidgets
 import pytest
+from _widgets import open_widgets, opened_since
 from PIL import Image
 
 import replicate_widgets as rw
@@ -252,3 +253,21 @@ def test_playgrounds_in_a_row_share_it_equally_unless_told_otherwise(url):
         "replicate/hello-world", backend=url, layout=ipywidgets.Layout(flex="2 1 0%")
     )
     assert mine.layout.flex == "2 1 0%"
+
+
+def test_close_leaves_no_widget_open(url):
+    """Every model a Playground made is closed by close(): its parts, their Layout
+    models (ipywidgets makes one per widget), and the panel made before the schema
+    was known; also when the model could not be loaded."""
+    pg = rw.Playground("replicate/hello-world", backend=url)  # warm: imports, caches
+    pg.close()
+    before = open_widgets()
+    pg = rw.Playground("demo/fractal", backend=url)
+    pg.run(steps=3, width=256, height=256)
+    assert opened_since(before)  # it did open widgets
+    pg.close()
+    assert opened_since(before) == {}
+    failed = rw.Playground("nobody/nothing", backend=url)
+    assert failed.error
+    failed.close()
+    assert opened_since(before) == {}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from _widgets import open_widgets, opened_since
 
 from replicate_widgets._client import Client
 from replicate_widgets._create_model import CreateModel
@@ -312,3 +313,16 @@ def test_an_interrupted_train_cancels_the_training(client: Client) -> None:
     assert client.trainings.get(tid).status == "canceled"
     assert trainer.panel.status == "canceled"
     assert not trainer.form.busy
+
+
+def test_close_leaves_no_widget_open(client: Client) -> None:
+    """A Trainer that trained and opened a Playground closes all of it."""
+    dest = new_model(client)
+    before = open_widgets()
+    trainer = Trainer("demo/text-stream", client=client, destination=dest)
+    trainer.ready.result(60)
+    trainer.train(training_text=TEXT, order=1)
+    trainer.open_playground().result(120)
+    assert opened_since(before)
+    trainer.close()
+    assert opened_since(before) == {}

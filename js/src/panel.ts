@@ -340,6 +340,7 @@ interface AppendTarget {
   get(key: Growing): string;
   get(key: "_appends"): Partial<Record<Growing, Append>> | undefined;
   set(key: Growing, value: string): void;
+  set(key: "media" | "raw" | "value", value: unknown): void;
   on(name: string, handler: (...args: never[]) => void): void;
   off(name: string, handler: (...args: never[]) => void): void;
   send(content: Record<string, unknown>): void;
@@ -368,7 +369,17 @@ function initialize({ model }: { model: AppendTarget }): () => void {
     }
   };
   model.on("change:_appends", onAppends);
-  return () => model.off("change:_appends", onAppends);
+  return () => {
+    model.off("change:_appends", onAppends);
+    // Called when the model is destroyed (its widget closed). JupyterLab keeps a closed
+    // widget's comm in the kernel connection's map, and through it the model and its
+    // state: let go of what can be large (megabytes of text, the files' bytes).
+    for (const key of GROWING) model.set(key, "");
+    model.set("media", []);
+    model.set("raw", {});
+    model.set("value", null);
+    model.set("value", null); // Backbone keeps the values before the last set
+  };
 }
 
 // Only the default export: anywidget takes named exports as the (deprecated) old

@@ -233,6 +233,27 @@ def test_keep_running_widgets_survive_their_cell_running_again(kernel, backend, 
     assert status_of(api, first) == "processing"
 
 
+def test_running_a_sweep_cell_again_leaves_no_extra_widgets(kernel, backend):
+    """The widget a cell made is closed when the cell runs again: re-running the
+    same cell keeps as many widgets open as running it once."""
+    sweep = (
+        "import replicate_widgets as rw\n"
+        f"sweep = rw.Sweep('demo/echo', base={{'delay': 0}}, "
+        f"grid={{'text': ['a', 'b']}}, backend={backend.url!r})\n"
+        "sweep.run()\n"
+        "sweep"
+    )
+    count = "from ipywidgets.widgets.widget import _instances\nprint(len(_instances))"
+    counts = []
+    for _ in range(3):
+        assert kernel.run(sweep, "cell-1")["status"] == "ok"
+        msg_id = kernel.send(count, "cell-2")
+        assert kernel.reply(msg_id)["status"] == "ok"
+        counts.append(int(kernel.printed(msg_id)))
+    assert counts[0] > 0
+    assert counts == [counts[0]] * 3, counts
+
+
 # -------------------------------------------------------------- kernel death
 @pytest.fixture
 def short_grace(backend: LocalServer) -> Iterator[float]:
