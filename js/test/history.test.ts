@@ -37,6 +37,33 @@ describe("History's table", () => {
     expect(detail.isConnected).toBe(false);
   });
 
+  it("gives only a running row a Cancel, and drops columns no row uses", () => {
+    const sent: [string, string][] = [];
+    const table = new RowTable((action, id) => sent.push([action, id]));
+    const detail = document.createElement("div");
+    table.draw(
+      [row("done"), row("live", { status: "processing", can_cancel: true })],
+      {},
+      "",
+      detail,
+    );
+    const [done, live] = Array.from(table.el.querySelectorAll(".rw-history-row"));
+    expect(done.querySelectorAll("button")).toHaveLength(2);
+    expect(done.querySelector(".rw-history-cancel")).toBeNull();
+    const cancels = live.querySelectorAll("button.rw-history-cancel");
+    expect(cancels).toHaveLength(1);
+    (cancels[0] as HTMLButtonElement).click();
+    expect(sent).toEqual([["cancel", "live"]]);
+    // text-only runs: no thumbnail column; something runs: room for Cancel
+    expect(table.el.classList).toContain("rw-history-no-thumbs");
+    expect(table.el.classList).not.toContain("rw-history-none-running");
+    const png = { data: new Uint8Array([1, 2, 3]), mime: "image/png" };
+    table.draw([row("done"), row("live", { status: "canceled" })], { done: png }, "", detail);
+    expect(table.el.querySelector("button.rw-history-cancel")).toBeNull();
+    expect(table.el.classList).not.toContain("rw-history-no-thumbs");
+    expect(table.el.classList).toContain("rw-history-none-running");
+  });
+
   it("puts a status in a class name only as letters, digits and dashes", () => {
     expect(statusClass('x" onclick="alert(1)')).toBe("rw-status-xonclickalert1");
     expect(statusClass("")).toBe("rw-status-unknown");

@@ -20,6 +20,7 @@ from labharness import ARTIFACTS, REPO
 from nbdriver import open_and_run, read_json, write_notebook
 from playwright.sync_api import expect
 
+from replicate_widgets._client import Client
 from replicate_widgets.server import serve
 
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"
@@ -246,5 +247,71 @@ def test_pages_open_filter_and_tweak_across_models(page, lab, fresh_backend):
     expect(summary).to_have_text("Runs 1 to 4 of 6.")
     expect(rows).to_have_count(4)
     expect(newer).to_be_disabled()
+    assert page.js_errors == []
+    assert page.external_requests == []
+
+
+CANCEL_RUN = """\
+import json, pathlib
+from replicate_widgets._client import Client
+from replicate_widgets._history import History
+client = Client(base_url={url!r})
+done = client.predictions.create("demo/echo", {{"text": "done"}})
+done = client.predictions.wait(done)
+live = client.predictions.create("demo/echo", {{"text": "slow", "delay": 60}})
+history = History(client=client, keeper=None)
+history.wait(60)
+ids = {{"done": done.id, "live": live.id}}
+pathlib.Path("cancel-ids.json").write_text(json.dumps(ids))
+history"""
+
+
+def test_one_cancel_per_running_run_and_no_empty_thumbnail_column(
+    page, lab, fresh_backend
+):
+    nb = write_notebook(
+        lab.root,
+        "history-cancel.ipynb",
+        [CANCEL_RUN.format(url=fresh_backend.url)],
+        stale=("cancel-ids.json",),
+    )
+    open_and_run(page, lab, nb)
+    ids = read_json(lab.root / "cancel-ids.json", bool, timeout=120)
+    history = page.locator(".rw-history")
+    done = history.locator(".rw-history-row", has_text=ids["done"])
+    live = history.locator(".rw-history-row", has_text=ids["live"])
+    expect(done).to_be_visible(timeout=30_000)
+    expect(live).to_be_visible()
+
+    # A finished run has no Cancel at all (not a disabled one); a running run one.
+    cancel = page.get_by_role("button", name="Cancel", exact=True)
+    expect(done.locator("button")).to_have_count(2)  # Open, Tweak
+    expect(done.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(live.locator("button.rw-history-cancel")).to_have_count(1)
+    expect(cancel).to_have_count(1)  # the whole page: one Cancel for one running run
+    # Its Open and Tweak stand in the same columns as the running row's.
+    for name in ("Open", "Tweak"):
+        x_done = done.get_by_role("button", name=name).bounding_box()
+        x_live = live.get_by_role("button", name=name).bounding_box()
+        assert x_done is not None
+        assert x_live is not None
+        assert abs(x_done["x"] - x_live["x"]) < 1
+    # Text-only runs: no thumbnail column, the run's cells start at the left.
+    expect(
+        history.locator(".rw-history-row .rw-history-thumb-cell").first
+    ).to_be_hidden()
+    row_box = live.bounding_box()
+    info_box = live.locator(".rw-history-info").bounding_box()
+    assert row_box is not None
+    assert info_box is not None
+    assert info_box["x"] - row_box["x"] < 4
+    history.screenshot(path=str(ARTIFACTS / "history-running-cancel.png"))
+
+    # Cancel: the run ends canceled (on the backend too), and loses its Cancel.
+    live.locator("button.rw-history-cancel").click()
+    expect(live.locator(".rw-history-status")).to_have_text("canceled", timeout=30_000)
+    expect(cancel).to_have_count(0)
+    client = Client(base_url=fresh_backend.url)
+    assert client.predictions.get(ids["live"]).status == "canceled"
     assert page.js_errors == []
     assert page.external_requests == []

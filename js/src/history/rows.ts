@@ -73,7 +73,7 @@ export class RowTable {
       { className: "rw-history-actions", "aria-hidden": "true" },
       button("Open"),
       button("Tweak"),
-      button("Cancel"),
+      button("Cancel", { className: "rw-history-cancel-room" }),
     ),
   );
   private readonly empty = Object.assign(h("i", { className: "rw-history-empty" }), {
@@ -114,6 +114,11 @@ export class RowTable {
     }
     for (const node of order) this.el.append(node);
     this.drawn = next;
+    // Columns only for what some row on the page has: no empty thumbnail column for
+    // text-only runs, no Cancel room when nothing runs.
+    const has = (id: string) => bytesOf(thumbs[id]?.data ?? null).byteLength > 0;
+    this.el.classList.toggle("rw-history-no-thumbs", !rows.some((r) => has(r.id)));
+    this.el.classList.toggle("rw-history-none-running", !rows.some((r) => r.can_cancel));
     this.dropUrls(new Set(Object.keys(thumbs)));
   }
 
@@ -138,12 +143,17 @@ export class RowTable {
       onClick: () => this.act("tweak", row.id),
     });
     tweak.disabled = !row.can_tweak;
-    const cancel = button("Cancel", {
-      className: "rw-history-cancel",
-      title: "Ask the backend to cancel this run",
-      onClick: () => this.act("cancel", row.id),
-    });
-    cancel.disabled = !row.can_cancel;
+    // One Cancel per thing: only a run that can still be stopped has one; a finished
+    // run keeps the room (unseen) so its Open and Tweak stay under the running rows'.
+    const cancel = row.can_cancel
+      ? button("Cancel", {
+          className: "rw-history-cancel",
+          title: "Ask the backend to cancel this run",
+          onClick: () => this.act("cancel", row.id),
+        })
+      : Object.assign(h("span", { className: "rw-history-cancel-room", "aria-hidden": "true" }), {
+          textContent: "Cancel",
+        });
     const classes = ["rw-history-row", statusClass(row.status)];
     if (row.open) classes.push("rw-history-row-open");
     const el = h(
