@@ -11,16 +11,14 @@ that the README shows.
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from labharness import ARTIFACTS, REPO
 from measure import CONTRAST, LEAKS, VIEW_ROOTS, worst
 from nbdriver import cell_errors, open_and_run, wait_until_all_ran, write_notebook
-from PIL import Image
+from pictures import publish
 from playwright.sync_api import expect
 
 from replicate_widgets._client import Client
@@ -96,13 +94,6 @@ def set_theme(page: Any, theme: str) -> None:
     page.wait_for_timeout(500)  # the theme's stylesheet applies
 
 
-def shrink(path: Path) -> None:
-    """Save ``path`` again as a small PNG: 256 colours is plenty for a UI picture."""
-    with Image.open(path) as img:
-        small = img.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
-    small.save(path, optimize=True)
-
-
 def shoot(page: Any, theme: str) -> list[str]:
     made = []
     cells = page.locator(".jp-CodeCell")
@@ -122,11 +113,8 @@ def shoot(page: Any, theme: str) -> list[str]:
             "height": box["height"] + 2 * margin,
         }
         page.screenshot(path=str(target), clip=clip)
-        shrink(target)
+        publish(target, DOCS / target.name)
         made.append(target.name)
-        if os.environ.get("RW_UPDATE_SCREENSHOTS") == "1":
-            DOCS.mkdir(parents=True, exist_ok=True)
-            (DOCS / target.name).write_bytes(target.read_bytes())
     return made
 
 

@@ -19,8 +19,13 @@ from nbdriver import (
     wait_until_all_ran,
     write_notebook,
 )
+from pictures import publish
 from playdriver import playground, run_and_watch
 from playwright.sync_api import expect
+
+# Two frames: what scrolling or resizing changed has been laid out.
+NEXT_FRAMES = """() => new Promise(
+  (done) => requestAnimationFrame(() => requestAnimationFrame(done)))"""
 
 
 @pytest.fixture
@@ -63,9 +68,20 @@ def test_quickstart_runs_and_each_playground_works_from_the_ui(quickstart):
     expect(fractal.locator(".rw-progress-label")).to_have_text(re.compile(r"100%"))
     expect(fractal.locator(".rw-logs")).to_contain_text("%|")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # The picture for the README: the fractal's panel at the top of the window.
-    fractal.locator(".rw-panel").evaluate("e => e.scrollIntoView({block: 'start'})")
-    page.screenshot(path=str(ARTIFACTS / "quickstart.png"))
+    # The picture for the README: at 1400 px, without the file browser, the fractal
+    # Playground (form left, output right) at the top of the window.
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.evaluate("() => jupyterapp.shell.collapseLeft()")
+    fractal.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.evaluate(NEXT_FRAMES)
+    form, output = fractal.locator(".rw-form"), fractal.locator(".rw-panel")
+    form_box, output_box = form.bounding_box(), output.bounding_box()
+    assert form_box is not None
+    assert output_box is not None
+    assert form_box["x"] + form_box["width"] <= output_box["x"]  # side by side
+    shot = ARTIFACTS / "quickstart.png"
+    page.screenshot(path=str(shot))
+    publish(shot, REPO / "docs" / "quickstart.png")
     assert page.js_errors == []
     assert page.external_requests == []
 
