@@ -180,3 +180,43 @@ def worst(entries: list[dict[str, object]]) -> dict[str, float]:
         kind, ratio = str(entry["kind"]), float(entry["ratio"])  # type: ignore[arg-type]
         low[kind] = min(low.get(kind, ratio), ratio)
     return low
+
+
+# How the streamed text in `root` (a `.rw-text` box) breaks its lines: the computed
+# breaking styles of the box and its blocks, the lines it takes, and every word
+# drawn on more than one line (a Range's rects at different heights) although it
+# is narrower than the box, i.e. a word the browser split where it did not have to.
+# A word is a run of letters, digits and apostrophes: "book-shelves" may break after
+# its hyphen, as text does everywhere.
+WORD_BREAKS = """(root) => {
+  const style = (e) => {
+    const s = getComputedStyle(e);
+    return {wordBreak: s.wordBreak, overflowWrap: s.overflowWrap,
+            whiteSpace: s.whiteSpace};
+  };
+  const room = root.clientWidth
+    - parseFloat(getComputedStyle(root).paddingLeft)
+    - parseFloat(getComputedStyle(root).paddingRight);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const tops = new Set();
+  const split = [];
+  let words = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.data.matchAll(/[\\p{L}\\p{N}'’]+/gu)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+      const lines = new Set(rects.map((r) => Math.round(r.top)));
+      lines.forEach((t) => tops.add(t));
+      const width = rects.reduce((sum, r) => sum + r.width, 0);
+      words += 1;
+      if (lines.size > 1 && width < room) split.push(match[0]);
+    }
+  }
+  return {
+    box: style(root),
+    blocks: [...root.children].map(style),
+    words, lines: tops.size, split, room,
+  };
+}"""

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from labharness import ARTIFACTS, REPO
-from measure import BOXES
+from measure import BOXES, WORD_BREAKS
 from nbdriver import (
     cell_errors,
     open_and_run,
@@ -292,4 +292,43 @@ def test_side_by_side_playgrounds_keep_equal_widths_during_a_run(
     widths = {(round(a["width"], 1), round(b["width"], 1)) for a, b in seen}
     assert widths == {(round(before[0]["width"], 1), round(before[1]["width"], 1))}
     print("teaching widths:", widths, "samples:", len(seen))
+    assert page.js_errors == []
+
+
+def test_streamed_text_breaks_between_words_in_a_narrow_window(
+    page: Any, lab: Any, backend: LocalServer
+) -> None:
+    """JupyterLab's output area breaks its own text anywhere; the widget's does not."""
+    page.set_viewport_size({"width": 600, "height": 1000})
+    cells = [
+        CELLS[0].format(url=backend.url),
+        "stream = rw.Playground('demo/text-stream', client=client, keep=False)\n"
+        "stream.form.set(max_tokens=160, delay=0.01)\nstream",
+    ]
+    open_and_run(page, lab, write_notebook(lab.root, "words.ipynb", cells))
+    wait_until_all_ran(page)
+    assert cell_errors(page) == []
+    seen = run_and_sample(page, 0)
+    assert seen[-1]["status"] == "succeeded", seen[-1]
+    text = page.locator(".rw-playground").nth(0).locator(".rw-text")
+    # The box sits in JupyterLab's output area, whose rules are the ones to beat.
+    assert text.evaluate("e => !!e.closest('.jp-OutputArea-output')")
+    measured = text.evaluate(WORD_BREAKS)
+    print("streamed text at 600 px:", json.dumps({**measured, "split": None}))
+    assert measured["lines"] >= 5, measured  # long enough to wrap many times
+    assert measured["words"] >= 100, measured
+    for style in [measured["box"], *measured["blocks"]]:
+        assert style["wordBreak"] == "normal", measured
+        assert style["overflowWrap"] in ("anywhere", "break-word"), measured
+        assert style["whiteSpace"] == "pre-wrap", measured
+    assert measured["split"] == [], measured["split"]
+    text.screenshot(path=str(ARTIFACTS / "stream-words-600.png"))
+
+    # The measure can fail: breaking anywhere (as the output area's own text does)
+    # splits words at line ends, and they are found.
+    text.evaluate("e => { e.style.wordBreak = 'break-all'; }")
+    broken = text.evaluate(WORD_BREAKS)
+    text.evaluate("e => { e.style.wordBreak = ''; }")
+    assert broken["box"]["wordBreak"] == "break-all"
+    assert len(broken["split"]) >= 2, broken
     assert page.js_errors == []
