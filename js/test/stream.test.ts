@@ -36,10 +36,23 @@ describe("streamed text", () => {
     expect(view.root.hidden).toBe(true);
   });
 
+  it("ends the blocks of one huge line of words between words", () => {
+    const view = new StreamedText("rw-text");
+    const words = "elegant fowl ".repeat(Math.ceil((HARD_SEGMENT * 2.5) / 13));
+    view.update(words);
+    expect(view.root.textContent).toBe(words);
+    const blocks = Array.from(view.root.children);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    for (const block of blocks.slice(0, -1)) expect(block.textContent?.endsWith(" ")).toBe(true);
+  });
+
   it("decides where a block ends", () => {
     expect(cutPoint(0, "short")).toBe(5);
     expect(cutPoint(SEGMENT - 2, "ab\ncd")).toBe(3);
     expect(cutPoint(SEGMENT, "no newline")).toBe(10);
     expect(cutPoint(HARD_SEGMENT - 3, "abcdef")).toBe(3);
+    // a huge line is cut after a space, not inside a word
+    expect(cutPoint(HARD_SEGMENT - 6, "ab cdefgh")).toBe(3);
+    expect(cutPoint(HARD_SEGMENT - 6, "ab cd efgh")).toBe(6);
   });
 });

@@ -81,5 +81,9 @@ export function cutPoint(size: number, chunk: string): number {
   const newline = chunk.indexOf("\n", Math.max(0, SEGMENT - size - 1));
   if (newline >= 0 && size + newline + 1 <= HARD_SEGMENT) return newline + 1;
   if (size + chunk.length <= HARD_SEGMENT) return chunk.length;
-  return Math.max(1, HARD_SEGMENT - size);
+  // One huge line: cut after its last space that fits, so no word is split in two
+  // blocks (a block starts a new line); only a word longer than the room is cut.
+  const room = Math.max(1, HARD_SEGMENT - size);
+  const space = chunk.slice(0, room).search(/\s\S*$/);
+  return space >= 0 ? space + 1 : room;
 }
