@@ -202,7 +202,7 @@ WORD_BREAKS = """(root) => {
   const split = [];
   let words = 0;
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    for (const match of node.data.matchAll(/[\\p{L}\\p{N}'’]+/gu)) {
+    for (const match of node.data.matchAll(/[\\p{L}\\p{N}'\\u2019]+/gu)) {
       const range = document.createRange();
       range.setStart(node, match.index);
       range.setEnd(node, match.index + match[0].length);

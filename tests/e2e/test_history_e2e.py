@@ -311,7 +311,7 @@ def test_one_cancel_per_running_run_and_no_empty_thumbnail_column(
     live.locator("button.rw-history-cancel").click()
     expect(live.locator(".rw-history-status")).to_have_text("canceled", timeout=30_000)
     expect(cancel).to_have_count(0)
-    client = Client(base_url=fresh_backend.url)
-    assert client.predictions.get(ids["live"]).status == "canceled"
+    with Client(base_url=fresh_backend.url) as client:
+        assert client.predictions.get(ids["live"]).status == "canceled"
     assert page.js_errors == []
     assert page.external_requests == []

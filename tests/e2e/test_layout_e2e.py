@@ -329,6 +329,7 @@ def test_streamed_text_breaks_between_words_in_a_narrow_window(
     text.evaluate("e => { e.style.wordBreak = 'break-all'; }")
     broken = text.evaluate(WORD_BREAKS)
     text.evaluate("e => { e.style.wordBreak = ''; }")
+    print("with break-all forced, words split:", len(broken["split"]))
     assert broken["box"]["wordBreak"] == "break-all"
     assert len(broken["split"]) >= 2, broken
     assert page.js_errors == []
