@@ -24,7 +24,7 @@ from replicate_widgets._progress import Progress, strip_ansi
 from replicate_widgets._schema_secrets import mask_values
 from replicate_widgets._secret_mask import SECRET_MASK, SecretMask
 from replicate_widgets._types import Prediction
-from replicate_widgets.server import _models, _remote
+from replicate_widgets.server import _model_files, _models, _remote
 
 NAMES = {
     "sdxl": True,
@@ -56,7 +56,7 @@ def test_model_name_grammar_is_the_same_everywhere(
     # the backend's model loader checks the name before it looks at the folder
     # ("" means "the folder's name" there)
     if not valid and name:
-        with pytest.raises(_models.ModelLoadError, match="not a valid model name"):
+        with pytest.raises(_model_files.ModelLoadError, match="not a valid model name"):
             _models.load_model(tmp_path, name=name)
 
 

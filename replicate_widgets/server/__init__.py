@@ -126,7 +126,7 @@ def load_models(
 
     Raises
     ------
-    replicate_widgets.server._models.ModelLoadError
+    replicate_widgets.server._model_files.ModelLoadError
         When a folder is not a loadable Cog model; the message says why.
     """
     loaded = list(bundled_models()) if bundled else []

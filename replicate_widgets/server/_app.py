@@ -28,8 +28,8 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._engine import REQUEST_ORIGIN
 from ._files_store import MAX_OUTPUT_SIZE, max_upload_body, too_large
-from ._lifecycle import REQUEST_ORIGIN
 from ._problem import Problem, problem_response
 from ._routes_catalog import (
     account,

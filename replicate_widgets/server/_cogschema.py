@@ -36,17 +36,9 @@ from replicate_widgets.server._cogschema_fields import (
     input_schema,
     is_named,
     output_schema,
-    title_case,
 )
 
-__all__ = [
-    "SchemaError",
-    "build_document",
-    "defines_train",
-    "merge_documents",
-    "output_schema",
-    "title_case",
-]
+__all__ = ["build_document", "defines_train", "merge_documents"]
 
 
 def _import_target(ref: str) -> tuple[str, str, Any]:

@@ -64,13 +64,7 @@ from replicate_widgets.server._schema_cache import (
     store_cached,
 )
 
-__all__ = [
-    "LocalModel",
-    "ModelLoadError",
-    "bundled_models",
-    "load_model",
-    "runtime_directory",
-]
+__all__ = ["LocalModel", "bundled_models", "load_model", "runtime_directory"]
 
 # Run by path, not with -m, so the package __init__ (the web server) is not loaded.
 _WORKER = Path(__file__).with_name("_schema_worker.py")

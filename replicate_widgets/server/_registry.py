@@ -19,7 +19,8 @@ from replicate_widgets._model_names import is_model_name
 
 from ._clock import now_iso
 from ._files_store import local_url
-from ._models import LocalModel, ModelLoadError, load_model
+from ._model_files import ModelLoadError
+from ._models import LocalModel, load_model
 from ._problem import Problem, check_body
 from ._store import Store
 

@@ -62,7 +62,7 @@ from replicate_widgets.server._runner_events import (
     validation_message,
 )
 
-__all__ = ["Mode", "ModelRunner", "ModelServer", "RunnerError", "RunnerEvent"]
+__all__ = ["Mode", "ModelRunner", "ModelServer"]
 
 Mode = Literal["predict", "train"]
 COGLET_PREDICTIONS = Path("/tmp/coglet/predictions")  # noqa: S108 - coglet's own path

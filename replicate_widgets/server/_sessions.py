@@ -32,7 +32,8 @@ from starlette.responses import Response, StreamingResponse
 from ._problem import Problem
 
 if TYPE_CHECKING:
-    from ._lifecycle import Lifecycle, Live
+    from ._engine import Engine
+    from ._live import Live
 
 __all__ = ["GRACE", "SESSION_HEADER", "Sessions", "lease", "own"]
 
@@ -69,11 +70,11 @@ class Sessions:
     def __init__(self, grace: float = GRACE) -> None:
         self.grace = grace
         self._sessions: dict[str, _Session] = {}
-        self._engine: Lifecycle | None = None
+        self._engine: Engine | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
 
-    def bind(self, engine: Lifecycle) -> None:
+    def bind(self, engine: Engine) -> None:
         """Start serving with ``engine`` (on the server's loop, at startup)."""
         self._engine = engine
         self._loop = asyncio.get_running_loop()

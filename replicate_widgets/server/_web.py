@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from ._clock import iso, parse_iso
 from ._engine import Engine
 from ._files_store import absolutize
-from ._lifecycle import Live
+from ._live import Live
 from ._problem import Problem
 from ._sessions import own
 

@@ -35,9 +35,11 @@ import replicate
 from replicate.exceptions import ReplicateError
 
 from replicate_widgets.server import LocalServer, serve
-from replicate_widgets.server._lifecycle import _apply_metric
-from replicate_widgets.server._models import ModelLoadError, load_model
-from replicate_widgets.server._runner import ModelRunner, RunnerEvent
+from replicate_widgets.server._engine import _apply_metric
+from replicate_widgets.server._model_files import ModelLoadError
+from replicate_widgets.server._models import load_model
+from replicate_widgets.server._runner import ModelRunner
+from replicate_widgets.server._runner_events import RunnerEvent
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("coglet")
 
-from replicate_widgets.server import _cogschema
+from replicate_widgets.server import _cogschema, _cogschema_fields
 
 _counter = itertools.count()
 
@@ -30,8 +30,8 @@ def build(
 
 
 def test_title_case_keeps_inner_capitals() -> None:
-    assert _cogschema.title_case("max_new_tokens") == "Max New Tokens"
-    assert _cogschema.title_case("use_GPU") == "Use GPU"
+    assert _cogschema_fields.title_case("max_new_tokens") == "Max New Tokens"
+    assert _cogschema_fields.title_case("use_GPU") == "Use GPU"
 
 
 def test_optional_secret_and_none_defaults(tmp_path: Path) -> None:
@@ -246,8 +246,8 @@ def test_class_without_train(tmp_path: Path) -> None:
 
 
 def test_bad_reference_says_what_to_write(tmp_path: Path) -> None:
-    with pytest.raises(_cogschema.SchemaError, match=r"predict\.py:Predictor"):
+    with pytest.raises(_cogschema_fields.SchemaError, match=r"predict\.py:Predictor"):
         _cogschema.build_document("predict.py")
     path = write(tmp_path, "X = 1\n")
-    with pytest.raises(_cogschema.SchemaError, match=r"defines no 'Predictor'"):
+    with pytest.raises(_cogschema_fields.SchemaError, match=r"defines no 'Predictor'"):
         _cogschema.build_document(f"{path}:Predictor")

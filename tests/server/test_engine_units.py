@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from replicate_widgets.server._engine import parse_cancel_after
+from replicate_widgets.server._engine import clean_error, parse_cancel_after
 from replicate_widgets.server._files_store import (
     FileStore,
     absolutize,
@@ -16,7 +16,6 @@ from replicate_widgets.server._files_store import (
     parse_data_url,
 )
 from replicate_widgets.server._inputs import InputSchema, output_is_iterator
-from replicate_widgets.server._lifecycle import clean_error
 from replicate_widgets.server._problem import Problem
 from replicate_widgets.server._sse import EventLog, parse_last_event_id, replay
 from replicate_widgets.server._webhooks import check_filter, sign, verify

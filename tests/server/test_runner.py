@@ -24,14 +24,11 @@ pytest.importorskip("coglet")
 from PIL import Image
 
 from replicate_widgets._model_names import BUNDLED_DIR
+from replicate_widgets.server._coglet_process import RunnerError
 from replicate_widgets.server._instances import RunnerPool
 from replicate_widgets.server._models import LocalModel, load_model
-from replicate_widgets.server._runner import (
-    COGLET_PREDICTIONS,
-    ModelRunner,
-    RunnerError,
-    RunnerEvent,
-)
+from replicate_widgets.server._runner import COGLET_PREDICTIONS, ModelRunner
+from replicate_widgets.server._runner_events import RunnerEvent
 
 pytestmark = pytest.mark.integration
 
@@ -822,7 +819,7 @@ def test_without_coglet_the_message_says_what_to_do(
         await runner.close()
 
     run_async(main)
-    from replicate_widgets.server._models import ModelLoadError
+    from replicate_widgets.server._model_files import ModelLoadError
 
     with pytest.raises(ModelLoadError, match="REPLICATE_API_TOKEN"):
         load_model(BUNDLED_DIR / "echo")
