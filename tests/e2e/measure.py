@@ -229,7 +229,8 @@ WORD_BREAKS = """(root) => {
 # How the views' stylesheets are in the page, in the document and every shadow root
 # (marimo renders each widget in one): `styles` counts `<style>` elements inside views,
 # `adopted` each shared sheet's adoptions by key, `scopes` the roots that hold views,
-# `repeats` the adopted sheets whose rules another adopted sheet of the same root has.
+# `repeats` the adopted sheets of ours (rules under `.rw-` roots) whose rules another
+# adopted sheet of the same root has.
 STYLE_COPIES = """(roots) => {
   const rootSel = roots.map((r) => '.' + r).join(',');
   const shared = document[Symbol.for('replicate-widgets.stylesheets')] || new Map();
@@ -253,6 +254,8 @@ STYLE_COPIES = """(roots) => {
       const key = keyOf.get(sheet);
       if (key) adopted[key] = (adopted[key] || 0) + 1;
       const text = [...sheet.cssRules].map((r) => r.cssText).join('\\n');
+      // Only ours: the host page (marimo) may adopt sheets of its own several times.
+      if (!text.includes('.rw-')) continue;
       if (texts.has(text)) repeats += 1;
       texts.add(text);
     }
