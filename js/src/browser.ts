@@ -15,6 +15,7 @@ import {
   setMarkup,
 } from "./shared/compose";
 import { button, controlsCss, select, setChoices, textInput } from "./shared/controls";
+import { adoptStyles } from "./shared/styles";
 
 interface BrowserModel extends CompositeModel {
   set(key: string, value: unknown): void;
@@ -129,7 +130,6 @@ function render({ model, el, host }: Props): () => void {
   const root = h(
     "div",
     { className: "rw-view rw-model-browser" },
-    h("style", {}, controlsCss + css),
     h(
       "div",
       { className: "rw-row rw-browser-bar" },
@@ -144,6 +144,7 @@ function render({ model, el, host }: Props): () => void {
     more,
   );
   el.append(root);
+  adoptStyles(root, "browser", controlsCss + css);
 
   const draw = () => {
     if (document.activeElement !== query) query.value = String(model.get("query") ?? "");

@@ -4,6 +4,7 @@
 import type { RenderProps } from "@anywidget/types";
 import css from "./code/code.css";
 import { copyText } from "./shared/clipboard";
+import { adoptStyles } from "./shared/styles";
 
 interface CodeModel {
   snippets: Record<string, string>;
@@ -20,8 +21,6 @@ const LABELS: Record<string, string> = {
 function render({ model, el }: RenderProps<CodeModel>): () => void {
   const root = document.createElement("div");
   root.className = "rw-code";
-  const style = document.createElement("style");
-  style.textContent = css;
   const tabs = document.createElement("div");
   tabs.className = "rw-code-tabs";
   tabs.setAttribute("role", "tablist");
@@ -36,8 +35,9 @@ function render({ model, el }: RenderProps<CodeModel>): () => void {
   const bar = document.createElement("div");
   bar.className = "rw-code-bar";
   bar.append(tabs, copy);
-  root.append(style, bar, pre);
+  root.append(bar, pre);
   el.append(root);
+  adoptStyles(root, "code", css);
 
   const draw = () => {
     const snippets = model.get("snippets") ?? {};

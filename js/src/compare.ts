@@ -12,6 +12,7 @@ import {
   setMarkup,
 } from "./shared/compose";
 import { button, controlsCss } from "./shared/controls";
+import { adoptStyles } from "./shared/styles";
 
 interface Props {
   model: CompositeModel;
@@ -59,7 +60,6 @@ function render({ model, el, host }: Props): () => void {
   const root = h(
     "div",
     { className: "rw-view rw-compare" },
-    h("style", {}, controlsCss + css),
     h(
       "div",
       { className: "rw-compare-bar" },
@@ -70,6 +70,7 @@ function render({ model, el, host }: Props): () => void {
     grid,
   );
   el.append(root);
+  adoptStyles(root, "compare", controlsCss + css);
   const slots: Slot[] = [];
 
   /** Keep one cell per panel; remount only the panels whose reference changed. */

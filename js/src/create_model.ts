@@ -5,6 +5,7 @@
 import css from "./create_model/create_model.css";
 import { type CompositeModel, forwardDisconnect, h, sendAction, setMarkup } from "./shared/compose";
 import { button, controlsCss, setChoices } from "./shared/controls";
+import { adoptStyles } from "./shared/styles";
 
 interface CreateModelModel extends CompositeModel {
   set(key: "entries", value: Record<string, string>): void;
@@ -103,16 +104,9 @@ function render({ model, el }: Props): () => void {
   });
   const message = h("div", { className: "rw-create-message" });
   const summary = h("div", { className: "rw-create-result" });
-  const root = h(
-    "div",
-    { className: "rw-view rw-create-model" },
-    h("style", {}, controlsCss + css),
-    fields,
-    create,
-    message,
-    summary,
-  );
+  const root = h("div", { className: "rw-view rw-create-model" }, fields, create, message, summary);
   el.append(root);
+  adoptStyles(root, "create-model", controlsCss + css);
 
   const draw = () => {
     const entries = record(model.get("entries"));

@@ -16,6 +16,7 @@ import {
   type Value,
 } from "./form/types";
 import { NOT_CONNECTED, watchConnection } from "./shared/connection";
+import { adoptStyles } from "./shared/styles";
 
 /** JS -> Python value saves are debounced: typing must not send a message per key. */
 export const SAVE_DELAY_MS = 200;
@@ -30,8 +31,6 @@ function render({ model, el }: RenderProps<FormState>): () => void {
   const m = model as unknown as Model;
   const root = document.createElement("div");
   root.className = "rw-form";
-  const style = document.createElement("style");
-  style.textContent = css;
   const fieldset = document.createElement("fieldset");
   fieldset.className = "rw-form-fields";
   const legend = document.createElement("legend");
@@ -54,8 +53,9 @@ function render({ model, el }: RenderProps<FormState>): () => void {
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
   bar.append(run, reset, status);
-  root.append(style, fieldset, bar);
+  root.append(fieldset, bar);
   el.append(root);
+  adoptStyles(root, "form", css);
 
   // Without a kernel, Run would do nothing: say so instead (see ./connection).
   let connected = true;

@@ -16,6 +16,7 @@ import {
   setMarkup,
 } from "./shared/compose";
 import { button, controlsCss, select, setChoices, textInput } from "./shared/controls";
+import { adoptStyles } from "./shared/styles";
 
 interface HistoryModel extends CompositeModel {
   set(key: string, value: unknown): void;
@@ -137,7 +138,6 @@ function render({ model, el, host }: Props): () => void {
   const root = h(
     "div",
     { className: "rw-view rw-history" },
-    h("style", {}, controlsCss + css),
     toolbar,
     summary,
     message,
@@ -146,6 +146,7 @@ function render({ model, el, host }: Props): () => void {
     bench.el,
   );
   el.append(root);
+  adoptStyles(root, "history", controlsCss + css);
 
   // -- drawing ------------------------------------------------------------------------
   const drawBoxes = () => {

@@ -3,6 +3,7 @@
 // with the notebook) and the input is cleared as soon as it is sent.
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import css from "./login/login.css";
+import { adoptStyles } from "./shared/styles";
 
 interface LoginModel {
   status: string;
@@ -12,8 +13,6 @@ interface LoginModel {
 function render({ model, el }: RenderProps<LoginModel>): () => void {
   const root = document.createElement("div");
   root.className = "rw-login";
-  const style = document.createElement("style");
-  style.textContent = css;
 
   const form = document.createElement("form");
   form.className = "rw-login-form";
@@ -46,8 +45,9 @@ function render({ model, el }: RenderProps<LoginModel>): () => void {
   help.textContent =
     "The token is kept in this kernel's memory only: it is not saved in the notebook.";
 
-  root.append(style, form, status, help);
+  root.append(form, status, help);
   el.append(root);
+  adoptStyles(root, "login", css);
 
   const onSubmit = (event: Event) => {
     event.preventDefault();

@@ -20,12 +20,11 @@ import {
 } from "./panel/types";
 import { renderEmbedding, renderValue } from "./panel/value";
 import { NOT_CONNECTED, reportView, watchConnection } from "./shared/connection";
+import { adoptStyles } from "./shared/styles";
 
 function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => void {
   const model = anyModel as unknown as Model;
   const root = el("div", "rw-panel");
-  const style = el("style");
-  style.textContent = css;
 
   // -- header: model, timeline, cancel ------------------------------------------------
   const header = el("div", "rw-header");
@@ -66,7 +65,6 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
   footer.append(metrics, raw.copy);
 
   root.append(
-    style,
     header,
     timeline.hint,
     notice,
@@ -83,6 +81,7 @@ function render({ model: anyModel, el: host }: RenderProps<PanelModel>): () => v
     lightbox.root,
   );
   host.append(root);
+  adoptStyles(root, "panel", css);
 
   // -- the kernel: still there? told when this view leaves the page ----------------------
   let connected = true;

@@ -11,6 +11,7 @@ import {
   setMarkup,
 } from "./shared/compose";
 import { button, controlsCss } from "./shared/controls";
+import { adoptStyles } from "./shared/styles";
 
 interface PlaygroundModel extends CompositeModel {
   set(key: "code_open", value: boolean): void;
@@ -39,7 +40,6 @@ function render({ model, el, host }: Props): () => void {
   const root = h(
     "div",
     { className: "rw-view rw-playground" },
-    h("style", {}, controlsCss + css),
     // The root measures the widget's width; this grid is laid out by it (a
     // container query cannot restyle the element it measures).
     h(
@@ -54,6 +54,7 @@ function render({ model, el, host }: Props): () => void {
     ),
   );
   el.append(root);
+  adoptStyles(root, "playground", controlsCss + css);
 
   const draw = () => {
     setMarkup(header, model.get("header"));

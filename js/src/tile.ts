@@ -6,6 +6,7 @@ import { BytesImage } from "./browser/image";
 import css from "./browser/tile.css";
 import { type CompositeModel, h, sendAction, setMarkup } from "./shared/compose";
 import { button, controlsCss } from "./shared/controls";
+import { adoptStyles } from "./shared/styles";
 
 interface Props {
   model: CompositeModel;
@@ -24,12 +25,12 @@ function render({ model, el }: Props): () => void {
   const root = h(
     "div",
     { className: "rw-view rw-browser-tile" },
-    h("style", {}, controlsCss + css),
     h("div", { className: "rw-tile-cover" }, cover.el, initial),
     text,
     details,
   );
   el.append(root);
+  adoptStyles(root, "browser-tile", controlsCss + css);
 
   const draw = () => {
     cover.set(model.get("cover"));

@@ -12,6 +12,7 @@ import {
   setMarkup,
 } from "./shared/compose";
 import { button, controlsCss, setChoices } from "./shared/controls";
+import { adoptStyles } from "./shared/styles";
 import css from "./trainer/trainer.css";
 
 interface TrainerModel extends CompositeModel {
@@ -118,16 +119,9 @@ function render({ model, el, host }: Props): () => void {
     parts.place("playground", h("div", { className: "rw-trainer-playground" })),
     recent,
   );
-  const root = h(
-    "div",
-    { className: "rw-view rw-trainer" },
-    h("style", {}, controlsCss + css),
-    header,
-    loaded,
-    message,
-    after,
-  );
+  const root = h("div", { className: "rw-view rw-trainer" }, header, loaded, message, after);
   el.append(root);
+  adoptStyles(root, "trainer", controlsCss + css);
 
   const writeDestination = () => {
     const text = destination.value.slice(0, MAX_DESTINATION);

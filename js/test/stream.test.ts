@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cutPoint, HARD_SEGMENT, SEGMENT, StreamedText } from "../src/panel/stream";
+import { cutPoint, grows, HARD_SEGMENT, PROBE, SEGMENT, StreamedText } from "../src/panel/stream";
 
 describe("streamed text", () => {
   it("keeps a long stream in blocks that end at newlines, and the text exact", () => {
@@ -54,5 +54,34 @@ describe("streamed text", () => {
     // a huge line is cut after a space, not inside a word
     expect(cutPoint(HARD_SEGMENT - 6, "ab cdefgh")).toBe(3);
     expect(cutPoint(HARD_SEGMENT - 6, "ab cd efgh")).toBe(6);
+  });
+});
+
+describe("telling an append from a new text", () => {
+  it("appends what grew and re-renders a text that was replaced at either end", () => {
+    const old = `${"a".repeat(PROBE)}${"m".repeat(1000)}${"z".repeat(PROBE)}`;
+    expect(grows(old, `${old}more`)).toBe(true);
+    expect(grows(old, old)).toBe(true);
+    expect(grows(old, old.slice(0, -1))).toBe(false); // shortened
+    expect(grows(old, `b${old.slice(1)}more`)).toBe(false); // another start
+    expect(grows(old, `${old.slice(0, -1)}y more`)).toBe(false); // where it ended
+    // Short texts are compared whole.
+    expect(grows("hello", "hello world")).toBe(true);
+    expect(grows("hello", "jello world")).toBe(false);
+    expect(grows("abc", "axc and more")).toBe(false);
+  });
+
+  it("shows exactly the new text after a replacement of the same or greater length", () => {
+    const view = new StreamedText("rw-text");
+    const first = `${"line one\n".repeat(3000)}end of run one`;
+    view.update(first);
+    const second = `another start ${first}`;
+    view.update(second);
+    expect(view.root.textContent).toBe(second);
+    const third = `${second.slice(0, -3)}XYZ and an append`;
+    view.update(third);
+    expect(view.root.textContent).toBe(third);
+    view.update(`${third}!`);
+    expect(view.root.textContent).toBe(`${third}!`);
   });
 });

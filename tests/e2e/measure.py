@@ -136,9 +136,13 @@ CONTRAST = """(rootSelector) => {
 LEAKS = """(roots) => {
   const rootSel = roots.map((r) => '.' + r).join(',');
   const sheets = [];
+  // A view keeps a <style> of its own only while detached or without constructable
+  // sheets; otherwise its stylesheet is the shared sheet kept under this symbol.
   for (const style of document.querySelectorAll('style')) {
     if (style.parentElement?.closest(rootSel) && style.sheet) sheets.push(style.sheet);
   }
+  const shared = document[Symbol.for('replicate-widgets.stylesheets')];
+  if (shared) sheets.push(...shared.values());
   const decoy = document.createElement('div');
   decoy.className = 'rw-leak-decoy';
   for (const root of document.querySelectorAll(rootSel)) {
@@ -219,4 +223,42 @@ WORD_BREAKS = """(root) => {
     blocks: [...root.children].map(style),
     words, lines: tops.size, split, room,
   };
+}"""
+
+
+# How the views' stylesheets are in the page, in the document and every shadow root
+# (marimo renders each widget in one): `styles` counts `<style>` elements inside views,
+# `adopted` each shared sheet's adoptions by key, `scopes` the roots that hold views,
+# `repeats` the adopted sheets of ours (rules under `.rw-` roots) whose rules another
+# adopted sheet of the same root has.
+STYLE_COPIES = """(roots) => {
+  const rootSel = roots.map((r) => '.' + r).join(',');
+  const shared = document[Symbol.for('replicate-widgets.stylesheets')] || new Map();
+  const keyOf = new Map([...shared].map(([key, sheet]) => [sheet, key]));
+  const all = [document];
+  const walk = (node) => {
+    for (const el of node.querySelectorAll('*')) {
+      if (el.shadowRoot) { all.push(el.shadowRoot); walk(el.shadowRoot); }
+    }
+  };
+  walk(document);
+  let styles = 0, scopes = 0, repeats = 0;
+  const adopted = {};
+  for (const scope of all) {
+    if (scope.querySelector(rootSel)) scopes += 1;
+    for (const s of scope.querySelectorAll('style')) {
+      if (s.parentElement?.closest(rootSel)) styles += 1;
+    }
+    const texts = new Set();
+    for (const sheet of scope.adoptedStyleSheets) {
+      const key = keyOf.get(sheet);
+      if (key) adopted[key] = (adopted[key] || 0) + 1;
+      const text = [...sheet.cssRules].map((r) => r.cssText).join('\\n');
+      // Only ours: the host page (marimo) may adopt sheets of its own several times.
+      if (!text.includes('.rw-')) continue;
+      if (texts.has(text)) repeats += 1;
+      texts.add(text);
+    }
+  }
+  return {styles, adopted, scopes, repeats};
 }"""

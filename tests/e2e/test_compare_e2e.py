@@ -2,8 +2,9 @@
 
 Proved here: four live PredictionPanels in a grid (one anywidget view,
 js/src/compare.ts), each under a header naming its varied values, all filled with the
-fractal's streamed images; at 600 px the cells wrap instead of overflowing; Cancel all
-in the page stops a running sweep.
+fractal's streamed images; at 600 px the cells wrap instead of overflowing; the page
+holds each view's stylesheet once (one adopted sheet, no `<style>` per panel) and the
+views are styled by it; Cancel all in the page stops a running sweep.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from labharness import ARTIFACTS, REPO
+from measure import STYLE_COPIES, VIEW_ROOTS
 from nbdriver import open_and_run, read_json, write_notebook
 from playwright.sync_api import expect
 
@@ -88,6 +90,32 @@ def test_a_2x2_sweep_fills_all_four_panels(page, lab, backend):
     assert boxes[2]["y"] > boxes[0]["y"] + 10
     assert abs(boxes[0]["x"] - boxes[2]["x"]) < 2
     expect(page.locator(".rw-grid-message")).to_have_text("4 of 4 succeeded.")
+    # Five views (the grid, four panels), two stylesheets, each in the page once.
+    copies = page.evaluate(STYLE_COPIES, list(VIEW_ROOTS))
+    assert copies == {
+        "styles": 0,
+        "adopted": {"compare": 1, "panel": 1},
+        "scopes": 1,
+        "repeats": 0,
+    }, copies
+    # ... and they style the views: the primary Run button takes the theme's brand
+    # colour, a panel's header is a flex row, the grid a grid.
+    brand = page.evaluate(
+        """() => {
+          const probe = document.createElement('div');
+          probe.style.background = 'var(--jp-brand-color1, #1976d2)';
+          document.body.append(probe);
+          const colour = getComputedStyle(probe).backgroundColor;
+          probe.remove();
+          return colour;
+        }"""
+    )
+    run = page.locator(".rw-grid-run")
+    assert run.evaluate("b => getComputedStyle(b).backgroundColor") == brand
+    assert brand not in ("rgba(0, 0, 0, 0)", "")
+    header = cells.first.locator(".rw-header")
+    assert header.evaluate("h => getComputedStyle(h).display") == "flex"
+    assert grid.evaluate("g => getComputedStyle(g).display") == "grid"
     # tall enough for the whole grid: the notebook would otherwise clip it
     page.set_viewport_size({"width": 1280, "height": 2600})
     page.locator(".rw-compare").screenshot(path=str(ARTIFACTS / "sweep-2x2.png"))

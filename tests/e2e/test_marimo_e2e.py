@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 import pytest
 from labharness import ARTIFACTS, REPO
+from measure import STYLE_COPIES, VIEW_ROOTS
 from playdriver import playground, run_and_watch
 from playwright.sync_api import expect
 
@@ -148,6 +149,16 @@ def test_a_2x2_sweep_fills_in_marimo(page: Any, marimo_server: Any) -> None:
         assert imgs.evaluate_all(
             "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)"
         )
+    # marimo renders each widget in a shadow root: the shared sheets are adopted there,
+    # once a root, and no view keeps a <style> of its own.
+    copies = page.evaluate(STYLE_COPIES, list(VIEW_ROOTS))
+    assert copies["styles"] == 0, copies
+    assert copies["repeats"] == 0, copies
+    assert copies["scopes"] >= 1, copies
+    assert copies["adopted"] == {
+        "compare": copies["scopes"],
+        "panel": copies["scopes"],
+    }, copies
     screenshots(page, "marimo-sweep")
     assert_clean(page)
 

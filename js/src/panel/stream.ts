@@ -35,7 +35,7 @@ export class StreamedText {
   /** Show `value`: appended when it extends what is shown, else replaced. */
   update(value: string): void {
     this.root.hidden = value === "";
-    if (this.shown && value.length >= this.shown.length && value.startsWith(this.shown)) {
+    if (this.shown && grows(this.shown, value)) {
       this.append(value.slice(this.shown.length));
     } else {
       this.root.replaceChildren();
@@ -73,6 +73,25 @@ export class StreamedText {
     this.last = node;
     return node;
   }
+}
+
+/** Characters compared at each end of the shown text to tell an append from a new text. */
+export const PROBE = 64;
+
+/**
+ * Whether `value` is `shown` with text appended, in a time that does not grow with the
+ * text. A prediction's text only grows between flushes, so a full `startsWith` (O(n):
+ * 2.4 ms a flush at 1 MB) is wasted. A new text (the panel clears its text to "" for a
+ * new run) is shorter, or differs at its start or where the old text ended, and only
+ * those ends are compared. A text that differs from the old one only in its middle
+ * would be taken for an append; short texts (up to 2 * PROBE) are compared whole.
+ */
+export function grows(shown: string, value: string): boolean {
+  const n = shown.length;
+  if (value.length < n) return false;
+  const head = Math.min(PROBE, n);
+  const tail = Math.max(head, n - PROBE);
+  return value.startsWith(shown.slice(0, head)) && value.startsWith(shown.slice(tail), tail);
 }
 
 /** How much of `chunk` goes into a block that holds `size` characters already. */
