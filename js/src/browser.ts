@@ -11,6 +11,7 @@ import {
   type Host,
   h,
   Parts,
+  redrawOn,
   sendAction,
   setMarkup,
 } from "./shared/compose";
@@ -195,15 +196,14 @@ function render({ model, el, host }: Props): () => void {
     "open_disabled",
     "stage_notice",
   ];
-  for (const name of traits) model.on(`change:${name}`, draw);
-  draw();
+  const stopDrawing = redrawOn(model, traits, draw);
   const stopForwarding = forwardDisconnect(el, () =>
     root.querySelectorAll<HTMLElement>(".rw-part"),
   );
   return () => {
     stop.abort();
     stopForwarding();
-    for (const name of traits) model.off(`change:${name}`, draw);
+    stopDrawing();
     cover.dispose();
     exampleImage.dispose();
     root.remove();

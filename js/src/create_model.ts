@@ -3,7 +3,14 @@
 // message and the created model's summary. What the person types goes to the
 // kernel's `entries` trait, which checks it; the kernel builds the notes' markup.
 import css from "./create_model/create_model.css";
-import { type CompositeModel, forwardDisconnect, h, sendAction, setMarkup } from "./shared/compose";
+import {
+  type CompositeModel,
+  forwardDisconnect,
+  h,
+  redrawOn,
+  sendAction,
+  setMarkup,
+} from "./shared/compose";
 import { button, controlsCss, setChoices } from "./shared/controls";
 import { adoptStyles } from "./shared/styles";
 
@@ -132,12 +139,11 @@ function render({ model, el }: Props): () => void {
     create.disabled = model.get("disabled") === true;
   };
   const traits = ["entries", "hardware_choices", "notes", "message", "summary", "disabled"];
-  for (const name of traits) model.on(`change:${name}`, draw);
-  draw();
+  const stopDrawing = redrawOn(model, traits, draw);
   const stopForwarding = forwardDisconnect(el, () => [root]);
   return () => {
     stopForwarding();
-    for (const name of traits) model.off(`change:${name}`, draw);
+    stopDrawing();
     root.remove();
   };
 }

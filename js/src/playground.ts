@@ -8,6 +8,7 @@ import {
   type Host,
   h,
   Parts,
+  redrawOn,
   setMarkup,
 } from "./shared/compose";
 import { button, controlsCss } from "./shared/controls";
@@ -72,8 +73,7 @@ function render({ model, el, host }: Props): () => void {
     model.save_changes();
   });
   const traits = ["header", "message", "note", "code_open", "parts"];
-  for (const name of traits) model.on(`change:${name}`, draw);
-  draw();
+  const stopDrawing = redrawOn(model, traits, draw);
   const stopForwarding = forwardDisconnect(
     el,
     () => root.querySelectorAll<HTMLElement>(".rw-part"),
@@ -86,7 +86,7 @@ function render({ model, el, host }: Props): () => void {
   return () => {
     stop.abort();
     stopForwarding();
-    for (const name of traits) model.off(`change:${name}`, draw);
+    stopDrawing();
     root.remove();
   };
 }

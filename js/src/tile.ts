@@ -4,7 +4,7 @@
 
 import { BytesImage } from "./browser/image";
 import css from "./browser/tile.css";
-import { type CompositeModel, h, sendAction, setMarkup } from "./shared/compose";
+import { type CompositeModel, h, redrawOn, sendAction, setMarkup } from "./shared/compose";
 import { button, controlsCss } from "./shared/controls";
 import { adoptStyles } from "./shared/styles";
 
@@ -39,10 +39,9 @@ function render({ model, el }: Props): () => void {
     setMarkup(text, model.get("markup"));
   };
   const traits = ["cover", "initial", "markup"];
-  for (const name of traits) model.on(`change:${name}`, draw);
-  draw();
+  const stopDrawing = redrawOn(model, traits, draw);
   return () => {
-    for (const name of traits) model.off(`change:${name}`, draw);
+    stopDrawing();
     cover.dispose();
     root.remove();
   };

@@ -8,6 +8,7 @@ import {
   type Host,
   h,
   Parts,
+  redrawOn,
   sendAction,
   setMarkup,
 } from "./shared/compose";
@@ -174,15 +175,14 @@ function render({ model, el, host }: Props): () => void {
     "history",
     "followed",
   ];
-  for (const name of traits) model.on(`change:${name}`, draw);
-  draw();
+  const stopDrawing = redrawOn(model, traits, draw);
   const stopForwarding = forwardDisconnect(el, () =>
     root.querySelectorAll<HTMLElement>(".rw-part"),
   );
   return () => {
     stop.abort();
     stopForwarding();
-    for (const name of traits) model.off(`change:${name}`, draw);
+    stopDrawing();
     root.remove();
   };
 }

@@ -178,6 +178,22 @@ export async function mountPart(
 }
 
 /**
+ * Draw now and again whenever one of `traits` changes. Returns the stop function,
+ * which a view's cleanup calls so that a closed view no longer listens.
+ */
+export function redrawOn(
+  model: CompositeModel,
+  traits: readonly string[],
+  draw: () => void,
+): () => void {
+  for (const name of traits) model.on(`change:${name}`, draw);
+  draw();
+  return () => {
+    for (const name of traits) model.off(`change:${name}`, draw);
+  };
+}
+
+/**
  * Mirror the "kernel gone" mark that ipywidgets puts on a view's root element onto
  * the parts' places, where the parts' own views look for it, and tell `onChange`
  * (the composite's own controls go inactive). Returns the stop function.
