@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from playwright.sync_api import expect
+
 # One sample of a Playground's panel: status, text length, images shown, progress.
 SAMPLE = """(panel) => {
   const text = panel.querySelector('.rw-text');
@@ -49,3 +51,38 @@ def run_and_watch(pg: Any, timeout: float = 90.0) -> list[dict[str, Any]]:
                 return seen
         time.sleep(0.02)
     raise AssertionError(f"no end after {timeout}s: {seen[-5:]}")
+
+
+def check_quickstart(page: Any, name: str) -> Any:
+    """The quickstart notebook's three Playgrounds, each used as a person would.
+
+    hello-world shows the cell's own run and then runs ``name`` typed into its form;
+    text-stream streams tokens; fractal shows images and progress before the end.
+    Returns the fractal Playground (a locator) for the front end's own checks.
+    """
+    expect(page.locator(".rw-playground")).to_have_count(3)
+    hello, fractal = playground(page, 0), playground(page, 1)
+    expect(hello.locator(".rw-badge")).to_have_text("local backend")
+    # The cell's hello.run(text="Alice") shows in the widget too.
+    expect(hello.locator(".rw-text")).to_have_text("hello Alice")
+
+    # hello-world: type a name, press Run.
+    box = hello.locator(".rw-form input[type=text], .rw-form textarea").first
+    box.fill(name)
+    hello.locator(".rw-form-run").click()
+    expect(hello.locator(".rw-text")).to_have_text(f"hello {name}", timeout=60_000)
+    expect(hello.locator(".rw-panel")).to_have_attribute("data-status", "succeeded")
+
+    # text-stream: tokens appear one by one while the prediction is processing.
+    seen = run_and_watch(playground(page, 2))
+    assert seen[-1]["status"] == "succeeded"
+    growing = {s["length"] for s in seen if s["status"] == "processing"}
+    assert len(growing - {0}) >= 3, seen[-20:]
+
+    # fractal: intermediate images and the progress bar, before the end.
+    seen = run_and_watch(fractal)
+    assert seen[-1]["status"] == "succeeded"
+    early = [s for s in seen if s["status"] == "processing"]
+    assert any(s["images"] >= 1 for s in early), seen[-20:]
+    assert any(s["fraction"] is not None and 0 < s["fraction"] < 1 for s in early)
+    return fractal

@@ -27,7 +27,7 @@ from nbdriver import (
     wait_until_all_ran,
     write_notebook,
 )
-from playdriver import playground, run_and_watch
+from playdriver import check_quickstart, playground
 from playwright.sync_api import expect
 
 # Notebook 7.6's own start-up race, on every page (a notebook of `1 + 1` too): the
@@ -74,31 +74,7 @@ def test_quickstart_in_notebook7(page: Any, notebook7: Any) -> None:
     wait_until_all_ran(page)
     assert cell_errors(page) == []
     assert_widget_manager_loaded(page)
-    expect(page.locator(".rw-playground")).to_have_count(3)
-    hello, fractal = playground(page, 0), playground(page, 1)
-    expect(hello.locator(".rw-badge")).to_have_text("local backend")
-    # The cell's hello.run(text="Alice") shows in the widget too.
-    expect(hello.locator(".rw-text")).to_have_text("hello Alice")
-
-    # hello-world: type a name, press Run.
-    box = hello.locator(".rw-form input[type=text], .rw-form textarea").first
-    box.fill("Notebook 7")
-    hello.locator(".rw-form-run").click()
-    expect(hello.locator(".rw-text")).to_have_text("hello Notebook 7", timeout=60_000)
-    expect(hello.locator(".rw-panel")).to_have_attribute("data-status", "succeeded")
-
-    # text-stream: tokens appear one by one while the prediction is processing.
-    seen = run_and_watch(playground(page, 2))
-    assert seen[-1]["status"] == "succeeded"
-    growing = {s["length"] for s in seen if s["status"] == "processing"}
-    assert len(growing - {0}) >= 3, seen[-20:]
-
-    # fractal: intermediate images and the progress bar, before the end.
-    seen = run_and_watch(fractal)
-    assert seen[-1]["status"] == "succeeded"
-    early = [s for s in seen if s["status"] == "processing"]
-    assert any(s["images"] >= 1 for s in early), seen[-20:]
-    assert any(s["fraction"] is not None and 0 < s["fraction"] < 1 for s in early)
+    fractal = check_quickstart(page, "Notebook 7")
     expect(fractal.locator("img.rw-image").first).to_be_visible()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     fractal.locator(".rw-panel").evaluate("e => e.scrollIntoView({block: 'start'})")
