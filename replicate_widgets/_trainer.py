@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,6 +42,7 @@ from ._form import InputForm
 from ._loop import submit
 from ._panel import PredictionPanel
 from ._schema import ModelSchema, SchemaError, parse
+from ._session import owned_by_session
 from ._stopping import wait_briefly, watch_cell
 from ._training_source import TrainingSource, model_name, resolve_trainable
 from ._types import Model, Training, Version
@@ -95,6 +97,11 @@ class Trainer(Composite):
         ``"local"``, ``"cloud"`` or a base URL, when ``client`` is not given.
     destination
         ``"owner/name"`` of the model that receives the new version.
+    keep_running
+        Let a training this widget started run on when the widget goes (closed,
+        its cell run again or deleted, its output cleared, the kernel gone) and
+        when ``train()`` is interrupted. By default it is canceled then: a
+        training nobody watches any more still costs (on Replicate, by the second).
 
     Examples
     --------
@@ -142,10 +149,16 @@ class Trainer(Composite):
         client: Client | None = None,
         backend: str | None = None,
         destination: str | None = None,
+        keep_running: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.keep_running = keep_running
+        """Let a running training run on when the widget goes (see above)."""
+        self._current: _Run | None = None
+        self._job: concurrent.futures.Future[Training] | None = None
         self.panel = PredictionPanel(output="json")
         """The live view of the training (status, timeline, logs, output)."""
+        self.panel.on_gone(lambda: self._abandon("its output was cleared"))
         super().__init__(destination_text=destination or "", **kwargs)
         watch_cell(self)
         self.form: InputForm | None = None
@@ -165,8 +178,6 @@ class Trainer(Composite):
         self.error: str | None = None
         """The last problem shown, if any."""
         self._source: TrainingSource | None = None
-        self._job: concurrent.futures.Future[Training] | None = None
-        self._current: _Run | None = None
         self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         """Done once the destinations and recent trainings have been read (or
         loading the model failed); the form is there when the constructor returns."""
@@ -225,7 +236,7 @@ class Trainer(Composite):
         ------
         KeyboardInterrupt
             When interrupted (Ctrl-C, the notebook's Interrupt): the training is
-            canceled first, and the message says so.
+            canceled first (unless ``keep_running``), and the message says so.
         """
         job = self.start(**inputs)
         try:
@@ -366,18 +377,28 @@ class Trainer(Composite):
     ) -> Training:
         form = self._require_form()
         ref = self.version_ref or ""
+        # Unless told to keep running, the training ends with this kernel too.
+        owner = (
+            contextlib.nullcontext()
+            if self.keep_running
+            else owned_by_session(self.client)
+        )
         try:
             try:
-                training = await asyncio.to_thread(
-                    self.client.trainings.create, ref, destination=dest, input=inputs
-                )
+                with owner:
+                    training = await asyncio.to_thread(
+                        self.client.trainings.create,
+                        ref,
+                        destination=dest,
+                        input=inputs,
+                    )
             except NotFoundError as exc:
                 raise ValueError(
                     f"{plain_message(exc)}\nThe destination {dest} must exist "
                     "before training: press 'New model…' to create it."
                 ) from None
             run.training_id = training.id
-            if run.stop:  # canceled or interrupted while being created
+            if run.stop:  # canceled, interrupted or closed while being created
                 await asyncio.to_thread(self.client.trainings.cancel, training.id)
             return await self._follow(training)
         finally:
@@ -393,11 +414,31 @@ class Trainer(Composite):
         if run.training_id:
             await asyncio.to_thread(self.client.trainings.cancel, run.training_id)
 
+    def _abandon(self, reason: str) -> None:
+        """Cancel the training of a widget gone for ``reason``, unless keep_running."""
+        run = self._running()
+        if self.keep_running or run is None:
+            return
+        with contextlib.suppress(RuntimeError):  # interpreter shutdown
+            submit(self._abandoned(run, reason))
+
+    async def _abandoned(self, run: _Run, reason: str) -> None:
+        self.note = notice_html(f"Canceled the running training: {reason}.", "info")
+        await self._stop(run)
+
     def _interrupted(
         self, job: concurrent.futures.Future[Training]
     ) -> KeyboardInterrupt:
-        """Cancel an interrupted training; say what became of it."""
+        """Stop an interrupted training (unless keep_running); say what became of it."""
         run = self._current or _Run()
+        if self.keep_running:
+            tid = run.training_id
+            name = f"training {tid}" if tid else "it"
+            return run_interrupted(
+                f"Stopped waiting; {name} keeps running (keep_running=True). "
+                "trainer.cancel() stops it.",
+                (tid,) if tid else (),
+            )
         wait_briefly(submit(self._stop(run)), _CANCEL_WAIT)
         # The panel follows it to its end; the backend has stopped it by then.
         final = wait_briefly(job, _CANCEL_WAIT)
@@ -536,8 +577,13 @@ class Trainer(Composite):
         self.parts = {}
 
     def close(self) -> None:
-        """Close the widget, its panel and the forms it opened."""
+        """Close the widget, its panel and the forms it opened.
+
+        A training it started and still running is canceled, unless keep_running.
+        """
         # Also runs from __del__, possibly of a Trainer whose __init__ failed early.
+        if hasattr(self, "_current"):
+            self._abandon("the widget was closed")
         source = getattr(self, "_source", None)
         if source is not None:
             source.close()

@@ -1,13 +1,12 @@
 """Trainer driven through its Python API against the real local backend.
 
 The bundled ``demo/text-stream`` trains a Markov chain in a moment; a slow trainer
-written below (an ordinary Cog predictor with ``train()``) gives cancel something to
-cancel.
+(``tests/integration/models/slow-trainer``, an ordinary Cog predictor with
+``train()``) gives cancel, close and interrupts something to stop.
 """
 
 from __future__ import annotations
 
-import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,31 +28,13 @@ TEXT = (
     "and the dog saw the cat on the mat by the log "
 ) * 10
 
-SLOW = """
-import time
-from cog import BasePredictor, Input, Path
-
-class Predictor(BasePredictor):
-    def predict(self, text: str = Input(default="x")) -> str:
-        return text
-
-    def train(self, steps: int = Input(default=300, ge=1)) -> Path:
-        for i in range(steps):
-            print(f"step {i}", flush=True)
-            time.sleep(0.1)
-        out = Path("/tmp/never-used-weights.txt")
-        out.write_text("w")
-        return out
-"""
+SLOW = Path(__file__).parent / "integration" / "models" / "slow-trainer"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     data = tmp_path_factory.mktemp("trainer")
-    slow = tmp_path_factory.mktemp("slow-trainer")
-    (slow / "predict.py").write_text(textwrap.dedent(SLOW))
-    (slow / "model.json").write_text('{"owner": "test", "name": "slow-trainer"}')
-    models = [BUNDLED / "hello-world", BUNDLED / "text-stream", slow]
+    models = [BUNDLED / "hello-world", BUNDLED / "text-stream", SLOW]
     with serve(port=0, models=models, bundled=False, data_dir=data) as s:
         yield s
 
@@ -326,3 +307,84 @@ def test_close_leaves_no_widget_open(client: Client) -> None:
     assert opened_since(before)
     trainer.close()
     assert opened_since(before) == {}
+
+
+def running_training(trainer: Trainer, client: Client) -> str:
+    """Press Train for a long training; its id once it logs (it runs then)."""
+    trainer.start(steps=300)
+    wait_for(lambda: "step 2" in trainer.panel.full_logs)
+    tid = trainer.followed
+    assert client.trainings.get(tid).status == "processing"
+    return tid
+
+
+def final_status(client: Client, tid: str, timeout: float = 60.0) -> str:
+    terminal = {"succeeded", "failed", "canceled"}
+    wait_for(lambda: client.trainings.get(tid).status in terminal, timeout)
+    return client.trainings.get(tid).status
+
+
+def test_closing_a_trainer_cancels_its_running_training(client: Client) -> None:
+    """A closed Trainer cannot show or stop its training any more: it stops it
+    (on Replicate a training nobody watches is still billed)."""
+    trainer = Trainer("test/slow-trainer", client=client, destination=new_model(client))
+    trainer.ready.result(60)
+    tid = running_training(trainer, client)
+    trainer.close()
+    assert final_status(client, tid) == "canceled"
+
+
+def test_closing_a_keep_running_trainer_leaves_it_running(client: Client) -> None:
+    dest = new_model(client)
+    trainer = Trainer(
+        "test/slow-trainer", client=client, destination=dest, keep_running=True
+    )
+    trainer.ready.result(60)
+    tid = running_training(trainer, client)
+    trainer.close()
+    time.sleep(1.0)  # what close() would have sent has arrived by now
+    assert client.trainings.get(tid).status == "processing"
+    client.trainings.cancel(tid)
+    assert final_status(client, tid) == "canceled"
+
+
+def test_a_trainer_whose_views_left_the_page_cancels_its_training(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from replicate_widgets import _panel
+
+    monkeypatch.setattr(_panel, "VIEWS_GONE_AFTER", 0.2)
+    trainer = Trainer("test/slow-trainer", client=client, destination=new_model(client))
+    trainer.ready.result(60)
+    panel = trainer.panel
+    # What the panel's views send (js/src/shared/connection.ts).
+    panel._on_message(panel, {"kind": "view", "view": "a", "open": True}, [])
+    tid = running_training(trainer, client)
+    panel._on_message(panel, {"kind": "view", "view": "a", "open": False}, [])
+    assert final_status(client, tid) == "canceled"
+    assert "output was cleared" in trainer.note or "canceled" in trainer.note
+
+
+def test_an_interrupted_keep_running_train_leaves_it_running(client: Client) -> None:
+    import signal
+    import threading
+
+    dest = new_model(client)
+    trainer = Trainer(
+        "test/slow-trainer", client=client, destination=dest, keep_running=True
+    )
+    trainer.ready.result(60)
+
+    def interrupt_once_running() -> None:
+        wait_for(lambda: "step 2" in trainer.panel.full_logs)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    watcher = threading.Thread(target=interrupt_once_running, daemon=True)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt, match="keeps running") as info:
+        trainer.train(steps=300)
+    watcher.join()
+    (tid,) = info.value.prediction_ids
+    assert client.trainings.get(tid).status == "processing"
+    trainer.cancel().result(30)
+    assert final_status(client, tid) == "canceled"

@@ -15,12 +15,13 @@ MODELS = Path(__file__).resolve().parent / "models"
 
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory: pytest.TempPathFactory):
-    """A running server with hello-world, echo, text-stream and kitchen."""
+    """A running server: hello-world, echo, text-stream, kitchen, slow-trainer."""
     models = [
         BUNDLED / "hello-world",
         BUNDLED / "echo",
         BUNDLED / "text-stream",
         MODELS / "kitchen",
+        MODELS / "slow-trainer",
     ]
     data = tmp_path_factory.mktemp("backend-data")
     with serve(port=0, models=models, bundled=False, data_dir=data) as server:

@@ -147,16 +147,19 @@ def api(backend: LocalServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=backend.url + "/", timeout=60) as client:
         yield client
         # The model takes one prediction at a time: leave it free.
-        for doc in client.get("predictions").json()["results"]:
-            if doc["status"] not in TERMINAL:
-                client.post(f"predictions/{doc['id']}/cancel")
+        for kind in ("predictions", "trainings"):
+            for doc in client.get(kind).json()["results"]:
+                if doc["status"] not in TERMINAL:
+                    client.post(f"{kind}/{doc['id']}/cancel")
 
 
-def running_id(api: httpx.Client, timeout: float = 120.0) -> str:
-    """The prediction the backend runs now, once there is one."""
+def running_id(
+    api: httpx.Client, timeout: float = 120.0, kind: str = "predictions"
+) -> str:
+    """The prediction (or training) the backend runs now, once there is one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for doc in api.get("predictions").json()["results"]:
+        for doc in api.get(kind).json()["results"]:
             if doc["status"] == "processing":
                 return str(doc["id"])
         time.sleep(0.05)
@@ -233,6 +236,32 @@ def test_keep_running_widgets_survive_their_cell_running_again(kernel, backend, 
     assert status_of(api, first) == "processing"
 
 
+def trainer(kernel: Kernel, backend: LocalServer, api: httpx.Client, cell: str) -> str:
+    """Make ``trainer`` in cell ``cell`` and press its Train (a 30 s training);
+    return the training's id once the backend runs it."""
+    reply = kernel.run(
+        "import uuid, replicate_widgets as rw\n"
+        f"client = rw.Client(base_url={backend.url!r})\n"
+        "dest = f'local/t-{uuid.uuid4().hex[:8]}'\n"
+        "client.models.create('local', dest.split('/')[1], visibility='private', "
+        "hardware='cpu')\n"
+        "trainer = rw.Trainer('test/slow-trainer', client=client, destination=dest)\n"
+        "trainer.ready.result(60)\n"
+        "trainer.start(steps=300)\n",
+        cell,
+    )
+    assert reply["status"] == "ok", reply
+    return running_id(api, kind="trainings")
+
+
+def test_running_a_trainer_cell_again_cancels_its_training(kernel, backend, api):
+    tid = trainer(kernel, backend, api, "cell-1")
+    assert kernel.run("x = 1", "cell-2")["status"] == "ok"  # another cell: no loss
+    assert status_of(api, tid, "trainings") == "processing"
+    assert kernel.run("pass", "cell-1")["status"] == "ok"  # the same cell again
+    assert wait_for(api, tid, TERMINAL, kind="trainings") == "canceled"
+
+
 def test_running_a_sweep_cell_again_leaves_no_extra_widgets(kernel, backend):
     """The widget a cell made is closed when the cell runs again: re-running the
     same cell keeps as many widgets open as running it once."""
@@ -273,6 +302,16 @@ def test_a_killed_kernel_s_predictions_are_canceled_by_the_backend(
     assert status_of(api, pid) == "processing"
     os.kill(kernel.pid, signal.SIGKILL)
     assert wait_for(api, pid, TERMINAL) == "canceled"
+
+
+def test_a_killed_kernel_s_training_is_canceled_by_the_backend(
+    kernel, backend, api, short_grace
+):
+    tid = trainer(kernel, backend, api, "cell-1")
+    time.sleep(short_grace * 3)  # the kernel's lease keeps it going
+    assert status_of(api, tid, "trainings") == "processing"
+    os.kill(kernel.pid, signal.SIGKILL)
+    assert wait_for(api, tid, TERMINAL, kind="trainings") == "canceled"
 
 
 def test_a_restarted_kernel_s_predictions_are_canceled_too(
