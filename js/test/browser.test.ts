@@ -56,7 +56,7 @@ function draw(state: Record<string, unknown>) {
   };
   const host = fakeHost();
   const el = document.createElement("div");
-  document.body.append(el); // as in a notebook: Parts re-uses only mounted slots
+  document.body.append(el);
   const stop = browser.render({ model: model as Any, el, host } as Any);
   return { model, el, host, saved, stop };
 }

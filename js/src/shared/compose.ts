@@ -66,9 +66,17 @@ export function h<K extends keyof HTMLElementTagNameMap>(
  * Mounts the parts of one view of a composite and keeps them in step with the
  * `parts` trait: a part whose reference changed is torn down and mounted anew, one
  * that did not is left alone (its view keeps its scroll position and focus).
+ *
+ * What is mounted where is known from `mounted`, never read back from the page: the
+ * view may be out of the page when the trait changes (JupyterLab detaches outputs
+ * it re-renders and cells scrolled out of a long notebook; anywidget may render
+ * into an element not yet attached), and a slot is the same slot either way.
  */
 export class Parts {
-  private readonly mounted = new Map<string, { ref: string; stop: AbortController }>();
+  private readonly mounted = new Map<
+    string,
+    { ref: string; el: HTMLElement; stop: AbortController }
+  >();
   private readonly places = new Map<string, HTMLElement>();
   private readonly lists = new Map<string, HTMLElement>();
 
@@ -114,44 +122,52 @@ export class Parts {
   private mountOne(key: string, el: HTMLElement, ref: unknown): void {
     const current = this.mounted.get(key);
     const wanted = typeof ref === "string" ? ref : "";
-    if (current?.ref === wanted) return;
+    if (current?.ref === wanted && current.el === el) return;
     current?.stop.abort();
     this.mounted.delete(key);
     el.replaceChildren();
     if (!wanted) return;
     const stop = new AbortController();
     this.signal.addEventListener("abort", () => stop.abort(), { once: true });
-    this.mounted.set(key, { ref: wanted, stop });
+    this.mounted.set(key, { ref: wanted, el, stop });
     void mountPart(this.host, wanted, el, stop.signal);
   }
 
   private mountList(name: string, el: HTMLElement): void {
     const value = this.refOf(name);
-    const refs = Array.isArray(value)
-      ? value.filter((r): r is string => typeof r === "string")
-      : [];
-    const slots = new Map<string, HTMLElement>();
-    for (const child of Array.from(el.children) as HTMLElement[]) {
-      if (child.dataset.part) slots.set(child.dataset.part, child);
-    }
+    // A part listed twice is mounted once: one widget has one place in a view.
+    const refs = [
+      ...new Set(Array.isArray(value) ? value.filter((r) => typeof r === "string") : []),
+    ] as string[];
+    const prefix = `${name}\u0000`;
     const wanted = new Set(refs);
-    for (const [ref, slot] of slots) {
-      if (!wanted.has(ref)) {
-        this.mounted.get(`${name}\u0000${ref}`)?.stop.abort();
-        this.mounted.delete(`${name}\u0000${ref}`);
-        slot.remove();
+    for (const [key, entry] of this.mounted) {
+      if (key.startsWith(prefix) && !wanted.has(entry.ref)) {
+        entry.stop.abort();
+        this.mounted.delete(key);
+        entry.el.remove();
       }
     }
     const ordered = refs.map((ref) => {
-      let slot = slots.get(ref);
-      if (!slot?.isConnected) {
-        slot = h("div", { className: "rw-part", "data-part": ref });
-        this.mountOne(`${name}\u0000${ref}`, slot, ref);
-      }
+      const entry = this.mounted.get(prefix + ref);
+      if (entry?.el.parentElement === el) return entry.el;
+      const slot = h("div", { className: "rw-part", "data-part": ref });
+      this.mountOne(prefix + ref, slot, ref);
       return slot;
     });
-    // Reorder without re-creating: appending a node that is already there moves it.
-    for (const slot of ordered) el.append(slot);
+    // Move only slots out of order: a slot taken out and put back loses its
+    // scroll position and focus, and its media restart.
+    let next = el.firstElementChild;
+    for (const slot of ordered) {
+      if (slot === next) next = slot.nextElementSibling;
+      else el.insertBefore(slot, next);
+    }
+    while (next) {
+      // Nothing of this list's: the list's element holds its slots only.
+      const stray = next;
+      next = stray.nextElementSibling;
+      stray.remove();
+    }
   }
 }
 
