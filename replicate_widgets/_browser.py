@@ -9,29 +9,36 @@ blocking cell never freezes the browser. Cover images are read in the kernel
 (``client.read``, which sends the token only to Replicate's hosts), shrunk with
 Pillow and sent as bytes: the browser never gets a URL that would need the token.
 Lists load one page at a time; "Load more" fetches the next page only when asked.
+
+Run counts are the backend's, read when a list or a card loads. A run of a model
+shown here, started in this kernel by any widget (they :func:`~._history_entries.record`
+it), makes the browser read that model again, so its tile and card count it; runs
+made elsewhere show when the list is loaded again (a search, a sort, a collection).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import traitlets
 
 from ._backend import describe_backend, resolve_client
-from ._browser_cards import ModelTile, card_head_html, short
+from ._browser_cards import ModelTile, card_head_html, short, tile_html
 from ._catalog_shared import explain_error, notice_html, plain_message
 from ._checks import short_ref
 from ._composite import STATIC, Composite, MarkupTrait
 from ._errors import ReplicateError
+from ._history_entries import listen, recorded_pairs, unlisten
 from ._host_context import HostContext
 from ._html import Markup, join, tag
 from ._loop import submit
 from ._media import thumbnail
 from ._stopping import watch_cell
-from ._types import Collection, Model, Page, Version
+from ._types import Collection, Model, Page, Prediction, Version
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -156,9 +163,14 @@ class ModelBrowser(Composite):
         self.tiles: list[ModelTile] = []
         """The grid's tiles, one per model listed, in order."""
         self._page: Page[Model] | None = None
+        self._more_job: (
+            tuple[Page[Model] | None, concurrent.futures.Future[list[Model]]] | None
+        ) = None
         self._label = "Models"
         self._generation = 0
         self._covers = asyncio.Semaphore(_COVER_FETCHES)
+        # Runs recorded before this browser listed are in its counts already.
+        self._counted = {_count_key(p) for p, _client in recorded_pairs()}
         try:
             self.client = client if client is not None else resolve_client(backend)
         except (ReplicateError, ValueError, RuntimeError, OSError) as exc:
@@ -174,6 +186,7 @@ class ModelBrowser(Composite):
         self.on_action("open", lambda _value: self.open_playground())
         self.load_collections()
         self.list_models()
+        listen(self)
 
     # -- checks of what the view sends ------------------------------------------------
 
@@ -225,9 +238,17 @@ class ModelBrowser(Composite):
         return self._list(lambda: self.client.models.search(query), f"Search {query!r}")
 
     def load_more(self) -> concurrent.futures.Future[list[Model]]:
-        """Fetch the next page of the current list; returns every model shown."""
-        generation = self._generation
-        return submit(self._guard(self._more_models(generation)))
+        """Fetch the next page of the current list; returns every model shown.
+
+        Asked again while that page is on its way (a double click), it returns the
+        same fetch: a page is listed once.
+        """
+        generation, page, pending = self._generation, self._page, self._more_job
+        if pending is not None and pending[0] is page and not pending[1].done():
+            return pending[1]
+        job = submit(self._guard(self._more_models(generation)))
+        self._more_job = (page, job)
+        return job
 
     def load_collections(self) -> concurrent.futures.Future[list[Collection]]:
         """Read the collections into the Collection menu."""
@@ -300,8 +321,11 @@ class ModelBrowser(Composite):
         page = await asyncio.to_thread(fetch)
         if generation != self._generation:
             return page.results  # a newer request owns the grid now
-        self._page, self.models, self._label = page, list(page.results), label
         tiles = await self._make_tiles(page.results)
+        if generation != self._generation:  # it came while the tiles were made
+            _close_all(tiles)
+            return page.results
+        self._page, self.models, self._label = page, list(page.results), label
         self._show_tiles(tiles)
         self._after_page()
         await self._fill_covers(generation, tiles)
@@ -315,6 +339,10 @@ class ModelBrowser(Composite):
         if nxt is None or generation != self._generation:
             return self.models
         tiles = await self._make_tiles(nxt.results)
+        # A newer list, or another "Load more" of the same page, came meanwhile.
+        if generation != self._generation or self._page is not page:
+            _close_all(tiles)
+            return self.models
         self._page = nxt
         self.models = [*self.models, *nxt.results]
         self._show_tiles([*self.tiles, *tiles])
@@ -457,8 +485,48 @@ class ModelBrowser(Composite):
         self.stage_notice = ""
         return playground
 
+    # -- run counts -------------------------------------------------------------------
+
+    def recorded_changed(self) -> None:
+        """Recount the models of runs recorded in this kernel (called on any thread)."""
+        with contextlib.suppress(RuntimeError):  # interpreter shutdown
+            submit(self._recount())
+
+    async def _recount(self) -> None:
+        """Read again the models shown here that ran since they were read."""
+        mine = self.client.base_url
+        ran: set[str] = set()
+        for prediction, client in recorded_pairs():
+            key = _count_key(prediction)
+            if key in self._counted:
+                continue
+            self._counted.add(key)
+            if prediction.model and getattr(client, "base_url", None) == mine:
+                ran.add(prediction.model)
+        shown = {t.ref for t in self.tiles}
+        if self.selected is not None:
+            shown.add(self.selected.ref)
+        for ref in sorted(ran & shown):
+            try:
+                model = await asyncio.to_thread(self.client.models.get, ref)
+            except ReplicateError:
+                continue  # the count stays as it was; the next list reads it anew
+            self._show_count(model)
+
+    def _show_count(self, model: Model) -> None:
+        """Show ``model``'s run count (just read) wherever the browser shows it."""
+        self.models = [model if m.ref == model.ref else m for m in self.models]
+        for tile in self.tiles:
+            if tile.ref == model.ref:
+                tile.model = model
+                tile.markup = tile_html(model)
+        if self.selected is not None and self.selected.ref == model.ref:
+            self.selected = model
+            self.card_head = card_head_html(model)
+
     def close(self) -> None:
         """Close the browser, its tiles and the Playground it shows."""
+        unlisten(self)
         host = getattr(
             self, "_host", None
         )  # also runs from a failed __init__'s __del__
@@ -471,3 +539,14 @@ class ModelBrowser(Composite):
     def _show_error(self, message: str) -> None:
         self.error = message
         self.status = notice_html(message)
+
+
+def _count_key(prediction: Prediction) -> tuple[str, bool]:
+    """Return what a recorded run is known by: it is counted when created and ended."""
+    return (str(prediction.id), bool(prediction.is_terminal))
+
+
+def _close_all(tiles: list[ModelTile]) -> None:
+    """Close tiles made for a list that is no longer wanted (never shown)."""
+    for tile in tiles:
+        tile.close()

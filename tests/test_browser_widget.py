@@ -6,9 +6,12 @@ two pages, because the local backend answers every list in one page.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,6 +176,52 @@ def test_a_newer_listing_wins_over_an_older_one(browser: ModelBrowser) -> None:
     assert len(browser.models) == 3
 
 
+def runs_shown(b: ModelBrowser, ref: str) -> tuple[str, str]:
+    """The run count ``ref``'s tile shows, and the card's (``""`` if not open)."""
+    tile = next(t for t in b.tiles if t.ref == ref)
+    tile_runs = html.unescape(tile.markup).split('rw-tile-runs">')[1].split("<")[0]
+    card = html.unescape(b.card_head)
+    card_runs = card.split('rw-card-runs">')[1].split("<")[0] if card else ""
+    return tile_runs, card_runs
+
+
+def test_run_counts_follow_runs_made_in_this_kernel(
+    browser: ModelBrowser, client: Client
+) -> None:
+    """A run started here by a widget counts on the tile and the card at once; a
+    run made elsewhere counts when the list is loaded again."""
+    import replicate_widgets as rw
+    from replicate_widgets._catalog_shared import runs_text
+
+    ref = "replicate/hello-world"
+    browser.select(ref).result(60)
+    before = client.models.get(ref).run_count or 0
+    assert runs_shown(browser, ref) == (runs_text(before), runs_text(before))
+
+    playground = rw.Playground(ref, client=client, keep=False)
+    assert playground.run(text="counted").status == "succeeded"
+    wait_until(lambda: runs_shown(browser, ref)[0] == runs_text(before + 1))
+    wait_until(lambda: runs_shown(browser, ref)[1] == runs_text(before + 1))
+    assert next(m for m in browser.models if m.ref == ref).run_count == before + 1
+    # Another model's tile is left as it was.
+    assert runs_shown(browser, "demo/fractal")[0] == runs_text(
+        client.models.get("demo/fractal").run_count
+    )
+
+    # Not recorded in this kernel (another notebook, a script): the next list has it.
+    client.predictions.create(ref, {"text": "elsewhere"})
+    browser.list_models().result(60)
+    assert runs_shown(browser, ref)[0] == runs_text(before + 2)
+    playground.close()
+
+
+def wait_until(predicate: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.05)
+
+
 def test_thumbnail_shrinks_and_keeps_png() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (800, 400), "red").save(buf, format="JPEG")
@@ -235,6 +284,71 @@ def test_pages_load_only_when_asked() -> None:
         assert b.load_more().result(30) == b.models  # no page left: nothing fetched
         assert sum("cursor=" in u for u in seen) == 2
         assert all(t.cover for t in b.parts["tiles"])
+
+
+def test_a_list_that_ends_late_never_replaces_a_newer_one() -> None:
+    """Two lists race (a sort picked, then a search typed at once): the newer one
+    keeps the grid whichever ends last. The older one is held while its tiles are
+    made, after its page came back: the moment it once overwrote the newer grid."""
+    transport, _seen = paged_transport(pages=1)
+    made, release = threading.Event(), threading.Event()
+
+    class HeldBrowser(ModelBrowser):
+        hold = False
+
+        async def _make_tiles(self, models: list[Any]) -> list[Any]:
+            tiles = await super()._make_tiles(models)
+            if self.hold:
+                self.hold = False
+                made.set()
+                await asyncio.to_thread(release.wait, 30)
+            return tiles
+
+    with Client(api_token="r8_x", transport=transport) as c:
+        b = HeldBrowser(client=c)
+        b.list_models().result(30)
+        b.hold = True
+        older = b.list_models("model_created_at", "asc")
+        assert made.wait(30)
+        b.search("sdxl").result(30)
+        newer_tiles = list(b.tiles)
+        release.set()
+        older.result(30)
+        assert b.tiles == newer_tiles
+        assert b.parts["tiles"] == newer_tiles
+        assert all(t.comm is not None for t in newer_tiles)
+        assert "Search 'sdxl'" in status(b)
+        b.close()
+
+
+def test_load_more_pressed_twice_lists_the_next_page_once() -> None:
+    transport, seen = paged_transport(pages=3)
+    asked = threading.Event()
+
+    def held(request: httpx.Request) -> httpx.Response:
+        if "cursor=2" in str(request.url):
+            asked.set()
+            assert release.wait(30)
+        return transport.handle_request(request)
+
+    release = threading.Event()
+    with Client(api_token="r8_x", transport=httpx.MockTransport(held)) as c:
+        b = ModelBrowser(client=c)
+        b.list_models().result(30)
+        first = b._actions["more"](None)  # a double click on "Load more"
+        assert asked.wait(30)
+        second = b._actions["more"](None)
+        release.set()
+        first.result(30), second.result(30)
+        assert [m.name for m in b.models] == [
+            "sdxl-1-0",
+            "sdxl-1-1",
+            "sdxl-2-0",
+            "sdxl-2-1",
+        ]
+        assert len(b.parts["tiles"]) == 4
+        assert sum("cursor=2" in u for u in seen) == 1
+        b.close()
 
 
 def test_no_token_for_the_cloud_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
