@@ -39,6 +39,7 @@ from ._composite import STATIC, Composite, MarkupTrait
 from ._create_model import CreateModel
 from ._errors import NotFoundError, ReplicateError, run_interrupted
 from ._form import InputForm
+from ._host_context import as_cell, current_cell
 from ._loop import submit
 from ._panel import PredictionPanel
 from ._schema import ModelSchema, SchemaError, parse
@@ -156,6 +157,9 @@ class Trainer(Composite):
         """Let a running training run on when the widget goes (see above)."""
         self._current: _Run | None = None
         self._job: concurrent.futures.Future[Training] | None = None
+        # The Playground opened by the view's button is made in this cell's name
+        # (marimo shows only widgets made in a cell's name; see _host_context).
+        self._cell = current_cell()
         self.panel = PredictionPanel(output="json")
         """The live view of the training (status, timeline, logs, output)."""
         self.panel.on_gone(lambda: self._abandon("its output was cleared"))
@@ -265,8 +269,9 @@ class Trainer(Composite):
     def open_playground(self) -> concurrent.futures.Future[Playground]:
         """Open a Playground on the version the training produced.
 
-        The Playground is made on the calling thread (a cell, or the view's button):
-        marimo shows only widgets made on its own threads.
+        The Playground is made on the calling thread (a cell, or the view's button),
+        in the name of the cell that made this Trainer: marimo shows only widgets
+        made on its own threads while a cell runs, or in a cell's name.
 
         Returns
         -------
@@ -528,7 +533,8 @@ class Trainer(Composite):
         if old is not None:
             old.close()
         try:
-            playground = Playground(version, client=self.client)
+            with as_cell(self._cell):  # the view's button runs after the cell ran
+                playground = Playground(version, client=self.client)
         except Exception as exc:
             # The Playground reports its own problems; this is the front end
             # refusing a widget made outside a cell's run (marimo does).

@@ -3,7 +3,8 @@
 Proved here: notebooks/06-marimo.py (the quickstart) runs as an app; its Playgrounds
 run what is typed (the form's submit carries its values: marimo may deliver the value
 save after the message), stream text, show the fractal's images and play chiptune's
-audio; the ModelBrowser opens a working Playground; a 2x2 Sweep fills; and once marimo
+audio; the ModelBrowser opens a working Playground; a Trainer opens the version it
+made in a working Playground; a 2x2 Sweep fills; and once marimo
 is stopped (SIGTERM or Ctrl-C; ``marimo run`` and ``marimo edit``) no model process it
 started is left.
 """
@@ -160,6 +161,66 @@ def test_a_2x2_sweep_fills_in_marimo(page: Any, marimo_server: Any) -> None:
         "panel": copies["scopes"],
     }, copies
     screenshots(page, "marimo-sweep")
+    assert_clean(page)
+
+
+TRAINER_APP = """
+import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    import uuid
+
+    import marimo as mo
+
+    import replicate_widgets as rw
+
+    trainer = rw.Trainer("demo/text-stream")
+    trainer.ready.result(120)
+    name = f"owl-{uuid.uuid4().hex[:6]}"
+    trainer.client.models.create("local", name, visibility="private", hardware="cpu")
+    trainer.destination = f"local/{name}"
+    trainer
+    return mo, trainer
+
+
+@app.cell
+def _(mo, trainer):
+    trained = trainer.train(training_text=%r, order=1)
+    mo.plain_text(f"trained: {trained.status}")
+    return
+"""
+
+
+def test_trainer_opens_its_new_version_in_a_playground_in_marimo(
+    page: Any, marimo_server: Any, tmp_path: Path
+) -> None:
+    """The Trainer's "Open in Playground" button makes the Playground in a click
+    handler, after every cell ran: marimo must still show it, and it must run."""
+    text = "the owl and the cat went to sea in a beautiful boat " * 8
+    app = tmp_path / "marimo_trainer.py"
+    app.write_text(TRAINER_APP % text)
+    server = marimo_server(app)
+    page.goto(server.url)
+    expect(page.get_by_text("trained: succeeded")).to_be_visible(timeout=240_000)
+    trainer = page.locator(".rw-trainer")
+    expect(trainer.locator(".rw-trainer-result")).to_contain_text("New version local/")
+    trainer.locator("button.rw-trainer-open").click()
+    opened = trainer.locator(".rw-trainer-playground .rw-playground")
+    expect(opened).to_have_count(1, timeout=60_000)
+    expect(trainer.locator(".rw-trainer-message")).to_have_text("")
+    opened.locator('[data-field="prompt"] .rw-form-input').fill("the owl")
+    opened.locator(".rw-form-run").click()
+    expect(opened.locator(".rw-panel")).to_have_attribute(
+        "data-status", "succeeded", timeout=120_000
+    )
+    words = set(text.split())
+    shown = opened.locator(".rw-panel .rw-text").inner_text()
+    assert shown.split(), shown
+    assert set(shown.split()) <= words, shown
     assert_clean(page)
 
 
