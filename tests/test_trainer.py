@@ -362,7 +362,7 @@ def test_a_trainer_whose_views_left_the_page_cancels_its_training(
     tid = running_training(trainer, client)
     panel._on_message(panel, {"kind": "view", "view": "a", "open": False}, [])
     assert final_status(client, tid) == "canceled"
-    assert "output was cleared" in trainer.note or "canceled" in trainer.note
+    assert "canceled" in trainer.note.lower()  # what the widget says, reason or end
 
 
 def test_an_interrupted_keep_running_train_leaves_it_running(client: Client) -> None:
