@@ -2,8 +2,9 @@
 
 Proved here in the browser: the model grid renders with cover images that arrived as
 bytes (``blob:`` URLs, never the backend's URL); searching, opening a model card and
-pressing "Open in Playground" gives a working Playground whose Run produces output;
-the create-a-model form flags a bad name before sending and shows the created model.
+pressing "Open in Playground" gives a working Playground whose Run produces output and
+counts on the model's tile and card at once; the create-a-model form flags a bad name
+before sending and shows the created model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from labharness import ARTIFACTS, BUNDLED, SETUP
 from nbdriver import open_and_run, write_notebook
 from playwright.sync_api import expect
 
+from replicate_widgets._catalog_shared import runs_text
 from replicate_widgets._client import Client
 from replicate_widgets.server import LocalServer, serve
 
@@ -69,6 +71,8 @@ def test_browse_to_a_model_and_run_it_in_its_playground(
     expect(card).to_contain_text("Default example")
     expect(card.locator(".rw-browser-version select")).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / "browse-card.png"), full_page=True)
+    tile_runs = tiles.first.locator(".rw-tile-runs")
+    before = int(tile_runs.inner_text().split()[0].replace(",", ""))
 
     card.locator("button.rw-browser-open").click()
     playground = page.locator(".rw-browser-playground .rw-playground")
@@ -79,6 +83,12 @@ def test_browse_to_a_model_and_run_it_in_its_playground(
     panel = playground.locator(".rw-panel")
     expect(panel).to_have_attribute("data-status", "succeeded", timeout=60_000)
     expect(panel).to_contain_text("hello Browser")
+    # The run counts on the tile and the card at once, with no list reloaded.
+    counted = runs_text(before + 1)
+    expect(tile_runs).to_have_text(counted, timeout=30_000)
+    expect(card.locator(".rw-card-runs")).to_have_text(
+        re.compile(rf"^{counted}\b"), timeout=30_000
+    )
     page.screenshot(path=str(ARTIFACTS / "browse-playground.png"), full_page=True)
     assert page.js_errors == []
     assert page.external_requests == []
