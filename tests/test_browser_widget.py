@@ -20,10 +20,10 @@ import pytest
 from _widgets import open_widgets, opened_since
 from PIL import Image
 
-from replicate_widgets._browser import ModelBrowser
-from replicate_widgets._client import Client
-from replicate_widgets._composite import Composite
-from replicate_widgets._media import thumbnail
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.catalog.browser import ModelBrowser
+from replicate_widgets._widgets.composite import Composite
+from replicate_widgets._widgets.media import thumbnail
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"
@@ -238,8 +238,8 @@ def test_pages_load_only_when_asked() -> None:
 
 
 def test_no_token_for_the_cloud_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
-    from replicate_widgets import _auth
-    from replicate_widgets._errors import MissingTokenError
+    import replicate_widgets._client.auth as _auth
+    from replicate_widgets._client.errors import MissingTokenError
 
     monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
     monkeypatch.setattr(_auth, "_token", None)

@@ -12,19 +12,22 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from replicate_widgets import _catalog_shared
-from replicate_widgets._media import prepare_image, thumbnail
+import replicate_widgets.server._catalog.remote as _remote
+import replicate_widgets.server._cog.models as _models
+import replicate_widgets.server._storage.model_files as _model_files
+from replicate_widgets._client.progress import Progress, strip_ansi
+from replicate_widgets._client.types import Prediction
 from replicate_widgets._model_names import (
     BUNDLED_DIR,
     bundled_model_refs,
     is_model_name,
 )
-from replicate_widgets._panel_state import PanelState
-from replicate_widgets._progress import Progress, strip_ansi
-from replicate_widgets._schema_secrets import mask_values
+from replicate_widgets._schema.secrets import mask_values
 from replicate_widgets._secret_mask import SECRET_MASK, SecretMask
-from replicate_widgets._types import Prediction
-from replicate_widgets.server import _model_files, _models, _remote
+from replicate_widgets._widgets.catalog.names import check_model_name
+from replicate_widgets._widgets.media import prepare_image, thumbnail
+from replicate_widgets._widgets.notices import bundled_model_names
+from replicate_widgets._widgets.panel.state import PanelState
 
 NAMES = {
     "sdxl": True,
@@ -46,7 +49,7 @@ def test_model_name_grammar_is_the_same_everywhere(
 ) -> None:
     assert is_model_name(name) is valid
     # the Create Model widget
-    assert (_catalog_shared.check_model_name(name) is None) is valid
+    assert (check_model_name(name) is None) is valid
     # the backend's --remote NAME=URL option
     if valid:
         assert _remote.parse_remote_spec(f"{name}=http://127.0.0.1:5000") is not None
@@ -65,7 +68,7 @@ def test_bundled_model_names_come_from_one_reader() -> None:
     assert ("replicate", "hello-world") in refs.values()
     assert all(is_model_name(o) and is_model_name(n) for o, n in refs.values())
     expected = sorted(f"{o}/{n}" for o, n in refs.values())
-    assert _catalog_shared.bundled_model_names() == expected
+    assert bundled_model_names() == expected
     assert len(refs) == len(list(BUNDLED_DIR.glob("*/predict.py")))
 
 
