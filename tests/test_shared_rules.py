@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -122,3 +123,31 @@ def test_client_and_backend_mask_secrets_with_one_walk() -> None:
     expected = {"key": SECRET_MASK, "keys": [SECRET_MASK] * 2, "text": "shown"}
     assert mask_values(values, document) == expected
     assert SecretMask(document).mask(values) == expected
+
+
+def test_every_widget_reads_a_models_schema_and_run_reference_alike(
+    local_client: Any,
+) -> None:
+    """Playground, Compare/Sweep and History look a model up through find_model."""
+    from replicate_widgets._widgets.compare.plan import resolve_model
+    from replicate_widgets._widgets.history.history import fetch_schema
+    from replicate_widgets._widgets.playground.load import resolve
+
+    model = local_client.models.get("replicate/hello-world")
+    version = model.latest_version["id"]
+    for ref in ("replicate/hello-world", f"replicate/hello-world:{version}"):
+        played = resolve(local_client, ref)
+        run_ref, planned = resolve_model(local_client, ref)
+        assert played.ref == run_ref
+        assert [f.name for f in planned.inputs] == ["text"]
+        assert played.doc == model.latest_version["openapi_schema"]
+    history = fetch_schema(local_client, "replicate/hello-world", version)
+    assert history is not None
+    assert [f.name for f in history.inputs] == ["text"]
+    # A run whose version is gone still shows its inputs (the latest schema).
+    gone = "0" * 64
+    assert fetch_schema(local_client, "replicate/hello-world", gone) is not None
+    with pytest.raises(ValueError, match="not a model reference"):
+        resolve(local_client, "hello world")
+    with pytest.raises(ValueError, match="not a model reference"):
+        resolve_model(local_client, "hello world")
