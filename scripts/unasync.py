@@ -119,7 +119,7 @@ def main(argv: list[str]) -> int:
     unused = [SUBS[i] for i in range(len(SUBS)) if i not in used]
     for target in drifted:
         print(
-            f"replicate_widgets/{target} differs from what its async source "
+            f"replicate_widgets/_client/{target} differs from what its async source "
             "generates: run python scripts/unasync.py",
             file=sys.stderr,
         )
