@@ -139,7 +139,7 @@ def notebook_page(
 
 TEXT_SETUP = """\
 import time, ipywidgets
-from replicate_widgets._panel import PredictionPanel
+from replicate_widgets._widgets.panel.panel import PredictionPanel
 LINE = "token " + "x" * 57 + "\\n"  # 64 characters
 def text(n):
     return (LINE * (n // len(LINE) + 1))[:n]
@@ -220,8 +220,8 @@ def bench_text(browser: Any, lab: Lab, repeats: int) -> list[Row]:
 
 RERUN_SETUP = """\
 import httpx, ipywidgets
-from replicate_widgets._client import Client
-from replicate_widgets._compare import Sweep
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.compare.compare import Sweep
 client = Client(base_url={url!r})
 BASE = {{"width": 256, "height": 256}}
 GRID = {{"seed": [1, 2], "steps": [3, 4]}}
@@ -299,8 +299,8 @@ def fmt(reading: dict[str, float]) -> str:
 CODE_SETUP = """\
 import ipywidgets
 from ipywidgets.widgets.widget import _instances
-from replicate_widgets._client import Client
-from replicate_widgets._playground import Playground
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.playground.playground import Playground
 client = Client(base_url={url!r})
 CODE_TRAITS = ("_esm", "_css", "_view_code")
 def code_bytes(make):

@@ -3,7 +3,7 @@
 For every fixture schema (tests/fixtures/schemas and tests/fixtures/cog-golden) this
 times, in the same run:
 
-- ours: ``replicate_widgets._form.InputForm(doc)`` when that widget is importable
+- ours: ``replicate_widgets.InputForm(doc)`` when that widget is importable
   (parse + the widget's initial state), else ``parse(doc)`` + ``Field.to_json()`` for
   every field + ``defaults()`` (the data the widget is built from);
 - parse + to_json alone (always, for reference);
@@ -69,7 +69,7 @@ def median_ms(build: Callable[[], object], repeat: int) -> float:
 
 def ours_builder() -> tuple[str, Callable[[dict[str, Any]], object]]:
     try:
-        from replicate_widgets._form import InputForm
+        from replicate_widgets._widgets.form import InputForm
     except ImportError as exc:
         print(f"InputForm not importable ({exc}); timing parse + to_json only")
 

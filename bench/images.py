@@ -26,9 +26,9 @@ import comm
 import traitlets
 from PIL import Image
 
-from replicate_widgets._client import Client
-from replicate_widgets._media import build_media
-from replicate_widgets._panel import PredictionPanel
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.media import build_media
+from replicate_widgets._widgets.panel.panel import PredictionPanel
 
 
 class CountingComm:

@@ -27,7 +27,7 @@ from pathlib import Path
 import replicate
 
 from replicate_widgets import Client
-from replicate_widgets._panel import PredictionPanel
+from replicate_widgets._widgets.panel.panel import PredictionPanel
 from replicate_widgets.server import serve
 
 # The local backend needs no token; the official client insists on one.

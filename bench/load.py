@@ -40,8 +40,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from replicate_widgets.server._coglet_process import CogletProcess  # noqa: E402
-from replicate_widgets.server._models import load_model  # noqa: E402
+from replicate_widgets.server._cog.coglet_process import CogletProcess  # noqa: E402
+from replicate_widgets.server._cog.models import load_model  # noqa: E402
 
 HELLO = ROOT / "replicate_widgets" / "server" / "models" / "hello-world"
 VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"

@@ -22,10 +22,10 @@ import uuid
 
 import comm
 
-from replicate_widgets._coalesce import Coalescer
-from replicate_widgets._loop import submit
-from replicate_widgets._panel import PredictionPanel
-from replicate_widgets._panel_state import PanelState
+from replicate_widgets._widgets.coalesce import Coalescer
+from replicate_widgets._widgets.loop import submit
+from replicate_widgets._widgets.panel.panel import PredictionPanel
+from replicate_widgets._widgets.panel.state import PanelState
 
 
 class CountingComm:

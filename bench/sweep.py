@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from replicate_widgets._client import Client
-from replicate_widgets._compare import Sweep
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.compare.compare import Sweep
 from replicate_widgets.server import serve
 
 PREDICTOR = """\

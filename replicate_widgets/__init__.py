@@ -13,11 +13,12 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 # First, before anything imports jsonschema: importing it defers a 2 s grammar.
-from . import _deferred_grammar  # noqa: F401
-from ._async_client import AsyncClient
-from ._auth import has_token
-from ._client import Client
-from ._errors import (
+import replicate_widgets._schema.deferred_grammar  # noqa: F401
+
+from ._client.async_client import AsyncClient
+from ._client.auth import has_token
+from ._client.client import Client
+from ._client.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -33,13 +34,10 @@ from ._errors import (
     ReplicateError,
     ServerError,
 )
-from ._files import SavedFile
-from ._ipython import install as _install_error_display
-from ._progress import Progress
-from ._retry import RetryPolicy
-from ._schema import ModelSchema, parse
-from ._schema_types import SchemaError
-from ._types import (
+from ._client.files import SavedFile
+from ._client.progress import Progress
+from ._client.retry import RetryPolicy
+from ._client.types import (
     Account,
     Collection,
     File,
@@ -54,21 +52,24 @@ from ._types import (
     Version,
     WebhookSecret,
 )
-from ._types_deployments import Deployment
-from ._types_search import SearchResults
+from ._client.types_deployments import Deployment
+from ._client.types_search import SearchResults
+from ._schema.model_schema import ModelSchema, parse
+from ._schema.types import SchemaError
+from ._widgets.ipython import install as _install_error_display
 
 if TYPE_CHECKING:
-    from ._browser import ModelBrowser
-    from ._compare import Compare, Sweep
-    from ._create_model import CreateModel
-    from ._form import InputForm
-    from ._history import History
-    from ._keep import Keeper
-    from ._login import Login, login
-    from ._panel import PredictionPanel
-    from ._playground import Playground
-    from ._share import SharedRun
-    from ._trainer import Trainer
+    from ._widgets.catalog.browser import ModelBrowser
+    from ._widgets.catalog.create_model import CreateModel
+    from ._widgets.catalog.trainer import Trainer
+    from ._widgets.compare.compare import Compare, Sweep
+    from ._widgets.form import InputForm
+    from ._widgets.history.history import History
+    from ._widgets.keep import Keeper
+    from ._widgets.login import Login, login
+    from ._widgets.panel.panel import PredictionPanel
+    from ._widgets.playground.playground import Playground
+    from ._widgets.share import SharedRun
     from .server import LocalServer, serve
 
 # In IPython, this package's errors show as their message alone (see _ipython).
@@ -82,20 +83,20 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 # Widgets and the server import anywidget, ipywidgets, Starlette and uvicorn; a script
 # that only needs the client should not pay for them, so they load on first use.
 _LAZY = {
-    "Compare": "._compare",
-    "History": "._history",
-    "Sweep": "._compare",
-    "CreateModel": "._create_model",
-    "ModelBrowser": "._browser",
-    "Trainer": "._trainer",
-    "InputForm": "._form",
-    "Keeper": "._keep",
-    "Login": "._login",
+    "Compare": "._widgets.compare.compare",
+    "History": "._widgets.history.history",
+    "Sweep": "._widgets.compare.compare",
+    "CreateModel": "._widgets.catalog.create_model",
+    "ModelBrowser": "._widgets.catalog.browser",
+    "Trainer": "._widgets.catalog.trainer",
+    "InputForm": "._widgets.form",
+    "Keeper": "._widgets.keep",
+    "Login": "._widgets.login",
     "LocalServer": ".server",
-    "Playground": "._playground",
-    "PredictionPanel": "._panel",
-    "SharedRun": "._share",
-    "login": "._login",
+    "Playground": "._widgets.playground.playground",
+    "PredictionPanel": "._widgets.panel.panel",
+    "SharedRun": "._widgets.share",
+    "login": "._widgets.login",
     "serve": ".server",
 }
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ._backend import LOCAL_URL_ENV
+from ._widgets.backend import LOCAL_URL_ENV
 
 _DEFAULT_NOTEBOOK = "01-quickstart.ipynb"
 

@@ -7,7 +7,7 @@ leaf module (standard library only) that ``replicate_widgets.server`` may import
 Replicate's names are lowercase letters, digits, ``-``, ``_`` and ``.``, starting
 and ending with a letter or digit (``sdxl``, ``hello-world``, ``flux-1.1-pro``).
 References typed by a person (``owner/name:version``) are parsed more leniently by
-``replicate_widgets._checks``, which leaves the verdict to the server.
+``replicate_widgets._client.checks``, which leaves the verdict to the server.
 """
 
 from __future__ import annotations

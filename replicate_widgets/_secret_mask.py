@@ -12,7 +12,7 @@ backend stores, returns and quotes inputs only through :meth:`SecretMask.mask`
 and :meth:`SecretMask.hides`; only coglet receives the real values.
 
 The widgets mask what they keep or share through
-``replicate_widgets._schema_secrets.mask_values``, which uses this class.
+``replicate_widgets._schema.secrets.mask_values``, which uses this class.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from ._schema import ModelSchema, parse
-from ._schema_types import (
+from ._schema.model_schema import ModelSchema, parse
+from ._schema.types import (
     Field,
     FieldKind,
     OutputKind,

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from replicate_widgets._client import Client
-from replicate_widgets._retry import RetryPolicy
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.retry import RetryPolicy
 
 RESPONSES = pathlib.Path(__file__).parent / "fixtures" / "responses"
 API = "https://api.replicate.com/v1"

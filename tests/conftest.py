@@ -37,7 +37,7 @@ def clean_client_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     The client test modules use it for every test
     (``pytestmark = pytest.mark.usefixtures("clean_client_env")``).
     """
-    from replicate_widgets import _auth
+    import replicate_widgets._client.auth as _auth
 
     monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
     monkeypatch.delenv("REPLICATE_BASE_URL", raising=False)
@@ -58,7 +58,7 @@ def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 @pytest.fixture(scope="module")
 def local_client(local_backend: Any) -> Iterator[Any]:
     """A Client of :func:`local_backend`, closed at the end of the module."""
-    from replicate_widgets._client import Client
+    from replicate_widgets._client.client import Client
 
     with Client(base_url=local_backend.url) as client:
         yield client

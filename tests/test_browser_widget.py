@@ -23,10 +23,10 @@ import pytest
 from _widgets import open_widgets, opened_since
 from PIL import Image
 
-from replicate_widgets._browser import ModelBrowser
-from replicate_widgets._client import Client
-from replicate_widgets._composite import Composite
-from replicate_widgets._media import thumbnail
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.catalog.browser import ModelBrowser
+from replicate_widgets._widgets.composite import Composite
+from replicate_widgets._widgets.media import thumbnail
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"
@@ -191,7 +191,7 @@ def test_run_counts_follow_runs_made_in_this_kernel(
     """A run started here by a widget counts on the tile and the card at once; a
     run made elsewhere counts when the list is loaded again."""
     import replicate_widgets as rw
-    from replicate_widgets._catalog_shared import runs_text
+    from replicate_widgets._widgets.catalog.model_html import runs_text
 
     ref = "replicate/hello-world"
     browser.select(ref).result(60)
@@ -352,8 +352,8 @@ def test_load_more_pressed_twice_lists_the_next_page_once() -> None:
 
 
 def test_no_token_for_the_cloud_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
-    from replicate_widgets import _auth
-    from replicate_widgets._errors import MissingTokenError
+    import replicate_widgets._client.auth as _auth
+    from replicate_widgets._client.errors import MissingTokenError
 
     monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
     monkeypatch.setattr(_auth, "_token", None)

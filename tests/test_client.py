@@ -16,9 +16,9 @@ from _client_support import (
     make,
 )
 
-from replicate_widgets import _auth
-from replicate_widgets._client import Client
-from replicate_widgets._errors import (
+import replicate_widgets._client.auth as _auth
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.errors import (
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
@@ -29,8 +29,8 @@ from replicate_widgets._errors import (
     RateLimitError,
     ServerError,
 )
-from replicate_widgets._retry import RetryPolicy
-from replicate_widgets._types import Page, Prediction
+from replicate_widgets._client.retry import RetryPolicy
+from replicate_widgets._client.types import Page, Prediction
 
 pytestmark = pytest.mark.usefixtures("clean_client_env")
 
@@ -664,7 +664,7 @@ def test_bad_client_options(kwargs):
 def test_sync_page_refuses_async_iteration_and_vice_versa():
     import asyncio
 
-    from replicate_widgets._async_client import AsyncClient
+    from replicate_widgets._client.async_client import AsyncClient
 
     body = {"next": f"{API}/predictions?cursor=2", "previous": None, "results": []}
     rec = Recorder({"GET /predictions": [(200, body)]})

@@ -15,8 +15,8 @@ from _client_support import (
     load,
 )
 
-from replicate_widgets._async_client import AsyncClient
-from replicate_widgets._errors import (
+from replicate_widgets._client.async_client import AsyncClient
+from replicate_widgets._client.errors import (
     APIConnectionError,
     MissingTokenError,
     ModelError,
@@ -50,7 +50,7 @@ def run(
 
 
 def test_same_surface_as_sync_client():
-    from replicate_widgets._client import Client
+    from replicate_widgets._client.client import Client
 
     def public(obj: object) -> set[str]:
         return {n for n in dir(obj) if not n.startswith("_")}

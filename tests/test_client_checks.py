@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from replicate_widgets import _checks
-from replicate_widgets._endpoints import predictions_list
+import replicate_widgets._client.checks as _checks
+from replicate_widgets._client.endpoints import predictions_list
 
 VERSION = "39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b"
 

@@ -21,15 +21,15 @@ from _client_support import (
 )
 
 import replicate_widgets as rw
-from replicate_widgets._async_client import AsyncClient
-from replicate_widgets._errors import APIError
-from replicate_widgets._types import Account, Model, Page
-from replicate_widgets._types_deployments import (
+from replicate_widgets._client.async_client import AsyncClient
+from replicate_widgets._client.errors import APIError
+from replicate_widgets._client.types import Account, Model, Page
+from replicate_widgets._client.types_deployments import (
     Deployment,
     DeploymentConfiguration,
     DeploymentRelease,
 )
-from replicate_widgets._types_search import (
+from replicate_widgets._client.types_search import (
     SearchCollection,
     SearchModel,
     SearchPage,

@@ -10,9 +10,13 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image
 
-from replicate_widgets._async_client import AsyncClient
-from replicate_widgets._client import Client
-from replicate_widgets._errors import InvalidInputError, ModelError, NotFoundError
+from replicate_widgets._client.async_client import AsyncClient
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.errors import (
+    InvalidInputError,
+    ModelError,
+    NotFoundError,
+)
 
 server_mod = pytest.importorskip("replicate_widgets.server")
 

@@ -5,8 +5,8 @@ import random
 import httpx
 import pytest
 
-from replicate_widgets._http import ClientConfig, is_loopback
-from replicate_widgets._retry import RetryPolicy
+from replicate_widgets._client.http import ClientConfig, is_loopback
+from replicate_widgets._client.retry import RetryPolicy
 
 
 def resp(status: int, body: object = None, **headers: str) -> httpx.Response:

@@ -40,7 +40,7 @@ def test_sync_modules_are_what_the_async_sources_generate(unasync, capsys) -> No
 
 
 def test_rules_turn_awaits_into_blocking_calls(unasync) -> None:
-    text = unasync.generate("_async_client.py", set())
+    text = unasync.generate("async_client.py", set())
     assert "async " not in text
     assert "await " not in text
     assert "asyncio" not in text
@@ -60,12 +60,12 @@ def test_check_fails_on_a_hand_edited_sync_module(
     copy.mkdir()
     for pair in unasync.SOURCES.items():
         for name in pair:
-            shutil.copy(ROOT / "replicate_widgets" / name, copy / name)
-    edited = copy / "_resources.py"
+            shutil.copy(ROOT / "replicate_widgets" / "_client" / name, copy / name)
+    edited = copy / "resources.py"
     edited.write_text(edited.read_text() + "\n# edited by hand\n")
     monkeypatch.setattr(unasync, "PACKAGE", copy)
     assert unasync.main(["--check"]) == 1
-    assert "_resources.py differs" in capsys.readouterr().err
+    assert "resources.py differs" in capsys.readouterr().err
 
 
 def test_check_reports_a_rule_nothing_uses(unasync, monkeypatch, capsys) -> None:

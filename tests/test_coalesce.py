@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from replicate_widgets._coalesce import Coalescer
+from replicate_widgets._widgets.coalesce import Coalescer
 
 
 class FakeTime:

@@ -26,8 +26,8 @@ import pytest
 from PIL import Image
 
 from replicate_widgets import Client, SchemaError, parse
-from replicate_widgets._codegen import insert_next_cell, snippets
-from replicate_widgets._codegen_values import env_var_for
+from replicate_widgets._widgets.playground.codegen import insert_next_cell, snippets
+from replicate_widgets._widgets.playground.codegen_values import env_var_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 SDXL = FIXTURES / "schemas" / "stability-ai__sdxl.json"

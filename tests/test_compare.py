@@ -11,11 +11,11 @@ import ipywidgets
 import pytest
 from _widgets import open_widgets, opened_since
 
-from replicate_widgets._client import Client
-from replicate_widgets._compare import Compare, Sweep
-from replicate_widgets._history_entries import recorded
-from replicate_widgets._panel import PredictionPanel
-from replicate_widgets._schema import SchemaError
+from replicate_widgets._client.client import Client
+from replicate_widgets._schema.types import SchemaError
+from replicate_widgets._widgets.compare.compare import Compare, Sweep
+from replicate_widgets._widgets.history.entries import recorded
+from replicate_widgets._widgets.panel.panel import PredictionPanel
 from replicate_widgets.server import serve
 
 pytestmark = pytest.mark.integration

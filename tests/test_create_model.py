@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from replicate_widgets._catalog_shared import (
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.catalog.create_model import CreateModel
+from replicate_widgets._widgets.catalog.names import (
     check_model_name,
     check_url,
     suggest_name,
 )
-from replicate_widgets._client import Client
-from replicate_widgets._create_model import CreateModel
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"
@@ -249,7 +249,7 @@ def test_no_ipywidgets_core_widget(client: Client) -> None:
     import anywidget
     import ipywidgets
 
-    from replicate_widgets import _create_model
+    import replicate_widgets._widgets.catalog.create_model as _create_model
 
     form = CreateModel(client=client)
     form.ready.result(30)

@@ -9,9 +9,9 @@ import uuid
 import pytest
 
 import replicate_widgets as rw
-from replicate_widgets._catalog_shared import runs_text
-from replicate_widgets._errors import APIError
-from replicate_widgets._loop import submit
+from replicate_widgets._client.errors import APIError
+from replicate_widgets._widgets.catalog.model_html import runs_text
+from replicate_widgets._widgets.loop import submit
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ TEXT = (
 
 
 def test_short_ref_keeps_eight_digits_of_every_version_id():
-    from replicate_widgets._checks import short_ref
+    from replicate_widgets._client.checks import short_ref
 
     vid = "4a122accef1c4158bf39bd3e84374b70692d82c861c545dbc74c1970df72a8b6"
     assert short_ref(f"local/owl:{vid}") == "local/owl:4a122acc"
@@ -120,8 +120,8 @@ def test_short_ref_keeps_eight_digits_of_every_version_id():
 
 
 def test_widgets_say_what_the_server_said_without_http_prefixes():
-    from replicate_widgets._catalog_shared import plain_message
-    from replicate_widgets._errors import NotFoundError
+    from replicate_widgets._client.errors import NotFoundError
+    from replicate_widgets._widgets.notices import plain_message
 
     exc = NotFoundError(
         404, "Not found", "Model a/b does not exist.", hint="Check the spelling"
@@ -131,7 +131,7 @@ def test_widgets_say_what_the_server_said_without_http_prefixes():
 
 
 def test_a_successful_training_reads_as_a_success(local_backend, local_client):
-    from replicate_widgets._trainer import Trainer
+    from replicate_widgets._widgets.catalog.trainer import Trainer
 
     name = f"owl-{uuid.uuid4().hex[:6]}"
     local_client.models.create("local", name, visibility="private", hardware="cpu")
@@ -159,7 +159,7 @@ def test_a_successful_training_reads_as_a_success(local_backend, local_client):
 
 
 def test_a_missing_destination_is_explained_without_http_codes(local_client):
-    from replicate_widgets._trainer import Trainer
+    from replicate_widgets._widgets.catalog.trainer import Trainer
 
     trainer = Trainer(
         "demo/text-stream", client=local_client, destination="local/not-there-at-all"
@@ -172,7 +172,7 @@ def test_a_missing_destination_is_explained_without_http_codes(local_client):
 
 
 def test_create_model_conflict_is_explained_without_http_codes(local_client):
-    from replicate_widgets._create_model import CreateModel
+    from replicate_widgets._widgets.catalog.create_model import CreateModel
 
     name = f"twice-{uuid.uuid4().hex[:6]}"
     form = CreateModel(client=local_client, name=name)
@@ -187,7 +187,7 @@ def test_create_model_conflict_is_explained_without_http_codes(local_client):
 
 
 def test_compare_shows_one_run_or_cancel_button_at_a_time(url, local_client):
-    from replicate_widgets._compare import Compare
+    from replicate_widgets._widgets.compare.compare import Compare
 
     vid = local_client.models.get("demo/echo").latest_version["id"]
     cmp = Compare(

@@ -7,8 +7,8 @@ import httpx
 import pytest
 from _client_support import load
 
-from replicate_widgets import _errors as errors
-from replicate_widgets._types import Prediction
+import replicate_widgets._client.errors as errors
+from replicate_widgets._client.types import Prediction
 
 
 def response(status: int, body: object = None, **headers: str) -> httpx.Response:

@@ -12,10 +12,10 @@ import pytest
 from _client_support import API, TOKEN, Recorder, json_body
 from PIL import Image
 
-from replicate_widgets import _files
-from replicate_widgets._async_client import AsyncClient
-from replicate_widgets._client import Client
-from replicate_widgets._retry import RetryPolicy
+import replicate_widgets._client.files as _files
+from replicate_widgets._client.async_client import AsyncClient
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.retry import RetryPolicy
 
 VERSION = "39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b"
 

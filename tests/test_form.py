@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from replicate_widgets._form import InputForm
-from replicate_widgets._schema import SchemaError, parse
+from replicate_widgets._schema.model_schema import parse
+from replicate_widgets._schema.types import SchemaError
+from replicate_widgets._widgets.form import InputForm
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from replicate_widgets._form_store import HiddenValues, StaleMarker
+from replicate_widgets._widgets.form_store import HiddenValues, StaleMarker
 
 
 def test_uploads_from_the_browser_keep_bytes_name_and_type():

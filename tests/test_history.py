@@ -22,19 +22,19 @@ from _history_api import ReplicateAPI, api_prediction, fixture
 from _widgets import open_widgets, opened_since
 from PIL import Image
 
-from replicate_widgets._client import Client
-from replicate_widgets._composite import widget_refs
-from replicate_widgets._history import History
-from replicate_widgets._history_entries import (
+from replicate_widgets._client.client import Client
+from replicate_widgets._secret_mask import SECRET_MASK
+from replicate_widgets._widgets.composite import widget_refs
+from replicate_widgets._widgets.history.entries import (
     clean_inputs,
     first_image_url,
     parse_bound,
     record,
     recorded,
 )
-from replicate_widgets._panel import PredictionPanel
-from replicate_widgets._playground import Playground
-from replicate_widgets._secret_mask import SECRET_MASK
+from replicate_widgets._widgets.history.history import History
+from replicate_widgets._widgets.panel.panel import PredictionPanel
+from replicate_widgets._widgets.playground.playground import Playground
 
 
 @pytest.fixture(scope="module")
@@ -439,13 +439,13 @@ def test_a_backend_that_fails_is_explained_in_the_widget():
         history.close()
 
 
-# -- kept records (replicate_widgets._keep) -------------------------------------------
+# -- kept records (replicate_widgets._widgets.keep) ----------------------------
 
 
 @pytest.fixture(scope="module")
 def kept_fractal(client, tmp_path_factory):
     """A fractal prediction run on the local backend and kept by the real Keeper."""
-    from replicate_widgets._keep import Keeper
+    from replicate_widgets._widgets.keep import Keeper
 
     p = client.predictions.wait(
         client.predictions.create(
@@ -579,7 +579,7 @@ def test_parts_made_by_an_action_belong_to_the_historys_marimo_cell(monkeypatch)
     import sys
     import types
 
-    from replicate_widgets import _host_context
+    import replicate_widgets._widgets.host_context as _host_context
 
     entered: list[str] = []
 

@@ -15,10 +15,10 @@ import time
 import pytest
 from _history_api import ReplicateAPI, api_prediction
 
-from replicate_widgets._client import Client
-from replicate_widgets._history import SEARCH_PAGES, History
-from replicate_widgets._history_entries import HistoryEntry, record, row_key
-from replicate_widgets._history_pages import (
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.history.entries import HistoryEntry, record, row_key
+from replicate_widgets._widgets.history.history import SEARCH_PAGES, History
+from replicate_widgets._widgets.history.pages import (
     Filters,
     newer_anchor,
     older_anchor,

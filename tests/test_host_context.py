@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from replicate_widgets._host_context import HostContext
+from replicate_widgets._widgets.host_context import HostContext
 
 
 def test_without_marimo_widgets_are_made_in_a_worker_thread() -> None:

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from replicate_widgets import Client, FileContent, Prediction, parse
-from replicate_widgets._keep import KEEP_ENV, OUTPUTS_ENV, Keeper, KeptRecord
+from replicate_widgets._widgets.keep import KEEP_ENV, OUTPUTS_ENV, Keeper, KeptRecord
 
 RESPONSES = Path(__file__).resolve().parent / "fixtures" / "responses"
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "cog-golden"

@@ -23,13 +23,17 @@ LEAVES = {
     "replicate_widgets._secret_mask",
 }
 """Shared by the client and the server; standard library only."""
+CLIENT = "replicate_widgets._client"
+SCHEMA = "replicate_widgets._schema"
+WIDGETS = "replicate_widgets._widgets"
+SERVER = "replicate_widgets.server"
 CLIENT_ROOTS = [
-    "replicate_widgets._client",
-    "replicate_widgets._async_client",
-    "replicate_widgets._schema",
+    "replicate_widgets._client.client",
+    "replicate_widgets._client.async_client",
+    "replicate_widgets._schema.model_schema",
     "replicate_widgets.schema",
 ]
-"""The client and the schema layer are these and everything they import."""
+"""What a script that only needs the client imports."""
 WIDGET_LIBRARIES = {"anywidget", "ipywidgets", "traitlets", "IPython"}
 
 
@@ -71,15 +75,8 @@ def _internal(module: str) -> set[str]:
     return {m for m in _imports(module) if m.split(".")[0] == "replicate_widgets"}
 
 
-def _client_layer() -> set[str]:
-    seen: set[str] = set()
-    todo = list(CLIENT_ROOTS)
-    while todo:
-        module = todo.pop()
-        if module not in seen:
-            seen.add(module)
-            todo.extend(_internal(module) - {"replicate_widgets"})
-    return seen
+def _in(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
 
 
 def test_the_leaves_import_only_the_standard_library_and_each_other() -> None:
@@ -95,24 +92,39 @@ def test_the_leaves_import_only_the_standard_library_and_each_other() -> None:
 
 
 def test_the_server_imports_nothing_else_of_the_package_but_the_leaves() -> None:
-    server = [m for m in _modules() if m.startswith("replicate_widgets.server")]
+    server = [m for m in _modules() if _in(m, SERVER)]
     assert len(server) > 20  # the walk found the server's modules
     for module in server:
-        outside = {
-            m
-            for m in _internal(module)
-            if not m.startswith("replicate_widgets.server") and m not in LEAVES
-        }
+        outside = {m for m in _internal(module) if not _in(m, SERVER)} - LEAVES
         assert not outside, f"{module} imports {sorted(outside)}"
 
 
-def test_the_client_and_schema_layer_import_no_widget_and_no_server() -> None:
-    layer = _client_layer()
-    assert "replicate_widgets._http" in layer  # the walk followed the imports
-    for module in sorted(layer):
-        assert not module.startswith("replicate_widgets.server"), module
+@pytest.mark.parametrize("package", [CLIENT, SCHEMA])
+def test_the_client_and_schema_packages_import_no_widget_and_no_server(
+    package: str,
+) -> None:
+    modules = [m for m in _modules() if _in(m, package)]
+    assert len(modules) > 5  # the walk found the package's modules
+    for module in modules:
+        ours = {m for m in _internal(module) if _in(m, WIDGETS) or _in(m, SERVER)}
+        assert not ours, f"{module} imports {sorted(ours)}"
         widgets = {m.split(".")[0] for m in _imports(module)} & WIDGET_LIBRARIES
-        assert not widgets, f"{module} (client layer) imports {sorted(widgets)}"
+        assert not widgets, f"{module} imports {sorted(widgets)}"
+
+
+def test_the_schema_layer_does_not_need_the_client() -> None:
+    for module in (m for m in _modules() if _in(m, SCHEMA)):
+        client = {m for m in _internal(module) if _in(m, CLIENT)}
+        assert not client, f"{module} imports {sorted(client)}"
+
+
+def test_the_widgets_shared_modules_import_no_single_widget() -> None:
+    """``_widgets/*.py`` is what every widget builds on; a widget's package is above."""
+    shared = [m for m in _modules() if m.count(".") == 2 and _in(m, WIDGETS)]
+    assert len(shared) > 10
+    for module in shared:
+        above = {m for m in _internal(module) if _in(m, WIDGETS) and m.count(".") > 2}
+        assert not above, f"{module} imports {sorted(above)}"
 
 
 @pytest.mark.parametrize("module", CLIENT_ROOTS)

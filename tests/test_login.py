@@ -8,7 +8,7 @@ import time
 import pytest
 
 import replicate_widgets as rw
-from replicate_widgets import _auth
+import replicate_widgets._client.auth as _auth
 from replicate_widgets.server import serve
 
 
@@ -105,7 +105,7 @@ def test_login_says_which_backend_new_widgets_use():
 
 
 def test_a_token_switches_the_default_backend_to_the_cloud():
-    from replicate_widgets._backend import resolve_base_url
+    from replicate_widgets._widgets.backend import resolve_base_url
 
     _auth.set_token("r8_cloud")
     assert resolve_base_url() == "https://api.replicate.com/v1"

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from replicate_widgets import _loop
+import replicate_widgets._widgets.loop as _loop
 
 
 def test_one_loop_in_a_named_daemon_thread():

@@ -9,7 +9,7 @@ import wave
 import pytest
 from PIL import Image
 
-from replicate_widgets._media import (
+from replicate_widgets._widgets.media import (
     build_media,
     file_name,
     media_kind,

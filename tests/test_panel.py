@@ -15,11 +15,11 @@ import comm
 import httpx
 import pytest
 
-from replicate_widgets._client import Client
-from replicate_widgets._coalesce import Coalescer
-from replicate_widgets._loop import submit
-from replicate_widgets._panel import PredictionPanel
-from replicate_widgets._panel_state import PanelState
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.coalesce import Coalescer
+from replicate_widgets._widgets.loop import submit
+from replicate_widgets._widgets.panel.panel import PredictionPanel
+from replicate_widgets._widgets.panel.state import PanelState
 from replicate_widgets.server import serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"
@@ -388,7 +388,7 @@ def test_hostile_browser_messages_are_ignored(recording):
 
 @pytest.mark.integration
 def test_an_async_client_is_awaited_on_the_background_loop(recording, server):
-    from replicate_widgets._async_client import AsyncClient
+    from replicate_widgets._client.async_client import AsyncClient
 
     aclient = AsyncClient(base_url=server.url)
     try:
@@ -413,7 +413,7 @@ def _finished(output):
             Path(__file__).parent / "fixtures/responses/prediction-succeeded.json"
         ).read_text()
     )
-    from replicate_widgets._types import Prediction
+    from replicate_widgets._client.types import Prediction
 
     return Prediction.from_json({**raw, "output": output})
 
@@ -516,7 +516,7 @@ def test_object_output_from_a_model(recording, client):
 
 
 def test_a_missing_token_says_how_to_set_one(recording, monkeypatch):
-    from replicate_widgets import _auth
+    import replicate_widgets._client.auth as _auth
 
     monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
     monkeypatch.delenv("REPLICATE_BASE_URL", raising=False)

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from replicate_widgets._progress import LogBuffer, Progress, parse_progress
+from replicate_widgets._client.progress import LogBuffer, Progress, parse_progress
 
 RESPONSES = pathlib.Path(__file__).parent / "fixtures" / "responses"
 

@@ -7,13 +7,13 @@ import pathlib
 
 import pytest
 
-from replicate_widgets._panel_state import (
+from replicate_widgets._client.types import Prediction
+from replicate_widgets._widgets.panel.state import (
     PanelState,
     is_file_url,
     output_kind_of,
     summarize_embedding,
 )
-from replicate_widgets._types import Prediction
 
 RESPONSES = pathlib.Path(__file__).parent / "fixtures" / "responses"
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 import replicate_widgets as rw
 from replicate_widgets import ModelError, SchemaError
-from replicate_widgets._playground_load import example_values
+from replicate_widgets._widgets.playground.load import example_values
 
 HELLO_VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from replicate_widgets._schema import UNREADABLE
+from replicate_widgets._schema.model_schema import UNREADABLE
 from replicate_widgets.schema import SECRET_MASK, ModelSchema, SchemaError, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from replicate_widgets import FileContent, Prediction, parse
-from replicate_widgets._keep import Keeper
-from replicate_widgets._share import MAX_EMBED_BYTES, SharedRun, share_html
+from replicate_widgets._widgets.keep import Keeper
+from replicate_widgets._widgets.share import MAX_EMBED_BYTES, SharedRun, share_html
 
 RESPONSES = Path(__file__).resolve().parent / "fixtures" / "responses"
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "cog-golden"
@@ -103,7 +103,7 @@ def test_small_image_keeps_its_bytes_and_edge_is_configurable() -> None:
 
 
 def test_panel_media_items_can_be_passed_as_they_are() -> None:
-    from replicate_widgets._media import build_media
+    from replicate_widgets._widgets.media import build_media
 
     p = prediction()
     item = build_media("m0", p.output[0], picture(64, 32), "image/png")
@@ -311,7 +311,7 @@ def test_display_survives_in_saved_notebook_and_html_export(tmp_path: Path) -> N
     png_path.write_bytes(picture(900, 600))
     code = (
         "import json, pathlib\n"
-        "from replicate_widgets._share import SharedRun\n"
+        "from replicate_widgets._widgets.share import SharedRun\n"
         f"p = json.loads({json.dumps(json.dumps(p.raw))})\n"
         f"png = pathlib.Path({str(png_path)!r}).read_bytes()\n"
         "display(SharedRun(p, {p['output'][0]: (png, 'image/png')}))\n"

@@ -8,23 +8,27 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 
-from replicate_widgets import _catalog_shared
-from replicate_widgets._media import prepare_image, thumbnail
+import replicate_widgets.server._catalog.remote as _remote
+import replicate_widgets.server._cog.models as _models
+import replicate_widgets.server._storage.model_files as _model_files
+from replicate_widgets._client.progress import Progress, strip_ansi
+from replicate_widgets._client.types import Prediction
 from replicate_widgets._model_names import (
     BUNDLED_DIR,
     bundled_model_refs,
     is_model_name,
 )
-from replicate_widgets._panel_state import PanelState
-from replicate_widgets._progress import Progress, strip_ansi
-from replicate_widgets._schema_secrets import mask_values
+from replicate_widgets._schema.secrets import mask_values
 from replicate_widgets._secret_mask import SECRET_MASK, SecretMask
-from replicate_widgets._types import Prediction
-from replicate_widgets.server import _model_files, _models, _remote
+from replicate_widgets._widgets.catalog.names import check_model_name
+from replicate_widgets._widgets.media import prepare_image, thumbnail
+from replicate_widgets._widgets.notices import bundled_model_names
+from replicate_widgets._widgets.panel.state import PanelState
 
 NAMES = {
     "sdxl": True,
@@ -46,7 +50,7 @@ def test_model_name_grammar_is_the_same_everywhere(
 ) -> None:
     assert is_model_name(name) is valid
     # the Create Model widget
-    assert (_catalog_shared.check_model_name(name) is None) is valid
+    assert (check_model_name(name) is None) is valid
     # the backend's --remote NAME=URL option
     if valid:
         assert _remote.parse_remote_spec(f"{name}=http://127.0.0.1:5000") is not None
@@ -65,7 +69,7 @@ def test_bundled_model_names_come_from_one_reader() -> None:
     assert ("replicate", "hello-world") in refs.values()
     assert all(is_model_name(o) and is_model_name(n) for o, n in refs.values())
     expected = sorted(f"{o}/{n}" for o, n in refs.values())
-    assert _catalog_shared.bundled_model_names() == expected
+    assert bundled_model_names() == expected
     assert len(refs) == len(list(BUNDLED_DIR.glob("*/predict.py")))
 
 
@@ -119,3 +123,31 @@ def test_client_and_backend_mask_secrets_with_one_walk() -> None:
     expected = {"key": SECRET_MASK, "keys": [SECRET_MASK] * 2, "text": "shown"}
     assert mask_values(values, document) == expected
     assert SecretMask(document).mask(values) == expected
+
+
+def test_every_widget_reads_a_models_schema_and_run_reference_alike(
+    local_client: Any,
+) -> None:
+    """Playground, Compare/Sweep and History look a model up through find_model."""
+    from replicate_widgets._widgets.compare.plan import resolve_model
+    from replicate_widgets._widgets.history.history import fetch_schema
+    from replicate_widgets._widgets.playground.load import resolve
+
+    model = local_client.models.get("replicate/hello-world")
+    version = model.latest_version["id"]
+    for ref in ("replicate/hello-world", f"replicate/hello-world:{version}"):
+        played = resolve(local_client, ref)
+        run_ref, planned = resolve_model(local_client, ref)
+        assert played.ref == run_ref
+        assert [f.name for f in planned.inputs] == ["text"]
+        assert played.doc == model.latest_version["openapi_schema"]
+    history = fetch_schema(local_client, "replicate/hello-world", version)
+    assert history is not None
+    assert [f.name for f in history.inputs] == ["text"]
+    # A run whose version is gone still shows its inputs (the latest schema).
+    gone = "0" * 64
+    assert fetch_schema(local_client, "replicate/hello-world", gone) is not None
+    with pytest.raises(ValueError, match="not a model reference"):
+        resolve(local_client, "hello world")
+    with pytest.raises(ValueError, match="not a model reference"):
+        resolve_model(local_client, "hello world")

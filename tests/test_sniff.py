@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from replicate_widgets._files import sniff
-from replicate_widgets._media import sniff_mime
-from replicate_widgets._sniff import sniff_mime as shared
+from replicate_widgets._client.files import sniff
+from replicate_widgets._client.sniff import sniff_mime as shared
+from replicate_widgets._widgets.media import sniff_mime
 
 
 def test_both_modules_use_the_same_function() -> None:

@@ -23,10 +23,10 @@ import httpx
 import pytest
 
 import replicate_widgets as rw
-from replicate_widgets import _panel
-from replicate_widgets._compare import Sweep
-from replicate_widgets._errors import ModelError, is_run_interrupted
-from replicate_widgets._session import lease_held
+import replicate_widgets._widgets.panel.panel as _panel
+from replicate_widgets._client.errors import ModelError, is_run_interrupted
+from replicate_widgets._client.session import lease_held
+from replicate_widgets._widgets.compare.compare import Sweep
 from replicate_widgets.server import LocalServer, serve
 from tests._stopping_support import TERMINAL, status_of, wait_for
 

@@ -8,11 +8,11 @@ import httpx
 import pytest
 from _client_support import TOKEN, Recorder, load
 
-from replicate_widgets._async_client import AsyncClient
-from replicate_widgets._client import Client
-from replicate_widgets._retry import RetryPolicy
-from replicate_widgets._streaming import StreamTracker
-from replicate_widgets._types import Prediction, StreamEvent
+from replicate_widgets._client.async_client import AsyncClient
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.retry import RetryPolicy
+from replicate_widgets._client.streaming import StreamTracker
+from replicate_widgets._client.types import Prediction, StreamEvent
 
 FAST = RetryPolicy(max_retries=2, backoff_base=0.001, backoff_max=0.01)
 TOKENS = load("prediction-processing-streamed-tokens")

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from _widgets import open_widgets, opened_since
 
-from replicate_widgets._client import Client
-from replicate_widgets._create_model import CreateModel
-from replicate_widgets._schema import SchemaError
-from replicate_widgets._trainer import Trainer
-from replicate_widgets._training_source import TrainingSource
+from replicate_widgets._client.client import Client
+from replicate_widgets._schema.types import SchemaError
+from replicate_widgets._widgets.catalog.create_model import CreateModel
+from replicate_widgets._widgets.catalog.trainer import Trainer
+from replicate_widgets._widgets.catalog.training_source import TrainingSource
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"
@@ -227,7 +227,7 @@ def test_every_part_is_an_anywidget(client: Client) -> None:
     anywidgets): its parts, and theirs, all the way down."""
     import anywidget
 
-    from replicate_widgets._composite import Composite
+    from replicate_widgets._widgets.composite import Composite
 
     dest = new_model(client)
     trainer = Trainer("demo/text-stream", client=client, destination=dest)
@@ -269,7 +269,7 @@ def test_an_interrupted_train_cancels_the_training(client: Client) -> None:
     import signal
     import threading
 
-    from replicate_widgets._errors import is_run_interrupted
+    from replicate_widgets._client.errors import is_run_interrupted
 
     dest = new_model(client)
     trainer = Trainer("test/slow-trainer", client=client, destination=dest)
@@ -351,7 +351,7 @@ def test_closing_a_keep_running_trainer_leaves_it_running(client: Client) -> Non
 def test_a_trainer_whose_views_left_the_page_cancels_its_training(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from replicate_widgets import _panel
+    import replicate_widgets._widgets.panel.panel as _panel
 
     monkeypatch.setattr(_panel, "VIEWS_GONE_AFTER", 0.2)
     trainer = Trainer("test/slow-trainer", client=client, destination=new_model(client))

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 from _client_support import load
 
-from replicate_widgets._types import (
+from replicate_widgets._client.types import (
     TERMINAL_STATUSES,
     Collection,
     FileContent,

@@ -24,7 +24,7 @@ interface Props {
   el: HTMLElement;
 }
 
-/** The longest value the kernel takes (MAX_CHARS in _create_model.py). */
+/** The longest value the kernel takes (MAX_CHARS in _widgets/catalog/create_model.py). */
 const MAX_CHARS = 5000;
 const VISIBILITIES = ["private", "public"] as const;
 const PLACEHOLDERS: Record<string, string> = {

@@ -27,7 +27,7 @@ interface Props {
   host?: Host;
 }
 
-/** The longest destination the kernel takes (MAX_DESTINATION in _trainer.py). */
+/** The longest destination the kernel takes (MAX_DESTINATION in _widgets/catalog/trainer.py). */
 const MAX_DESTINATION = 300;
 
 let counter = 0;

@@ -33,17 +33,22 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from ._app import OUTPUT_UPLOADS, build_app, is_loopback
-from ._engine import Engine
-from ._files_store import FileStore
-from ._group_records import GroupRecords
-from ._instances import RunnerPool
-from ._models import LocalModel, bundled_models, load_model
-from ._registry import Registry
-from ._remote import RemoteModels, RemoteSpec, parse_remote_spec
-from ._sessions import Sessions
-from ._store import Store
-from ._webhooks import new_secret
+from replicate_widgets.server._catalog.remote import (
+    RemoteModels,
+    RemoteSpec,
+    parse_remote_spec,
+)
+
+from ._catalog.registry import Registry
+from ._cog.group_records import GroupRecords
+from ._cog.models import LocalModel, bundled_models, load_model
+from ._engine.engine import Engine
+from ._engine.instances import RunnerPool
+from ._engine.sessions import Sessions
+from ._engine.webhooks import new_secret
+from ._storage.files_store import FileStore
+from ._storage.store import Store
+from ._web.app import OUTPUT_UPLOADS, build_app, is_loopback
 
 __all__ = [
     "LocalServer",
@@ -98,7 +103,7 @@ def check_public_url(url: str) -> str:
 def split_models(
     models: Sequence[str | os.PathLike[str] | LocalModel],
 ) -> tuple[list[str | os.PathLike[str] | LocalModel], list[RemoteSpec]]:
-    """Separate model folders from ``NAME=URL`` servers (see :mod:`._remote`).
+    """Separate model folders from ``NAME=URL`` servers (:mod:`._cog.remote`).
 
     Raises
     ------
@@ -126,7 +131,7 @@ def load_models(
 
     Raises
     ------
-    replicate_widgets.server._model_files.ModelLoadError
+    replicate_widgets.server._storage.model_files.ModelLoadError
         When a folder is not a loadable Cog model; the message says why.
     """
     loaded = list(bundled_models()) if bundled else []

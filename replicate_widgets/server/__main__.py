@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from ._model_files import ModelLoadError
+from ._storage.model_files import ModelLoadError
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:

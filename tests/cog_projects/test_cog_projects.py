@@ -35,11 +35,11 @@ import replicate
 from replicate.exceptions import ReplicateError
 
 from replicate_widgets.server import LocalServer, serve
-from replicate_widgets.server._engine import _apply_metric
-from replicate_widgets.server._model_files import ModelLoadError
-from replicate_widgets.server._models import load_model
-from replicate_widgets.server._runner import ModelRunner
-from replicate_widgets.server._runner_events import RunnerEvent
+from replicate_widgets.server._cog.models import load_model
+from replicate_widgets.server._engine.engine import apply_metric
+from replicate_widgets.server._engine.runner import ModelRunner
+from replicate_widgets.server._engine.runner_events import RunnerEvent
+from replicate_widgets.server._storage.model_files import ModelLoadError
 
 pytestmark = pytest.mark.integration
 
@@ -319,7 +319,7 @@ def test_metric_events_fold_into_what_coglet_returns(tmp_path: Path) -> None:
     folded: dict[str, Any] = {}
     for event in events:
         if event.kind == "metric":
-            _apply_metric(folded, event.data)
+            apply_metric(folded, event.data)
     final = dict(events[-1].data["metrics"])
     final.pop("predict_time")
     assert folded == final

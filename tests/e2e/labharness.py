@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"  # screenshots; git-ignored
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"
 SETUP = """\
-from replicate_widgets._client import Client
+from replicate_widgets._client.client import Client
 client = Client(base_url={url!r})"""
 """A notebook's first cell: a client of the test's backend (``SETUP.format(url=)``)."""
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright cannot download one here

@@ -18,8 +18,8 @@ from labharness import ARTIFACTS, BUNDLED, SETUP
 from nbdriver import open_and_run, write_notebook
 from playwright.sync_api import expect
 
-from replicate_widgets._catalog_shared import runs_text
-from replicate_widgets._client import Client
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.catalog.model_html import runs_text
 from replicate_widgets.server import LocalServer, serve
 
 
@@ -36,7 +36,7 @@ def test_browse_to_a_model_and_run_it_in_its_playground(
 ) -> None:
     cells = [
         SETUP.format(url=backend.url),
-        "from replicate_widgets._browser import ModelBrowser\n"
+        "from replicate_widgets._widgets.catalog.browser import ModelBrowser\n"
         "browser = ModelBrowser(client=client)\nbrowser",
     ]
     open_and_run(page, lab, write_notebook(lab.root, "browse.ipynb", cells))
@@ -100,7 +100,7 @@ def test_create_a_model_with_name_checks(
     name = f"e2e-{uuid.uuid4().hex[:6]}"
     cells = [
         SETUP.format(url=backend.url),
-        "from replicate_widgets._create_model import CreateModel\n"
+        "from replicate_widgets._widgets.catalog.create_model import CreateModel\n"
         "form = CreateModel(client=client)\nform",
     ]
     open_and_run(page, lab, write_notebook(lab.root, "create.ipynb", cells))

@@ -24,8 +24,8 @@ BUNDLED = REPO / "replicate_widgets" / "server" / "models"
 
 SETUP = """\
 import json, pathlib
-from replicate_widgets._client import Client
-from replicate_widgets._compare import Sweep
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.compare.compare import Sweep
 client = Client(base_url={url!r})
 """
 

@@ -19,7 +19,7 @@ from labharness import ARTIFACTS, REPO
 from nbdriver import cell_errors, open_and_run, wait_until_all_ran, write_notebook
 from playwright.sync_api import expect
 
-from replicate_widgets._client import Client
+from replicate_widgets._client.client import Client
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"

@@ -56,7 +56,7 @@ HOSTILE = {
 
 SETUP = """\
 import hashlib, json, pathlib
-from replicate_widgets._form import InputForm
+from replicate_widgets._widgets.form import InputForm
 
 FIX = pathlib.Path({fixtures!r})
 OUT = pathlib.Path("kernel-out")

@@ -20,17 +20,17 @@ from labharness import ARTIFACTS, REPO
 from nbdriver import open_and_run, read_json, write_notebook
 from playwright.sync_api import expect
 
-from replicate_widgets._client import Client
+from replicate_widgets._client.client import Client
 from replicate_widgets.server import serve
 
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"
 
 SETUP = """\
 import json, pathlib
-from replicate_widgets._client import Client
-from replicate_widgets._history import History
-from replicate_widgets._history_entries import record
-from replicate_widgets._playground import Playground
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.history.history import History
+from replicate_widgets._widgets.history.entries import record
+from replicate_widgets._widgets.playground.playground import Playground
 client = Client(base_url={url!r})
 pg = Playground("demo/text-stats", client=client)
 def dump(_change=None):
@@ -107,9 +107,9 @@ def test_tweak_reloads_inputs_into_the_playground_form(page, lab, backend):
 
 PAGES_RUN = """\
 import json, pathlib
-from replicate_widgets._client import Client
-from replicate_widgets._history import History
-from replicate_widgets._playground import Playground
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.history.history import History
+from replicate_widgets._widgets.playground.playground import Playground
 client = Client(base_url={url!r})
 def make(model, **inputs):
     return client.predictions.wait(client.predictions.create(model, inputs)).id
@@ -253,8 +253,8 @@ def test_pages_open_filter_and_tweak_across_models(page, lab, fresh_backend):
 
 CANCEL_RUN = """\
 import json, pathlib
-from replicate_widgets._client import Client
-from replicate_widgets._history import History
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.history.history import History
 client = Client(base_url={url!r})
 done = client.predictions.create("demo/echo", {{"text": "done"}})
 done = client.predictions.wait(done)

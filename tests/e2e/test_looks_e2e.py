@@ -21,7 +21,7 @@ from nbdriver import cell_errors, open_and_run, wait_until_all_ran, write_notebo
 from pictures import publish
 from playwright.sync_api import expect
 
-from replicate_widgets._client import Client
+from replicate_widgets._client.client import Client
 from replicate_widgets.server import LocalServer, serve
 
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"

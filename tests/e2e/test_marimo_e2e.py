@@ -58,7 +58,7 @@ def model_processes(server_pid: int) -> list[psutil.Process]:
             line = " ".join(proc.cmdline())
         except psutil.Error:
             continue
-        if "coglet" in line or "cog.server" in line or "_lifeline" in line:
+        if "coglet" in line or "cog.server" in line or "lifeline.py" in line:
             found.append(proc)
     return found
 
@@ -237,7 +237,7 @@ def test_stopping_marimo_leaves_no_model_process(
     expect(page.get_by_text("ran: hello from marimo")).to_be_visible(timeout=120_000)
     models = model_processes(server.proc.pid)
     assert models, "the run left no model process to watch: nothing is proved"
-    parents = {p.ppid() for p in models if "_lifeline" in " ".join(p.cmdline())}
+    parents = {p.ppid() for p in models if "lifeline.py" in " ".join(p.cmdline())}
     assert parents
     if mode == "run":  # the page's kernel is a thread of the server, so is its backend
         assert parents == {server.proc.pid}

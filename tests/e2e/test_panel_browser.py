@@ -19,7 +19,7 @@ from labharness import ARTIFACTS, REPO
 from nbdriver import open_and_run, read_json, write_notebook
 from playwright.sync_api import expect
 
-from replicate_widgets._client import Client
+from replicate_widgets._client.client import Client
 from replicate_widgets.server import serve
 
 BUNDLED = REPO / "replicate_widgets" / "server" / "models"
@@ -38,8 +38,8 @@ OBSERVE_TEXT = """() => {
 
 SETUP = """\
 import asyncio, json, pathlib, time
-from replicate_widgets._client import Client
-from replicate_widgets._panel import PredictionPanel
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.panel.panel import PredictionPanel
 client = Client(base_url={url!r})
 panel = PredictionPanel(client=client)
 panel"""

@@ -103,7 +103,7 @@ def test_login_token_is_not_saved_with_the_notebook(page, lab):
             "import replicate_widgets as rw\nrw.login(verify=False)",
             # An async cell lets the kernel handle the widget's message meanwhile.
             "import asyncio, pathlib\n"
-            "from replicate_widgets import _auth\n"
+            "from replicate_widgets._client import auth as _auth\n"
             "while _auth.get_token() is None:\n"
             "    await asyncio.sleep(0.1)\n"
             "pathlib.Path('token-length.txt').write_text(str(len(_auth.get_token())))",

@@ -25,8 +25,8 @@ from replicate_widgets.server import serve
 HOSTILE = Path(__file__).parents[1] / "security" / "models" / "hostile"
 
 SETUP = """\
-from replicate_widgets._client import Client
-from replicate_widgets._playground import Playground
+from replicate_widgets._client.client import Client
+from replicate_widgets._widgets.playground.playground import Playground
 client = Client(base_url={url!r})"""
 
 # A failed run raises ModelError; caught so that "run all" goes on to later cells.
@@ -40,8 +40,8 @@ except ModelError as exc:
     print("failed as asked:", type(exc).__name__)"""
 
 AFTER = """\
-from replicate_widgets._history import History
-from replicate_widgets._browser import ModelBrowser
+from replicate_widgets._widgets.history.history import History
+from replicate_widgets._widgets.catalog.browser import ModelBrowser
 display(History(client=client, keeper=None))
 display(ModelBrowser(client=client))
 pg_object.share()"""

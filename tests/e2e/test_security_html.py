@@ -27,7 +27,7 @@ from nbdriver import (
 )
 from playwright.sync_api import expect
 
-from replicate_widgets._share import share_html
+from replicate_widgets._widgets.share import share_html
 from replicate_widgets.server import LocalServer, serve
 
 # The hostile corpus is shared with tests/security/test_html.py.
@@ -110,7 +110,7 @@ def test_hostile_share_page_runs_nothing_in_jupyterlab(page: Any, lab: Any) -> N
         [
             "import base64, json, pathlib\n"
             "from IPython.display import display\n"
-            "from replicate_widgets._share import SharedRun\n"
+            "from replicate_widgets._widgets.share import SharedRun\n"
             "for run in json.loads(pathlib.Path('hostile-share.json').read_text()):\n"
             "    files = {u: (base64.b64decode(d), m)"
             " for u, (d, m) in run['files'].items()}\n"

@@ -15,7 +15,7 @@ from labharness import ARTIFACTS, BUNDLED, SETUP
 from nbdriver import open_and_run, write_notebook
 from playwright.sync_api import expect
 
-from replicate_widgets._client import Client
+from replicate_widgets._client.client import Client
 from replicate_widgets.server import LocalServer, serve
 
 TEXT = (
@@ -38,7 +38,7 @@ def test_train_to_a_new_version_and_run_it(
     name = f"owl-{uuid.uuid4().hex[:6]}"
     cells = [
         SETUP.format(url=backend.url),
-        "from replicate_widgets._trainer import Trainer\n"
+        "from replicate_widgets._widgets.catalog.trainer import Trainer\n"
         "trainer = Trainer('demo/text-stream', client=client)\ntrainer",
     ]
     open_and_run(page, lab, write_notebook(lab.root, "train.ipynb", cells))

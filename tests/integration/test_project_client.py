@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from replicate_widgets._client import Client
-from replicate_widgets._errors import (
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.errors import (
     APIError,
     InvalidInputError,
     ModelError,

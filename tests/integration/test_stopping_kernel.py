@@ -343,7 +343,7 @@ def test_this_packages_errors_are_one_line_and_tb_shows_the_rest(kernel, backend
     text = kernel.printed(full) + "".join(
         "\n".join(e["traceback"]) for e in kernel.errors(full)
     )
-    assert "_client.py" in text
+    assert "_client/client.py" in text
     assert "NotFoundError" in text
     # Anyone else's errors keep IPython's usual traceback.
     other = kernel.send("def f():\n    return 1 / 0\nf()")

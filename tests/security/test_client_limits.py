@@ -23,13 +23,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from replicate_widgets._async_client import AsyncClient
-from replicate_widgets._client import Client
-from replicate_widgets._errors import OutputTooLargeError
-from replicate_widgets._http import ClientConfig
-from replicate_widgets._keep import Keeper
-from replicate_widgets._streaming import StreamTracker
-from replicate_widgets._types import Prediction, StreamEvent
+from replicate_widgets._client.async_client import AsyncClient
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.errors import OutputTooLargeError
+from replicate_widgets._client.http import ClientConfig
+from replicate_widgets._client.streaming import StreamTracker
+from replicate_widgets._client.types import Prediction, StreamEvent
+from replicate_widgets._widgets.keep import Keeper
 
 TOKEN = "r8_TESTtokenVALUEthatMustNeverLeak0123"
 MB = 1024 * 1024

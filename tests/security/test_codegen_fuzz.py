@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from replicate_widgets import Client, parse
-from replicate_widgets._codegen import snippets
+from replicate_widgets._widgets.playground.codegen import snippets
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "replicate_widgets" / "server" / "models"
@@ -390,7 +390,7 @@ def test_curl_body_parses_back_exactly(tmp_path: Path) -> None:
 
 def test_form_errors_shown_as_code_stay_comments() -> None:
     # imported here so the rest of this file also runs against older code
-    from replicate_widgets._codegen import unwritable
+    from replicate_widgets._widgets.playground.codegen import unwritable
 
     # an error message can quote a model's input names, chosen by its author
     reason = (

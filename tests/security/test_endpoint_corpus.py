@@ -21,7 +21,7 @@ import pytest
 from starlette.routing import Route
 
 from replicate_widgets.server import serve
-from replicate_widgets.server._app import ROUTES
+from replicate_widgets.server._web.app import ROUTES
 
 pytestmark = pytest.mark.integration
 

@@ -41,28 +41,32 @@ from _hostile import (
 )
 
 from replicate_widgets import FileContent, Model, Prediction
-from replicate_widgets._browser import ModelBrowser
-from replicate_widgets._browser_cards import card_head_html, model_tile
-from replicate_widgets._catalog_shared import (
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.files import data_url, decode_data_uri
+from replicate_widgets._client.sniff import sniff_mime
+from replicate_widgets._widgets.catalog.browser import ModelBrowser
+from replicate_widgets._widgets.catalog.browser_cards import card_head_html, model_tile
+from replicate_widgets._widgets.catalog.create_model import CreateModel
+from replicate_widgets._widgets.catalog.model_html import (
     link_html,
     model_links_html,
     model_summary_html,
-    notice_html,
 )
-from replicate_widgets._client import Client
-from replicate_widgets._compare import Sweep
-from replicate_widgets._composite import Composite, MarkupTrait
-from replicate_widgets._create_model import CreateModel
-from replicate_widgets._files import data_url, decode_data_uri
-from replicate_widgets._form_store import HiddenValues
-from replicate_widgets._history import History
-from replicate_widgets._history_entries import HistoryEntry, kept_prediction, row_html
-from replicate_widgets._keep import Keeper
-from replicate_widgets._media import build_media
-from replicate_widgets._playground import Playground, _note
-from replicate_widgets._share import SharedRun, share_html
-from replicate_widgets._sniff import sniff_mime
-from replicate_widgets._trainer import Trainer
+from replicate_widgets._widgets.catalog.trainer import Trainer
+from replicate_widgets._widgets.compare.compare import Sweep
+from replicate_widgets._widgets.composite import Composite, MarkupTrait
+from replicate_widgets._widgets.form_store import HiddenValues
+from replicate_widgets._widgets.history.entries import (
+    HistoryEntry,
+    kept_prediction,
+    row_html,
+)
+from replicate_widgets._widgets.history.history import History
+from replicate_widgets._widgets.keep import Keeper
+from replicate_widgets._widgets.media import build_media
+from replicate_widgets._widgets.notices import notice_html
+from replicate_widgets._widgets.playground.playground import Playground, _note
+from replicate_widgets._widgets.share import SharedRun, share_html
 from replicate_widgets.server import LocalServer, serve
 
 PACKAGE = Path(__file__).resolve().parents[2] / "replicate_widgets"
@@ -137,7 +141,7 @@ def assert_all_safe(widget: Any) -> str:
 
 @pytest.mark.parametrize("declared", HOSTILE_MIMES + PAYLOADS)
 def test_clean_mime_passes_only_type_subtype_tokens(declared: str) -> None:
-    from replicate_widgets._sniff import clean_mime
+    from replicate_widgets._client.sniff import clean_mime
 
     cleaned = clean_mime(declared)
     assert TOKEN.fullmatch(cleaned)
@@ -156,7 +160,7 @@ def test_clean_mime_passes_only_type_subtype_tokens(declared: str) -> None:
     ],
 )
 def test_clean_mime_normalises_valid_types(declared: Any, expected: str) -> None:
-    from replicate_widgets._sniff import clean_mime
+    from replicate_widgets._client.sniff import clean_mime
 
     assert clean_mime(declared) == expected
 
@@ -304,7 +308,7 @@ def test_pure_renderers(payload: str) -> None:
 
 
 def test_the_builder_refuses_what_would_run() -> None:
-    from replicate_widgets._html import link, tag
+    from replicate_widgets._widgets.html import link, tag
 
     assert link(f"javascript:{PROBE}") == f"javascript:{PROBE}"  # text, not a link
     assert "<a" not in link(f" https://x.test/{PAYLOADS[0]}")
@@ -435,19 +439,23 @@ _HTML_LITERAL = re.compile(
 
 
 def test_no_module_writes_html_by_hand() -> None:
-    """Only _html.py turns values into HTML: no html.escape, no f-string markup."""
+    """Only _widgets/html.py makes HTML: no html.escape, no f-string markup."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path.name == "_html.py" or "models" in path.relative_to(PACKAGE).parts:
+        if path == PACKAGE / "_widgets" / "html.py" or "models" in path.parts:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             where = f"{path.relative_to(PACKAGE)}:{getattr(node, 'lineno', '?')}"
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                names = [a.name for a in node.names]
-                module = getattr(node, "module", None)
-                if "html" in names or module == "html" or module == "markupsafe":
-                    found.append(f"{where} imports {module or names}")
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                modules = [node.module or ""]
+            else:
+                modules = []
+            for module in modules:
+                if module.split(".")[0] in ("html", "markupsafe"):
+                    found.append(f"{where} imports {module}")
             if isinstance(node, ast.JoinedStr):
                 literal = "".join(
                     v.value for v in node.values if isinstance(v, ast.Constant)

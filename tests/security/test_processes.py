@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 pytest.importorskip("coglet")
 
-from replicate_widgets.server._group_records import GroupRecords
+from replicate_widgets.server._cog.group_records import GroupRecords
 
 pytestmark = pytest.mark.integration
 
@@ -162,7 +162,7 @@ def test_kernel_killed_with_sigkill_takes_its_embedded_backend_models_along(
                 printed.put(msg["content"]["text"])
 
         reply = client.execute_interactive(
-            "from replicate_widgets._backend import local_server\n"
+            "from replicate_widgets._widgets.backend import local_server\n"
             "print(local_server().url)",
             output_hook=keep,
             timeout=180,

@@ -22,21 +22,21 @@ import httpx
 import ipywidgets
 import pytest
 
-from replicate_widgets._client import Client
-from replicate_widgets._errors import InvalidInputError
-from replicate_widgets._history import History
-from replicate_widgets._history_entries import clean_inputs
-from replicate_widgets._keep import Keeper
-from replicate_widgets._keep_files import mask_secrets
-from replicate_widgets._playground import Playground
-from replicate_widgets._playground_load import example_values
-from replicate_widgets._schema import parse
+from replicate_widgets._client.client import Client
+from replicate_widgets._client.errors import InvalidInputError
+from replicate_widgets._client.types import Prediction
+from replicate_widgets._schema.model_schema import parse
 from replicate_widgets._secret_mask import SECRET_MASK
-from replicate_widgets._types import Prediction
+from replicate_widgets._widgets.history.entries import clean_inputs
+from replicate_widgets._widgets.history.history import History
+from replicate_widgets._widgets.keep import Keeper
+from replicate_widgets._widgets.keep_files import mask_secrets
+from replicate_widgets._widgets.playground.load import example_values
+from replicate_widgets._widgets.playground.playground import Playground
 from replicate_widgets.server import serve
-from replicate_widgets.server._inputs import InputSchema
-from replicate_widgets.server._models import load_model
-from replicate_widgets.server._runner import ModelRunner
+from replicate_widgets.server._cog.models import load_model
+from replicate_widgets.server._engine.inputs import InputSchema
+from replicate_widgets.server._engine.runner import ModelRunner
 from tests.server._backend import Receiver
 
 pytestmark = pytest.mark.integration

@@ -307,7 +307,7 @@ def test_streamed_huge_json_body_is_cut(api: httpx.Client) -> None:
 def test_streamed_upload_is_cut_at_the_upload_limit(
     api: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import replicate_widgets.server._files_store as files_store
+    import replicate_widgets.server._storage.files_store as files_store
 
     # The server runs in this process: a 1 MB limit stands in for 100 MB.
     monkeypatch.setattr(files_store, "MAX_FILE_SIZE", 1 << 20)

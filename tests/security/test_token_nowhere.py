@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from replicate_widgets import Client, ReplicateError
-from replicate_widgets._playground import Playground
+from replicate_widgets._widgets.playground.playground import Playground
 from replicate_widgets.server import serve
 
 TOKEN = "r8_S3cretT0kenNeverShown1234567890abcdef"

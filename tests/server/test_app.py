@@ -17,8 +17,8 @@ from _backend import BUNDLED, HELLO_VERSION, TEST_MODELS, Receiver, wait_until
 from replicate.webhook import Webhooks, WebhookSigningSecret
 
 from replicate_widgets.server import serve
-from replicate_widgets.server._store import Store
-from replicate_widgets.server._webhooks import verify
+from replicate_widgets.server._engine.webhooks import verify
+from replicate_widgets.server._storage.store import Store
 
 pytestmark = pytest.mark.integration
 MODELS = [
@@ -494,7 +494,7 @@ def test_files_api_and_file_inputs(api: httpx.Client, server) -> None:
 def test_upload_limit_is_413(
     api: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import replicate_widgets.server._files_store as files_store
+    import replicate_widgets.server._storage.files_store as files_store
 
     monkeypatch.setattr(files_store, "MAX_FILE_SIZE", 1000)
     body = _problem(api.post("files", files={"content": ("big.bin", b"x" * 1001)}), 413)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from replicate_widgets.server._coglet_stream import StreamClient
+from replicate_widgets.server._cog.coglet_stream import StreamClient
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

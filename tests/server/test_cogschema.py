@@ -11,7 +11,8 @@ import pytest
 
 pytest.importorskip("coglet")
 
-from replicate_widgets.server import _cogschema, _cogschema_fields
+import replicate_widgets.server._cog.cogschema as _cogschema
+import replicate_widgets.server._cog.cogschema_fields as _cogschema_fields
 
 _counter = itertools.count()
 

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("coglet")
 
-from replicate_widgets.server import _cogschema
+import replicate_widgets.server._cog.cogschema as _cogschema
 
 GOLDEN = Path(__file__).parents[1] / "fixtures" / "cog-golden"
 PREDICTORS = Path(__file__).parent / "golden_predictors"

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from replicate_widgets.server._engine import clean_error, parse_cancel_after
-from replicate_widgets.server._files_store import (
+from replicate_widgets.server._engine.engine import clean_error, parse_cancel_after
+from replicate_widgets.server._engine.inputs import InputSchema, output_is_iterator
+from replicate_widgets.server._engine.sse import EventLog, parse_last_event_id, replay
+from replicate_widgets.server._engine.webhooks import check_filter, sign, verify
+from replicate_widgets.server._problem import Problem
+from replicate_widgets.server._storage.files_store import (
     FileStore,
     absolutize,
     new_id,
     parse_data_url,
 )
-from replicate_widgets.server._inputs import InputSchema, output_is_iterator
-from replicate_widgets.server._problem import Problem
-from replicate_widgets.server._sse import EventLog, parse_last_event_id, replay
-from replicate_widgets.server._webhooks import check_filter, sign, verify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

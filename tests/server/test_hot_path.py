@@ -21,9 +21,9 @@ import pytest
 from _backend import BUNDLED
 
 from replicate_widgets.server import serve
-from replicate_widgets.server._models import load_model
-from replicate_widgets.server._runner import ModelRunner
-from replicate_widgets.server._store import Store
+from replicate_widgets.server._cog.models import load_model
+from replicate_widgets.server._engine.runner import ModelRunner
+from replicate_widgets.server._storage.store import Store
 
 pytestmark = pytest.mark.integration
 

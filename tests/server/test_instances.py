@@ -25,14 +25,14 @@ from _backend import wait_until
 
 from replicate_widgets import Client
 from replicate_widgets.server import serve
-from replicate_widgets.server._instances import (
+from replicate_widgets.server._cog.models import LocalModel, load_model
+from replicate_widgets.server._engine.instances import (
     RunnerPool,
     detect_gpus,
     gpu_slots,
     parse_nvidia_smi,
 )
-from replicate_widgets.server._models import LocalModel, load_model
-from replicate_widgets.server._runner_events import RunnerEvent
+from replicate_widgets.server._engine.runner_events import RunnerEvent
 
 RENDEZVOUS = """
 import os

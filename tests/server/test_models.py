@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("coglet")
 
 from replicate_widgets._model_names import BUNDLED_DIR
-from replicate_widgets.server._model_files import ModelLoadError
-from replicate_widgets.server._models import bundled_models, load_model
+from replicate_widgets.server._cog.models import bundled_models, load_model
+from replicate_widgets.server._storage.model_files import ModelLoadError
 
 HELLO_ID = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 SIMPLE = """

@@ -18,14 +18,14 @@ from _backend import BUNDLED, TEST_MODELS
 from PIL import Image
 
 from replicate_widgets.server import serve
-from replicate_widgets.server._files_store import (
+from replicate_widgets.server._cog.models import load_model
+from replicate_widgets.server._storage.files_store import (
     MAX_NAME,
     FileStore,
     extension_for,
     output_name,
     uploads_keep_order,
 )
-from replicate_widgets.server._models import load_model
 
 
 # ------------------------------------------------------------------ pure rules

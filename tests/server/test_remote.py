@@ -30,11 +30,11 @@ import replicate
 from _backend import wait_until
 
 from replicate_widgets import Client
-from replicate_widgets._keep import Keeper
+from replicate_widgets._widgets.keep import Keeper
 from replicate_widgets.server import serve
-from replicate_widgets.server._models import load_model
-from replicate_widgets.server._remote import parse_remote_spec
-from replicate_widgets.server._runner import BUSY_NOTICE
+from replicate_widgets.server._catalog.remote import parse_remote_spec
+from replicate_widgets.server._cog.models import load_model
+from replicate_widgets.server._engine.runner import BUSY_NOTICE
 
 pytestmark = pytest.mark.integration
 

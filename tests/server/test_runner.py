@@ -24,11 +24,11 @@ pytest.importorskip("coglet")
 from PIL import Image
 
 from replicate_widgets._model_names import BUNDLED_DIR
-from replicate_widgets.server._coglet_process import RunnerError
-from replicate_widgets.server._instances import RunnerPool
-from replicate_widgets.server._models import LocalModel, load_model
-from replicate_widgets.server._runner import COGLET_PREDICTIONS, ModelRunner
-from replicate_widgets.server._runner_events import RunnerEvent
+from replicate_widgets.server._cog.coglet_process import RunnerError
+from replicate_widgets.server._cog.models import LocalModel, load_model
+from replicate_widgets.server._engine.instances import RunnerPool
+from replicate_widgets.server._engine.runner import COGLET_PREDICTIONS, ModelRunner
+from replicate_widgets.server._engine.runner_events import RunnerEvent
 
 pytestmark = pytest.mark.integration
 
@@ -725,8 +725,8 @@ def test_processes_do_not_outlive_an_owner_that_forgot_close(tmp_path: Path) -> 
             f"""
             import asyncio
             from pathlib import Path
-            from replicate_widgets.server._models import load_model
-            from replicate_widgets.server._runner import ModelRunner
+            from replicate_widgets.server._cog.models import load_model
+            from replicate_widgets.server._engine.runner import ModelRunner
 
             async def main():
                 model = load_model(Path({str(BUNDLED_DIR / "hello-world")!r}))
@@ -804,8 +804,8 @@ def test_without_coglet_the_message_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # coglet cannot be uninstalled for one test; pretend it is missing.
-    import replicate_widgets.server._coglet_process as process_module
-    import replicate_widgets.server._models as models_module
+    import replicate_widgets.server._cog.coglet_process as process_module
+    import replicate_widgets.server._cog.models as models_module
 
     model = bundled("hello-world")
     monkeypatch.setattr(process_module, "coglet_available", lambda: False)
@@ -819,7 +819,7 @@ def test_without_coglet_the_message_says_what_to_do(
         await runner.close()
 
     run_async(main)
-    from replicate_widgets.server._model_files import ModelLoadError
+    from replicate_widgets.server._storage.model_files import ModelLoadError
 
     with pytest.raises(ModelLoadError, match="REPLICATE_API_TOKEN"):
         load_model(BUNDLED_DIR / "echo")

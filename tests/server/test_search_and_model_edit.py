@@ -17,7 +17,7 @@ import pytest
 from _backend import BUNDLED, openapi_schema
 
 from replicate_widgets.server import serve
-from replicate_widgets.server._search import search
+from replicate_widgets.server._catalog.search import search
 
 COLLECTION = {"slug": "local-models", "name": "Local models", "description": "All."}
 

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from _backend import BUNDLED, wait_until
 
-from replicate_widgets._session import SESSION_HEADER as CLIENT_HEADER
+from replicate_widgets._client.session import SESSION_HEADER as CLIENT_HEADER
 from replicate_widgets.server import LocalServer, serve
-from replicate_widgets.server._sessions import SESSION_HEADER
+from replicate_widgets.server._engine.sessions import SESSION_HEADER
 
 pytestmark = pytest.mark.integration
 GRACE = 0.5  # seconds; the server's default is longer

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from replicate_widgets.server._problem import Problem
-from replicate_widgets.server._store import Store, decode_cursor, encode_cursor
+from replicate_widgets.server._storage.store import Store, decode_cursor, encode_cursor
 
 
 def _prediction(pid: str, created: str, status: str = "succeeded") -> dict:

@@ -1,4 +1,4 @@
-// Output files' display bytes, asked of the kernel by id (replicate_widgets/_panel_media.py).
+// Output files' display bytes, asked of the kernel by id (replicate_widgets/_widgets/panel/output_files.py).
 //
 // The panel's `media` list names each file's bytes by an id; a view asks for the ids it
 // has not got and the kernel answers each with one custom message carrying the bytes

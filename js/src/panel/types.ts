@@ -1,4 +1,4 @@
-// The panel's synced traits, as the kernel writes them (replicate_widgets/_panel.py).
+// The panel's synced traits, as the kernel writes them (replicate_widgets/_widgets/panel/panel.py).
 
 export interface Phase {
   status: string;
@@ -77,7 +77,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-// A lowercase RFC 6838 type/subtype: the rule of clean_mime in replicate_widgets/_sniff.py,
+// A lowercase RFC 6838 type/subtype: the rule of clean_mime in replicate_widgets/_client/sniff.py,
 // which every type the kernel sends has passed. Checked again here because a type ends
 // up in Blobs whose object URLs run on the notebook's origin.
 const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;

@@ -1,0 +1,1 @@
+"""The Replicate HTTP API client: requests, retries, streaming, typed results."""

@@ -1,0 +1,1 @@
+"""A model's ``openapi_schema``: ordered form fields, validation, the output kind."""

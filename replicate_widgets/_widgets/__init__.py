@@ -1,0 +1,1 @@
+"""The widgets and what they share: views, the background loop, forms, sharing."""

@@ -1,0 +1,1 @@
+"""``Compare`` and ``Sweep``: many predictions side by side."""

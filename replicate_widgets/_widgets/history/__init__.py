@@ -1,0 +1,1 @@
+"""``History``: this notebook's runs and the API's list."""

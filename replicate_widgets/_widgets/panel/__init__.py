@@ -1,0 +1,1 @@
+"""``PredictionPanel``: one prediction, live."""

@@ -1,0 +1,127 @@
+"""When the runs a widget started must stop although nobody pressed Cancel.
+
+A prediction a widget started is the widget's: when the widget goes, so does the
+run, unless the person created the widget with ``keep_running=True``. A widget goes
+when
+
+- :meth:`close` is called (ipywidgets also calls it when the widget is collected);
+- the notebook cell that created it runs again, or is deleted: IPython's
+  ``pre_run_cell`` event names the cell about to run (``ExecutionInfo.cell_id``,
+  sent by JupyterLab and VS Code), and JupyterLab lists deleted cells in the next
+  execute request (``deletedCells``). This works in any front end that sends them,
+  kernel-side. The widget is then also closed: its output is being replaced, and
+  an ipywidget nobody closes stays in the kernel's and the page's memory for good
+  (re-running a cell ten times would keep ten grids);
+- every view of its panel is gone from a notebook that is still open (the output
+  was cleared, or the cell re-run): the panel's views tell the kernel (see
+  :class:`~replicate_widgets._widgets.panel.panel.PredictionPanel`);
+- a blocking ``run()`` is interrupted (``KeyboardInterrupt``).
+
+The kernel itself going away is handled by the local backend
+(:mod:`replicate_widgets._client.session`). Widgets take part by implementing
+:class:`Stoppable` and calling :func:`watch_cell`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import sys
+import threading
+import weakref
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["Closable", "Stoppable", "current_cell", "wait_briefly", "watch_cell"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_by_cell: dict[str, weakref.WeakSet[Any]] = {}
+_hooked: set[int] = set()  # ids of the IPython shells our hook is registered on
+
+
+class Stoppable(Protocol):
+    """A widget whose runs stop when it goes (unless ``keep_running``)."""
+
+    def _abandon(self, reason: str) -> None:
+        """Stop what it started, because of ``reason`` (a short phrase)."""
+
+    def close(self) -> None:
+        """Close the widget and what it made."""
+
+
+class Closable(Protocol):
+    """A widget that is closed when its cell runs again (see :func:`watch_cell`)."""
+
+    def close(self) -> None:
+        """Close the widget and what it made."""
+
+
+def _shell() -> Any:
+    ipython = sys.modules.get("IPython")
+    return ipython.get_ipython() if ipython is not None else None
+
+
+def _request_metadata(shell: Any) -> dict[str, Any]:
+    """Return the running execute request's metadata (``{}`` outside a kernel)."""
+    get_parent = getattr(shell, "get_parent", None)
+    parent = get_parent() if callable(get_parent) else None
+    meta = parent.get("metadata") if isinstance(parent, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def current_cell() -> str | None:
+    """Return the id of the notebook cell running now, if the front end sent it."""
+    shell = _shell()
+    if shell is None:
+        return None
+    cell = _request_metadata(shell).get("cellId")
+    return cell if isinstance(cell, str) and cell else None
+
+
+def watch_cell(widget: Stoppable | Closable) -> None:
+    """Stop ``widget``'s runs and close it when this cell runs again or is deleted."""
+    shell = _shell()
+    cell = current_cell()
+    if shell is None or cell is None:
+        return
+    with _lock:
+        _by_cell.setdefault(cell, weakref.WeakSet()).add(widget)
+        if id(shell) in _hooked:
+            return
+        _hooked.add(id(shell))
+    shell.events.register("pre_run_cell", _before_cell)
+
+
+def _before_cell(info: Any) -> None:
+    """IPython's ``pre_run_cell``: the widgets of a cell that reruns or was deleted."""
+    gone = [getattr(info, "cell_id", None)]
+    shell = _shell()
+    deleted = _request_metadata(shell).get("deletedCells") if shell else None
+    if isinstance(deleted, list):
+        gone.extend(deleted)
+    widgets: list[Stoppable | Closable] = []
+    with _lock:
+        for cell in gone:
+            if isinstance(cell, str) and cell in _by_cell:
+                widgets.extend(_by_cell.pop(cell))
+    for widget in widgets:
+        # A widget's failure to stop must not keep the cell from running.
+        abandon = getattr(widget, "_abandon", None)  # only a Stoppable has runs
+        with contextlib.suppress(Exception):
+            if abandon is not None:
+                abandon("its cell ran again or was deleted")
+        with contextlib.suppress(Exception):
+            widget.close()
+
+
+def wait_briefly(job: concurrent.futures.Future[T], seconds: float) -> T | None:
+    """Wait up to ``seconds`` for ``job``; ``None`` if it did not end or failed.
+
+    For the moments after an interrupt: a second Ctrl-C ends the wait at once
+    instead of adding a traceback to the first one.
+    """
+    try:
+        return job.result(seconds)
+    except (KeyboardInterrupt, Exception):  # timed out, failed, canceled, Ctrl-C
+        return None

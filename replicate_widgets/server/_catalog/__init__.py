@@ -1,0 +1,1 @@
+"""Models, versions and deployments: what the backend can run."""

@@ -1,0 +1,1 @@
+"""Running Cog: model folders, their schemas, and coglet processes."""

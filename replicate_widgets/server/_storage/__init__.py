@@ -1,0 +1,1 @@
+"""What the backend keeps on disk: SQLite records, files, model folders."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: Starlette routes, request parsing, answers, events, problems."""
