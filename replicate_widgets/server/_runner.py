@@ -345,6 +345,14 @@ class ModelRunner:
 
     async def _idle_stop(self) -> None:
         await asyncio.sleep(self.idle_timeout)
+        await self._stop_unless_busy()
+
+    async def stop_if_idle(self) -> None:
+        """Stop the process now unless a run uses it (or it is kept warm)."""
+        self._touch()
+        await self._stop_unless_busy()
+
+    async def _stop_unless_busy(self) -> None:
         async with self._start_lock:
             # Holding the lock: a run arriving now waits, then starts afresh.
             if self._busy or self.keep_warm or self._process is None:
