@@ -1,8 +1,9 @@
 """What keeps a prediction cheap for the backend, checked against real processes.
 
 The per-prediction path (docs/hot-path.md): the connection to coglet is kept from run to
-run, a quiet run's stored copy still catches up with it, and a client's idle
-keep-alive connection is never closed under it.
+run, a quiet run's stored copy still catches up with it, a client's idle
+keep-alive connection is never closed under it, and a JSON answer's head waits
+for its body (a stream's does not).
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import socket
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
 from _backend import BUNDLED
 
-from replicate_widgets.server import serve
+from replicate_widgets.server import _corked, serve
+from replicate_widgets.server._app import _secure_headers
 from replicate_widgets.server._models import load_model
 from replicate_widgets.server._runner import ModelRunner
 from replicate_widgets.server._store import Store
@@ -131,3 +134,51 @@ def test_an_idle_connection_outlives_a_clients_keep_alive() -> None:
             assert conn.sock is sock  # the same connection, not a new one
         finally:
             conn.close()
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_CORK"), reason="TCP_CORK is Linux's")
+def test_a_json_answer_is_corked_on_uvicorns_own_socket(monkeypatch) -> None:
+    # The socket is reached through uvicorn's internals: if they change, the
+    # head and body go out separately again, and this says so.
+    found: list[Any] = []
+    real = _corked._socket
+
+    def spy(send: Any) -> Any:
+        sock = real(send)
+        found.append(sock)
+        return sock
+
+    monkeypatch.setattr(_corked, "_socket", spy)
+    with serve(models=[BUNDLED / "hello-world"], bundled=False) as server:
+        answer = httpx.get(f"{server.url}/hardware", trust_env=False)
+        assert answer.status_code == 200
+        assert isinstance(answer.json(), list)
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert len(found) == 1
+        assert found[0] is not None
+        # Lifted again once the answer is out.
+        assert found[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK) == 0
+
+
+def test_a_streams_head_is_not_held_for_its_body() -> None:
+    sent: list[str] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message["type"])
+
+    async def main() -> None:
+        wrapped = _secure_headers(send, sandbox=False)
+        # A stream (no Content-Length): its head goes out at once.
+        await wrapped({"type": "http.response.start", "status": 200, "headers": []})
+        assert sent == ["http.response.start"]
+        await wrapped({"type": "http.response.body", "body": b"x", "more_body": True})
+        # A JSON answer's head waits for its body, then both go, in order.
+        sent.clear()
+        wrapped = _secure_headers(send, sandbox=False)
+        head = [(b"content-length", b"1")]
+        await wrapped({"type": "http.response.start", "status": 200, "headers": head})
+        assert sent == []
+        await wrapped({"type": "http.response.body", "body": b"x"})
+        assert sent == ["http.response.start", "http.response.body"]
+
+    asyncio.run(main())
