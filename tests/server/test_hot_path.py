@@ -149,8 +149,12 @@ def test_a_json_answer_is_corked_on_uvicorns_own_socket(monkeypatch) -> None:
         return sock
 
     monkeypatch.setattr(_corked, "_socket", spy)
-    with serve(models=[BUNDLED / "hello-world"], bundled=False) as server:
-        answer = httpx.get(f"{server.url}/hardware", trust_env=False)
+    with (
+        serve(models=[BUNDLED / "hello-world"], bundled=False) as server,
+        # A kept connection: its socket is still open when it is looked at.
+        httpx.Client(trust_env=False) as client,
+    ):
+        answer = client.get(f"{server.url}/hardware")
         assert answer.status_code == 200
         assert isinstance(answer.json(), list)
         assert answer.headers["x-content-type-options"] == "nosniff"
