@@ -13,7 +13,9 @@ its own process, ``Prefer: wait``):
 Both peers stay up for the whole run and take turns, round after round
 (``--runs``), so a load that other work puts on the machine falls on both;
 each round's ratio compares numbers taken moments apart. Prints each round,
-then the median ratio and its range over the rounds.
+then the median ratio and its range over the rounds, and the machine's load
+average before and after (on two shared cores it moves the ratios more than
+most changes to the backend do).
 
 Checks: zero errors, every output right, and every prediction made through the
 backend listed by it afterwards as succeeded (nothing lost). No assertions on
@@ -237,6 +239,14 @@ async def bench(runs: int, data_dir: str) -> tuple[Ratios, int]:
     return ratios, peer.retries
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages: what else ran meanwhile."""
+    try:
+        return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    except (AttributeError, OSError):  # not on Windows
+        return "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="rounds (default 5)")
@@ -245,8 +255,10 @@ def main() -> None:
         f"replicate/hello-world: {CLIENTS * PER_CLIENT} predictions from {CLIENTS} "
         f"concurrent clients, and {SEQUENTIAL} from one client, per peer and round"
     )
+    print(f"load average before: {load_average()}")
     with tempfile.TemporaryDirectory(prefix="rw-bench-") as data_dir:
         ratios, retries = asyncio.run(bench(args.runs, data_dir))
+    print(f"load average after: {load_average()}")
     print(f"(the bare coglet's clients retried {retries} 409 answers)")
     print(f"backend / coglet over {args.runs} rounds: median [range]")
     for key in ("50 clients p50", "50 clients p99", "one client p50", "one client p99"):

@@ -96,6 +96,56 @@ def test_without_prestart_reading_a_model_starts_nothing(tmp_path: Path):
         assert set(_coglet_children()) - before == set()
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_prestart_starts_few_processes_one_at_a_time(tmp_path: Path):
+    """Reading many models (a browser, a history) starts only the last few."""
+    read = ["echo", "hello-world", "text-stats", "text-stream"]
+    with (
+        serve(
+            port=0,
+            models=[BUNDLED / name for name in read],
+            bundled=False,
+            data_dir=tmp_path,
+            prestart=True,
+        ) as server,
+        httpx.Client(base_url=server.url + "/", timeout=60) as api,
+    ):
+        before = set(_coglet_children())
+        paths = [_model_path(api, name) for name in read]
+        time.sleep(1)
+        assert _model_folders(before) == set()  # listing models starts nothing
+        for path in paths:
+            api.get(path).raise_for_status()
+        # The first model read is displaced by the three read after it.
+        expected = {(BUNDLED / name).resolve() for name in read[1:]}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and _model_folders(before) != expected:
+            time.sleep(0.5)
+        assert _model_folders(before) == expected
+        # The displaced model still runs: its first run starts it again.
+        doc = api.post(f"{paths[0]}/predictions", json={"input": {"text": "x"}}).json()
+        assert wait_until(api, doc["urls"]["get"])["status"] == "succeeded"
+
+
+def _model_path(api: httpx.Client, name: str) -> str:
+    """``models/{owner}/{name}`` of the loaded model called ``name``."""
+    for model in api.get("models").json()["results"]:
+        if model["name"] == name:
+            return f"models/{model['owner']}/{name}"
+    raise AssertionError(f"{name} is not loaded")
+
+
+def _model_folders(before: set[int]) -> set[Path]:
+    """The folders the model processes started since ``before`` run in."""
+    folders = set()
+    for pid in set(_coglet_children()) - before:
+        try:
+            folders.add(Path(os.readlink(f"/proc/{pid}/cwd")).resolve())
+        except OSError:
+            continue  # it ended meanwhile
+    return folders
+
+
 def _coglet_children() -> list[int]:
     """Process ids of this process's descendants that run coglet."""
     me = str(os.getpid())

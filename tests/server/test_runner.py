@@ -27,7 +27,11 @@ from replicate_widgets._model_names import BUNDLED_DIR
 from replicate_widgets.server._cog.coglet_process import RunnerError
 from replicate_widgets.server._cog.models import LocalModel, load_model
 from replicate_widgets.server._engine.instances import RunnerPool
-from replicate_widgets.server._engine.runner import COGLET_PREDICTIONS, ModelRunner
+from replicate_widgets.server._engine.runner import (
+    COGLET_PREDICTIONS,
+    ModelRunner,
+    _remove_trees,
+)
 from replicate_widgets.server._engine.runner_events import RunnerEvent
 
 pytestmark = pytest.mark.integration
@@ -823,3 +827,14 @@ def test_without_coglet_the_message_says_what_to_do(
 
     with pytest.raises(ModelLoadError, match="REPLICATE_API_TOKEN"):
         load_model(BUNDLED_DIR / "echo")
+
+
+def test_prediction_folders_go_whatever_is_in_them(tmp_path: Path) -> None:
+    as_left = tmp_path / "as-coglet-leaves-it"
+    with_file = tmp_path / "with-a-file"
+    for folder in (as_left, with_file):
+        (folder / "inputs").mkdir(parents=True)
+        (folder / "outputs").mkdir()
+    (with_file / "outputs" / "out.png").write_bytes(b"x")
+    _remove_trees([as_left, with_file, tmp_path / "never-made"])
+    assert list(tmp_path.iterdir()) == []

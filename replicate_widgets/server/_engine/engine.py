@@ -60,6 +60,7 @@ from replicate_widgets.server._storage.store import TERMINAL_STATUSES, Store
 from .inputs import InputSchema, format_invalid_fields, output_is_iterator
 from .instances import Instances, RunnerPool
 from .live import Live
+from .prestart import Prestarter
 from .runner import Mode
 from .runner_events import RunnerEvent
 from .webhooks import WebhookSender, check_filter
@@ -167,6 +168,7 @@ class Engine:
         self.pool = pool
         self._origin = origin
         self.prestart = prestart
+        self._prestarter = Prestarter() if prestart else None
         self.local_origin = local_origin or origin
         self.webhook_secret = webhook_secret
         self.rate_limit = rate_limit
@@ -483,14 +485,15 @@ class Engine:
 
         A client reads a model before showing its form; starting the process
         then, rather than at the first run, hides its start-up behind the form.
+        Few are started, one at a time (:mod:`._prestart`).
         """
-        if not self.prestart:
+        if self._prestarter is None:
             return
         try:
             model = self.registry.runnable(self.registry.latest_version_id(owner, name))
         except Problem:
             return  # nothing to run yet, or not loaded: the run will say so
-        self.pool.get(model).prestart()
+        self._prestarter.viewed(self.pool.get(model))
 
     # ------------------------------------------------------------------ run
     def _instances(self, live: Live) -> Instances:
@@ -870,6 +873,8 @@ class Engine:
                 live.webhook.abort()
             live.webhook = None
             await self._finish(live, "failed", error=STOPPED_REASON)
+        if self._prestarter is not None:
+            await self._prestarter.close()
         await self.pool.close()
         if self._webhook_client is not None:
             await self._webhook_client.aclose()

@@ -146,6 +146,8 @@ class Instances:
         self._where: dict[str, ModelRunner] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self.prestarted = False
+        """Whether the process runs because of :meth:`prestart`, no run having come."""
         self.warm = 0
         self.resize(count, warm)
 
@@ -218,31 +220,43 @@ class Instances:
                 "could not start an instance of %s: %s", self.model.full_name, exc
             )
 
-    def prestart(self) -> None:
-        """Start the first instance in the background if none runs or starts.
+    @property
+    def prestartable(self) -> bool:
+        """Whether :meth:`prestart` would start a process: none runs or starts."""
+        return (
+            not self._closed
+            and bool(self.runners)
+            and self.state == "stopped"
+            and not any(self._claims.values())
+            and not self._tasks
+        )
+
+    async def prestart(self) -> None:
+        """Start the first instance now if none runs or starts.
 
         For a model someone is about to run (its form was opened): the process
         starts while they fill it in, and stops after the idle timeout if no
-        run comes. A failure is only logged here; the run that follows starts
-        the process again and reports the error to its caller.
+        run comes (or at :meth:`drop_prestart`). A failure is only logged here;
+        the run that follows starts the process again and reports the error to
+        its caller.
         """
-        if (
-            self._closed
-            or not self.runners
-            or self.state != "stopped"
-            or any(self._claims.values())
-            or self._tasks
-        ):
+        if not self.prestartable:
             return
-        self._spawn(self._prestart(self.runners[0]))
-
-    async def _prestart(self, runner: ModelRunner) -> None:
+        self.prestarted = True
         try:
-            await runner.start()
+            await self.runners[0].start()
         except Exception as exc:
             # Not a warning: no one asked for this start, and the first run
             # starts the process again and gives its caller the error.
             log.info("prestarting %s failed: %s", self.model.full_name, exc)
+
+    async def drop_prestart(self) -> None:
+        """Stop the process :meth:`prestart` started, unless a run has come to it."""
+        if not self.prestarted:
+            return
+        self.prestarted = False
+        if self.runners and not any(self._claims.values()) and not self._waiters:
+            await self.runners[0].stop_if_idle()
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -324,6 +338,7 @@ class Instances:
         self, prediction_id: str, input: dict[str, Any]
     ) -> AsyncIterator[RunnerEvent]:
         """Run on the first instance with a free slot; see :meth:`ModelRunner.run`."""
+        self.prestarted = False  # in use: only the idle timeout stops it now
         cancelled = self._queued.setdefault(prediction_id, asyncio.Event())
         try:
             runner = await self._claim(cancelled)
