@@ -17,6 +17,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from . import _endpoints as ep
+from . import _tls
 from ._errors import ModelError
 from ._files import SavedFile, atomic_file, decode_data_uri, sniff
 from ._http import (
@@ -115,9 +116,13 @@ class Client:
             raise ValueError("poll_interval must be a positive number of seconds.")
         self.poll_interval = poll_interval
         """Seconds between polls while waiting for a prediction."""
-        # Redirects are followed so file downloads (signed URLs) work.
+        # Redirects are followed so file downloads (signed URLs) work. The TLS
+        # context loads its certificates at the first https request (see _tls).
         self._http = httpx.Client(
-            transport=transport, timeout=self._config.timeout, follow_redirects=True
+            transport=transport,
+            verify=_tls.client_context(),
+            timeout=self._config.timeout,
+            follow_redirects=True,
         )
         self.account = AccountNamespace(self)
         """``GET /account``."""
