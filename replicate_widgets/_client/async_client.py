@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 import httpx
 from httpx_sse import EventSource, SSEError
 
-import replicate_widgets._client.endpoints as ep
-
+from . import endpoints as ep
+from . import tls
 from .async_resources import (
     AccountNamespace,
     Collections,
@@ -123,9 +123,13 @@ class AsyncClient:
             raise ValueError("poll_interval must be a positive number of seconds.")
         self.poll_interval = poll_interval
         """Seconds between polls while waiting for a prediction."""
-        # Redirects are followed so file downloads (signed URLs) work.
+        # Redirects are followed so file downloads (signed URLs) work. The TLS
+        # context loads its certificates at the first https request (see tls.py).
         self._http = httpx.AsyncClient(
-            transport=transport, timeout=self._config.timeout, follow_redirects=True
+            transport=transport,
+            verify=tls.client_context(),
+            timeout=self._config.timeout,
+            follow_redirects=True,
         )
         self.account = AccountNamespace(self)
         """``GET /account``."""

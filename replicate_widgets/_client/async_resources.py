@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import replicate_widgets._client.endpoints as ep
-
+from . import endpoints as ep
 from .checks import check_json_input
 from .files import FileInput, PreparedInput, prepare_input, read_file_input
 from .types import (

@@ -18,8 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-import replicate_widgets._client.auth as _auth
-
+from . import auth as _auth
 from .errors import (
     APIConnectionError,
     APIError,

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import replicate_widgets._client.endpoints_deployments as dep
-
+from . import endpoints_deployments as dep
 from .resources import _Namespace
 from .types import Page, Prediction
 from .types_deployments import Deployment

@@ -17,7 +17,7 @@ import threading
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-import replicate_widgets._client.auth as _auth
+from replicate_widgets._client import auth as _auth
 from replicate_widgets._client.http import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import Any
 
 import traitlets
 
-import replicate_widgets._client.auth as _auth
+from replicate_widgets._client import auth as _auth
 
 from .composite import STATIC
 from .view import View

@@ -15,11 +15,13 @@ import posixpath
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any, Literal
 
 from replicate_widgets._client.sniff import sniff_mime
+
+# Pillow loads with the first image (a form's first showing has none to show).
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = [
     "DisplayImage",
@@ -205,6 +207,8 @@ def thumbnail(data: bytes, max_edge: int) -> bytes:
 
 def _open_image(data: bytes) -> Image.Image:
     """Open (not decode) an image; Pillow's decompression-bomb check runs here."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         return Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError) as exc:
@@ -213,6 +217,8 @@ def _open_image(data: bytes) -> Image.Image:
 
 def _downscale(im: Image.Image, max_edge: int) -> Image.Image:
     """Decode ``im`` at most ``max_edge`` pixels on its longest side."""
+    from PIL import Image
+
     # draft() lets the JPEG decoder skip to a smaller scale: much less work.
     im.draft("RGB", (max_edge, max_edge))
     frame = im.copy()
@@ -314,6 +320,8 @@ def build_media(
     kind = media_kind(mime)
     display = None
     if kind == "image":
+        from PIL import Image
+
         try:
             display = prepare_image(data, max_edge)
         except (ValueError, OSError, Image.DecompressionBombError):

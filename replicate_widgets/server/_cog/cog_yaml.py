@@ -27,11 +27,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from packaging.markers import InvalidMarker
-from packaging.requirements import InvalidRequirement, Requirement
+# yaml and packaging (25 ms of imports) load when a folder has a cog.yaml, or
+# it lists packages: the bundled models have neither, and the embedded backend
+# loads them before a notebook's first form.
+if TYPE_CHECKING:
+    import yaml
 
 from replicate_widgets.server._storage.model_files import ModelLoadError
 
@@ -131,6 +133,8 @@ class CogConfig:
 
 def _key_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
     """Map the dotted path of every mapping key and list item to its line."""
+    import yaml
+
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -144,6 +148,8 @@ def _key_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
 
 
 def _parse(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    import yaml
+
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text)
@@ -305,6 +311,11 @@ def missing_packages(config: CogConfig) -> list[str]:
     list of str
         Each missing requirement as pip accepts it, e.g. ``"torch==2.3.1"``.
     """
+    if not config.python_packages:
+        return []
+    from packaging.markers import InvalidMarker
+    from packaging.requirements import InvalidRequirement, Requirement
+
     missing: list[str] = []
     for raw in config.python_packages:
         line = raw.split(" #", 1)[0].strip()

@@ -166,12 +166,23 @@ class LocalModel:
         return dataclasses.replace(self, weights=weights, version_id=digest)
 
 
+_cog_version: list[str] = []  # the version once found (see cog_version)
+
+
 def cog_version() -> str | None:
     """Return the installed cog version, or ``None`` when cog is not installed."""
+    # Reading it parses cog's METADATA file (3 to 10 ms); loading the bundled
+    # models asked 14 times at each backend start. A version found is kept for
+    # the process (a cog upgraded under a running backend needs a restart for
+    # its coglets anyway); a missing cog is looked for again next time.
+    if _cog_version:
+        return _cog_version[0]
     try:
-        return importlib.metadata.version("cog")
+        found = importlib.metadata.version("cog")
     except importlib.metadata.PackageNotFoundError:
         return None
+    _cog_version[:] = [found]
+    return found
 
 
 def coglet_available() -> bool:
