@@ -1,0 +1,200 @@
+// The `_esm` of every widget here (replicate_widgets/_view.py): a loader that gets the
+// widget's view bundle once per page and compiles it once.
+//
+// anywidget compiles each model's `_esm` afresh, and JupyterLab keeps every widget's
+// opening message for the life of the page, so the bundle travels neither way: the
+// model carries only its bundle's key (`_view_key`, name and hash). The compiled
+// bundles are kept in a page-wide map by key; a key the page has not got is asked of
+// the kernel once, with a custom message through one widget's comm, and the kernel
+// answers with the code as a binary buffer. Every other view of that key waits for the
+// same answer. This file is compiled for every widget model: keep it small.
+
+interface ViewModule {
+  initialize?(ctx: unknown): unknown;
+  render?(ctx: unknown): unknown;
+}
+
+interface Model {
+  get(key: string): unknown;
+  send(content: Record<string, unknown>): void;
+  on(name: string, handler: (...args: never[]) => void): void;
+}
+
+interface Ctx {
+  model: Model;
+  el?: HTMLElement;
+  signal?: AbortSignal;
+}
+
+interface Entry {
+  /** The compiled bundle's default export, once the code came and compiled. */
+  done?: ViewModule;
+  module: Promise<ViewModule>;
+  arrive(code: string): void;
+  fail(why: string): void;
+  /** When the kernel was last asked (ms; 0: not yet). */
+  askedAt: number;
+  /** The models waiting for the code; the newest asks again (its kernel is likeliest up). */
+  waiting: Model[];
+  /** Milliseconds after which another waiting view asks again (doubles each time). */
+  wait: number;
+}
+
+/** The message kind of a request and of its answer (the kernel's `View`). */
+const KIND = "view-code";
+/** First wait before asking again: a lost request (a closed widget, a restarted kernel). */
+export const RETRY_MS = 5000;
+/** A view waiting this long says why it may not come. */
+export const SLOW_MS = 10000;
+export const LOADING = "Loading this widget's view...";
+export const NO_ANSWER =
+  "This widget's view comes from its kernel, which has not answered yet: it may be busy " +
+  "running a cell (the view appears when it is done), or gone (run the cell again; a " +
+  "notebook saved without its kernel cannot show this widget).";
+
+type Compile = (code: string) => Promise<ViewModule>;
+
+let compile: Compile = async (code) => {
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  try {
+    return (await import(/* @vite-ignore */ url)).default as ViewModule;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+};
+
+/** Tests compile without `blob:` imports, which their DOM does not have. */
+export function setCompile(fn: Compile): void {
+  compile = fn;
+}
+
+// On globalThis: every model's loader is a module of its own, and views of one key in
+// any notebook of the page share one bundle. Keyed by hash: a rebuilt bundle is new.
+const STORE = Symbol.for("replicate_widgets.view_code");
+const page = globalThis as Record<symbol, unknown>;
+page[STORE] ??= new Map<string, Entry>();
+const store = page[STORE] as Map<string, Entry>;
+
+function entryOf(key: string): Entry {
+  let entry = store.get(key);
+  if (!entry) {
+    let arrive!: (code: string) => void;
+    let fail!: (why: string) => void;
+    const code = new Promise<string>((resolve, reject) => {
+      arrive = resolve;
+      fail = (why) => reject(new Error(why));
+    });
+    const made: Entry = {
+      module: code.then(compile).then(
+        (m) => {
+          made.done = m;
+          made.waiting = [];
+          return m;
+        },
+        (error: unknown) => {
+          // The next view of this key asks again (a kernel restarted meanwhile).
+          if (store.get(key) === made) store.delete(key);
+          throw error;
+        },
+      ),
+      arrive,
+      fail,
+      askedAt: 0,
+      waiting: [],
+      wait: RETRY_MS,
+    };
+    made.module.catch(() => {}); // each view reports it; no unhandled rejection
+    store.set(key, made);
+    entry = made;
+  }
+  return entry;
+}
+
+const listening = new WeakSet<Model>();
+
+/** Ask the kernel for `key`'s code through the newest waiting model, unless asked lately. */
+function ask(key: string, entry: Entry): void {
+  const model = entry.waiting[entry.waiting.length - 1];
+  if (!model || entry.done || (entry.askedAt && Date.now() - entry.askedAt < entry.wait)) return;
+  if (entry.askedAt) entry.wait = Math.min(entry.wait * 2, 60000);
+  if (!listening.has(model)) {
+    listening.add(model);
+    model.on("msg:custom", ((content: Record<string, unknown>, buffers: ArrayBufferView[] = []) => {
+      if (content?.kind !== KIND || typeof content.key !== "string") return;
+      const answered = store.get(content.key);
+      if (!answered || answered.done) return;
+      if (content.missing || !buffers[0])
+        answered.fail("its kernel does not have this view's code");
+      else answered.arrive(new TextDecoder().decode(buffers[0]));
+    }) as never);
+  }
+  entry.askedAt = Date.now();
+  try {
+    model.send({ kind: KIND, key });
+  } catch {
+    // No comm (a closed widget, no kernel): another view, or the retry, asks.
+  }
+}
+
+function keyOf(model: Model): string {
+  return String(model.get("_view_key") ?? "");
+}
+
+function note(el: HTMLElement | undefined, text: string): void {
+  if (!el) return;
+  const p = document.createElement("p");
+  p.className = "rw-view-note";
+  p.style.cssText = "margin:0.5em 0;font-style:italic;opacity:0.8";
+  p.textContent = text;
+  el.replaceChildren(p);
+}
+
+export default {
+  // anywidget waits for `initialize` before it renders (and a parent's `getWidget` waits
+  // at most 10 s for it): ask for the code here and return at once. The bundle's own
+  // `initialize` runs when its code is there, before any `render` (promise order).
+  initialize(ctx: Ctx) {
+    const key = keyOf(ctx.model);
+    const entry = entryOf(key);
+    if (!entry.done) entry.waiting.push(ctx.model);
+    ask(key, entry);
+    let closed = false;
+    let cleanup: unknown;
+    entry.module.then(
+      (m) => {
+        if (!closed) cleanup = m.initialize?.(ctx);
+      },
+      () => {},
+    );
+    return () => {
+      closed = true;
+      if (typeof cleanup === "function") cleanup();
+    };
+  },
+
+  async render(ctx: Ctx) {
+    const key = keyOf(ctx.model);
+    const entry = entryOf(key);
+    if (entry.done) return entry.done.render?.(ctx);
+    const start = Date.now();
+    note(ctx.el, LOADING);
+    entry.waiting.push(ctx.model);
+    const timer = setInterval(() => {
+      ask(key, entry);
+      // ipywidgets marks a view whose comm is not live (no kernel, a saved notebook).
+      if (Date.now() - start >= SLOW_MS || ctx.el?.closest(".jupyter-widgets-disconnected"))
+        note(ctx.el, NO_ANSWER);
+    }, 1000);
+    try {
+      ask(key, entry);
+      const m = await entry.module;
+      if (ctx.signal?.aborted) return;
+      ctx.el?.replaceChildren();
+      return m.render?.(ctx);
+    } catch (error) {
+      note(ctx.el, `This widget's view could not be loaded: ${(error as Error).message}.`);
+    } finally {
+      clearInterval(timer);
+    }
+  },
+};
