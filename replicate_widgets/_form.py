@@ -72,6 +72,7 @@ class InputForm(View):
     """
 
     _esm = STATIC / "form.js"
+    _view_part_names = ("markdown",)  # marked and DOMPurify, for Markdown descriptions
 
     fields = traitlets.List(traitlets.Dict()).tag(sync=True)
     """The inputs in x-order, as the schema layer describes them (``Field.to_json``)."""

@@ -12,7 +12,10 @@ Two things every widget here needs, and plain ``anywidget.AnyWidget`` does not d
   map by key; for a key the page lacks it sends ``{"kind": "view-code", "key"}``
   once (other views of the key wait for the same answer), and the widget answers
   with the bundle as a binary buffer. A page without a kernel (a notebook saved
-  with its widget state) cannot get the code: the view says so.
+  with its widget state) cannot get the code: the view says so. Code a bundle
+  needs only sometimes (``_view_parts``: marked and DOMPurify for the form's
+  Markdown descriptions) is a part, built to ``static/parts/``, asked for the same
+  way when it is first needed.
 - **close() closes everything.** ipywidgets gives every ``DOMWidget`` a ``Layout``
   model and leaves it open when the widget closes: one widget model per widget
   that the kernel and the page kept for good.
@@ -51,25 +54,40 @@ def bundle_key(code: bytes, name: str) -> str:
 class View(anywidget.AnyWidget):
     """An anywidget whose bundle is compiled once per page; close() leaves nothing."""
 
-    _view_bundle: ClassVar[bytes] = b""
     _view_bundle_key: ClassVar[str] = ""
-    # The class's bundle and its key (read from its ``_esm`` path at class creation).
+    _view_part_names: ClassVar[tuple[str, ...]] = ()
+    # Set by a subclass: the parts (``static/parts/<name>.js``) its bundle may load.
+    _view_codes: ClassVar[dict[str, bytes]] = {}
+    # The class's bundle and parts by key (read from their files at class creation).
 
     _view_key = traitlets.Unicode("").tag(sync=True)
     """The key of the view's bundle, which the ``_esm`` loader asks for (module doc)."""
+
+    _view_parts = traitlets.Dict(value_trait=traitlets.Unicode()).tag(sync=True)
+    """The keys of the parts the view's bundle may load on demand, by name."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         esm = cls.__dict__.get("_esm")
         if isinstance(esm, pathlib.Path):
             # Read once per class, not per widget: every widget sends the same bytes.
-            cls._view_bundle = esm.read_bytes()
-            cls._view_bundle_key = bundle_key(cls._view_bundle, esm.stem)
+            bundle = esm.read_bytes()
+            cls._view_bundle_key = bundle_key(bundle, esm.stem)
+            cls._view_codes = {cls._view_bundle_key: bundle}
+            for name in cls._view_part_names:
+                part = (_STATIC / "parts" / f"{name}.js").read_bytes()
+                cls._view_codes[bundle_key(part, name)] = part
             cls._esm = _loader()
         super().__init_subclass__(**kwargs)
 
     @traitlets.default("_view_key")
     def _default_view_key(self) -> str:
         return self._view_bundle_key
+
+    @traitlets.default("_view_parts")
+    def _default_view_parts(self) -> dict[str, str]:
+        return {
+            key.split(":")[0]: key for key in self._view_codes if key != self._view_key
+        }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -79,8 +97,9 @@ class View(anywidget.AnyWidget):
         if not isinstance(content, dict) or content.get("kind") != _KIND:
             return
         key = content.get("key")
-        if key == self._view_key and self._view_bundle:
-            self.send({"kind": _KIND, "key": key}, buffers=[self._view_bundle])
+        code = self._view_codes.get(key) if isinstance(key, str) else None
+        if code is not None:
+            self.send({"kind": _KIND, "key": key}, buffers=[code])
         else:  # a stale page asking for a bundle this kernel does not have
             self.send({"kind": _KIND, "key": str(key)[:200], "missing": True})
 

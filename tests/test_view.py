@@ -16,10 +16,12 @@ import comm
 import pytest
 
 from replicate_widgets._codeview import CodeView
+from replicate_widgets._form import InputForm
 from replicate_widgets._panel import PredictionPanel
 from replicate_widgets._view import View, bundle_key
 
 STATIC = Path(__file__).parents[1] / "replicate_widgets" / "static"
+SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 
 
 class Channel:
@@ -130,3 +132,18 @@ def test_other_messages_are_left_to_the_widget(channels: list[Channel]) -> None:
     )
     assert customs(opened(channels, panel)) == []
     panel.close()
+
+
+def test_the_form_names_its_markdown_part_and_answers_for_it(
+    channels: list[Channel],
+) -> None:
+    part = (STATIC / "parts" / "markdown.js").read_bytes()
+    form = InputForm(json.loads((SCHEMAS / "stability-ai__sdxl.json").read_text()))
+    state = opened(channels, form).opened["state"]
+    assert state["_view_parts"] == {"markdown": bundle_key(part, "markdown")}
+    assert b"DOMPurify" not in json.dumps(state).encode()  # nor marked
+    ask(form, state["_view_parts"]["markdown"])
+    assert customs(opened(channels, form)) == [
+        ({"kind": "view-code", "key": state["_view_parts"]["markdown"]}, [part])
+    ]
+    form.close()

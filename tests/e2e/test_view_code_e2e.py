@@ -1,4 +1,4 @@
-"""The views' code reaches a JupyterLab page once, not in every widget's opening message.
+"""The views' code reaches a JupyterLab page once, not in each opening message.
 
 Proved here, from the kernel websocket's frames as the page sends and receives them:
 every widget's opening message (``comm_open``) carries the small loader and its

@@ -136,6 +136,28 @@ function ask(key: string, entry: Entry): void {
   }
 }
 
+/**
+ * A part of a view's code that its bundle loads on demand (`js/src/parts/`), asked of the
+ * kernel like a bundle: the model's `_view_parts` maps the part's name to its key.
+ */
+export function loadPart<T>(model: Model, name: string): Promise<T> {
+  const key = (model.get("_view_parts") as Record<string, string> | undefined)?.[name];
+  if (!key) return Promise.reject(new Error(`no part "${name}" in this view`));
+  const entry = entryOf(key);
+  if (!entry.done) {
+    entry.waiting.push(model);
+    ask(key, entry);
+  }
+  return entry.module as Promise<unknown> as Promise<T>;
+}
+
+/** Tests: the page has `key`'s code already, compiled to `module`. */
+export function preload(key: string, module: unknown): void {
+  const entry = entryOf(key);
+  entry.done = module as ViewModule;
+  entry.module = Promise.resolve(entry.done);
+}
+
 function keyOf(model: Model): string {
   return String(model.get("_view_key") ?? "");
 }
