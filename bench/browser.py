@@ -17,8 +17,9 @@ rerun
     after 10 runs of the same cell, which shows a 2x2 grid of ``demo/fractal``
     predictions (3 images each). Ours: ``Sweep(...).run()``. Peer: the same four
     predictions shown as a plain ipywidgets ``VBox`` of ``HBox`` of ``Image``.
-    Baseline (the floor a re-run can reach): a one-line anywidget, closed and shown
-    anew at each run; what JupyterLab keeps of any closed widget and its output.
+    Baselines (the floor a re-run can reach): a one-line anywidget, closed and shown
+    anew at each run, and five of them (as many widget models as the Sweep shows:
+    itself and four panels); what JupyterLab keeps of any closed widget and output.
 code
     Bytes of front-end code per widget: the ``_esm``/``_css`` (and loader's key)
     traits in the state of every widget model a Playground opens; the view code the
@@ -262,6 +263,14 @@ except NameError:
 line = anywidget.AnyWidget(
     _esm="export default { render({ el }) { el.textContent = 'one line'; } }")
 line"""
+RERUN_FLOOR = """\
+import anywidget
+for old in globals().get("lines", []):
+    old.close()
+lines = [anywidget.AnyWidget(
+    _esm="export default { render({ el }) { el.textContent = 'one line'; } }")
+    for _ in range(5)]
+display(*lines)"""
 RERUNS = 10
 
 
@@ -290,13 +299,16 @@ def bench_rerun(browser: Any, lab: Lab, url: str, repeats: int) -> list[Row]:
     ours: list[dict[str, float]] = []
     peer: list[dict[str, float]] = []
     base: list[dict[str, float]] = []
+    floor: list[dict[str, float]] = []
     for _ in range(repeats):
         ours.append(rerun_memory(browser, lab, url, RERUN_OURS))
         peer.append(rerun_memory(browser, lab, url, RERUN_PEER))
         base.append(rerun_memory(browser, lab, url, RERUN_BASELINE))
+        floor.append(rerun_memory(browser, lab, url, RERUN_FLOOR))
         print(f"  rerun: ours {fmt(ours[-1])}", flush=True)
         print(f"         peer {fmt(peer[-1])}", flush=True)
         print(f"         base {fmt(base[-1])}", flush=True)
+        print(f"        floor {fmt(floor[-1])}", flush=True)
 
     def med(runs: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in runs)
@@ -315,6 +327,13 @@ def bench_rerun(browser: Any, lab: Lab, url: str, repeats: int) -> list[Row]:
             "heap kept per re-run, vs a one-line anywidget (MB)",
             med(ours, "heap_per_run"),
             med(base, "heap_per_run"),
+        )
+    )
+    rows.append(
+        Row(
+            "heap kept per re-run, vs five one-line anywidgets (MB)",
+            med(ours, "heap_per_run"),
+            med(floor, "heap_per_run"),
         )
     )
     return rows
