@@ -29,6 +29,8 @@ interface Ctx {
 interface Entry {
   /** The compiled bundle's default export, once the code came and compiled. */
   done?: ViewModule;
+  /** The code came (a later answer to a repeated request is ignored). */
+  came?: boolean;
   module: Promise<ViewModule>;
   arrive(code: string): void;
   fail(why: string): void;
@@ -110,24 +112,21 @@ function entryOf(key: string): Entry {
   return entry;
 }
 
-const listening = new WeakSet<Model>();
-
 /** Ask the kernel for `key`'s code through the newest waiting model, unless asked lately. */
 function ask(key: string, entry: Entry): void {
   const model = entry.waiting[entry.waiting.length - 1];
   if (!model || entry.done || (entry.askedAt && Date.now() - entry.askedAt < entry.wait)) return;
   if (entry.askedAt) entry.wait = Math.min(entry.wait * 2, 60000);
-  if (!listening.has(model)) {
-    listening.add(model);
-    model.on("msg:custom", ((content: Record<string, unknown>, buffers: ArrayBufferView[] = []) => {
-      if (content?.kind !== KIND || typeof content.key !== "string") return;
-      const answered = store.get(content.key);
-      if (!answered || answered.done) return;
-      if (content.missing || !buffers[0])
-        answered.fail("its kernel does not have this view's code");
-      else answered.arrive(new TextDecoder().decode(buffers[0]));
-    }) as never);
-  }
+  // A listener per request, not per model: a host may drop a view's listeners when the
+  // view goes, and may hand the same model to the next view.
+  model.on("msg:custom", ((content: Record<string, unknown>, buffers: ArrayBufferView[] = []) => {
+    if (content?.kind !== KIND || typeof content.key !== "string") return;
+    const answered = store.get(content.key);
+    if (!answered || answered.came) return;
+    answered.came = true;
+    if (content.missing || !buffers[0]) answered.fail("its kernel does not have this view's code");
+    else answered.arrive(new TextDecoder().decode(buffers[0]));
+  }) as never);
   entry.askedAt = Date.now();
   try {
     model.send({ kind: KIND, key });
@@ -182,12 +181,14 @@ export default {
     ask(key, entry);
     let closed = false;
     let cleanup: unknown;
-    entry.module.then(
-      (m) => {
-        if (!closed) cleanup = m.initialize?.(ctx);
-      },
-      () => {},
-    );
+    if (entry.done) cleanup = entry.done.initialize?.(ctx);
+    else
+      entry.module.then(
+        (m) => {
+          if (!closed) cleanup = m.initialize?.(ctx);
+        },
+        () => {},
+      );
     return () => {
       closed = true;
       if (typeof cleanup === "function") cleanup();
