@@ -7,7 +7,9 @@
 // bundles are kept in a page-wide map by key; a key the page has not got is asked of
 // the kernel once, with a custom message through one widget's comm, and the kernel
 // answers with the code as a binary buffer. Every other view of that key waits for the
-// same answer. This file is compiled for every widget model: keep it small.
+// same answer. Code a bundle needs only sometimes (a part, `js/src/parts/`) is asked for
+// the same way by the bundle itself (`loadPart`). The loader is compiled for every widget
+// model: keep it small.
 
 interface ViewModule {
   initialize?(ctx: unknown): unknown;
