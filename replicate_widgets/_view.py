@@ -86,7 +86,9 @@ class View(anywidget.AnyWidget):
     @traitlets.default("_view_parts")
     def _default_view_parts(self) -> dict[str, str]:
         return {
-            key.split(":")[0]: key for key in self._view_codes if key != self._view_key
+            key.split(":")[0]: key
+            for key in self._view_codes
+            if key != self._view_bundle_key
         }
 
     def __init__(self, **kwargs: Any) -> None:
