@@ -62,10 +62,11 @@ describe("the view loader", () => {
     const views = [widget(key), widget(key), widget(key)];
     const shown = await Promise.all(views.map(show));
     expect(shown[0].el.textContent).toBe(LOADING);
-    expect(views.map((v) => v.requests().length)).toEqual([1, 0, 0]);
-    expect(views[0].requests()[0].content).toEqual({ kind: "view-code", key });
+    await flush(); // the browser's copy is looked for first: none
+    const asked = views.flatMap((v) => v.requests());
+    expect(asked.map((r) => r.content)).toEqual([{ kind: "view-code", key }]);
 
-    views[0].answer("the form");
+    views[2].answer("the form");
     await Promise.all(shown.map((s) => s.rendered));
     expect(shown.map((s) => s.el.textContent)).toEqual(["the form", "the form", "the form"]);
     expect(compiled).toEqual(["the form"]);
@@ -85,12 +86,14 @@ describe("the view loader", () => {
     const key = `panel:${serial++}`;
     const first = widget(key);
     const shown = await show(first);
+    await flush();
     first.answer(null);
     await shown.rendered;
     expect(shown.el.textContent).toMatch(/could not be loaded: its kernel does not have/);
 
     const next = widget(key);
     const again = await show(next);
+    await flush();
     expect(next.requests()).toHaveLength(1);
     next.answer("the panel");
     await again.rendered;
@@ -102,8 +105,10 @@ describe("the view loader", () => {
     const key = `code:${serial++}`;
     const lost = widget(key); // its request went to a kernel that is gone
     await show(lost);
+    await vi.advanceTimersByTimeAsync(0);
     const waiting = widget(key);
     const shown = await show(waiting);
+    expect(lost.requests()).toHaveLength(1);
     expect(waiting.requests()).toHaveLength(0);
 
     await vi.advanceTimersByTimeAsync(RETRY_MS + 1000);
@@ -120,5 +125,49 @@ describe("the view loader", () => {
     await shown.rendered;
     await flush();
     expect(shown.el.textContent).toBe("the code view");
+  });
+});
+
+describe("the browser's copy", () => {
+  const sha = async (code: string) => {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(code));
+    return [...new Uint8Array(digest)]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("")
+      .slice(0, 16);
+  };
+  const reload = () =>
+    (globalThis as unknown as Record<symbol, Map<string, unknown>>)[
+      Symbol.for("replicate_widgets.view_code")
+    ].clear();
+
+  it("draws a reloaded page's views with no kernel to ask, if the code still hashes to its key", async () => {
+    const code = `the history ${serial++}`;
+    const key = `history:${await sha(code)}`;
+    const first = widget(key);
+    const shown = await show(first);
+    await flush();
+    first.answer(code);
+    await shown.rendered;
+
+    reload(); // a new page: the notebook reopened with its saved widget state
+    const saved = widget(key);
+    const again = await show(saved);
+    await again.rendered;
+    expect(again.el.textContent).toBe(code);
+    expect(saved.requests()).toHaveLength(0);
+  });
+
+  it("asks the kernel when the browser's copy does not hash to its key", async () => {
+    const key = `trainer:${await sha("the trainer")}`;
+    localStorage.setItem(`replicate_widgets.view_code:${key}`, "tampered");
+    const w = widget(key);
+    const shown = await show(w);
+    await flush();
+    expect(w.requests()).toHaveLength(1);
+    expect(localStorage.getItem(`replicate_widgets.view_code:${key}`)).toBeNull();
+    w.answer("the trainer");
+    await shown.rendered;
+    expect(shown.el.textContent).toBe("the trainer");
   });
 });

@@ -79,6 +79,39 @@ const page = globalThis as Record<symbol, unknown>;
 page[STORE] ??= new Map<string, Entry>();
 const store = page[STORE] as Map<string, Entry>;
 
+// The code is also kept in the browser by key (localStorage, one version per bundle name),
+// for a page without a live widget comm: a notebook reopened with its saved widget state,
+// whose kernel is new and has none of those widgets. It is used only if it still hashes
+// to its key; without WebCrypto (a page served over plain http from elsewhere), never.
+const SAVED = "replicate_widgets.view_code:";
+
+function keep(key: string, code: string): void {
+  try {
+    const name = `${SAVED}${key.split(":")[0]}:`;
+    for (let i = localStorage.length; i--; ) {
+      const old = localStorage.key(i);
+      if (old?.startsWith(name)) localStorage.removeItem(old); // an older build
+    }
+    localStorage.setItem(SAVED + key, code);
+  } catch {
+    // No storage, or full: the page asks the kernel next time.
+  }
+}
+
+async function kept(key: string): Promise<string | null> {
+  try {
+    const code = localStorage.getItem(SAVED + key);
+    if (code === null || !crypto.subtle) return null;
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(code));
+    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    if (key.endsWith(`:${hex.slice(0, 16)}`)) return code;
+    localStorage.removeItem(SAVED + key);
+  } catch {
+    // No storage: ask the kernel.
+  }
+  return null;
+}
+
 function entryOf(key: string): Entry {
   let entry = store.get(key);
   if (!entry) {
@@ -110,6 +143,16 @@ function entryOf(key: string): Entry {
     made.module.catch(() => {}); // each view reports it; no unhandled rejection
     store.set(key, made);
     entry = made;
+    made.askedAt = Date.now(); // no request while the browser's copy is read
+    kept(key).then((code) => {
+      if (code !== null) {
+        made.came = true;
+        arrive(code);
+      } else {
+        made.askedAt = 0;
+        ask(key, made);
+      }
+    });
   }
   return entry;
 }
@@ -127,7 +170,11 @@ function ask(key: string, entry: Entry): void {
     if (!answered || answered.came) return;
     answered.came = true;
     if (content.missing || !buffers[0]) answered.fail("its kernel does not have this view's code");
-    else answered.arrive(new TextDecoder().decode(buffers[0]));
+    else {
+      const code = new TextDecoder().decode(buffers[0]);
+      keep(content.key, code);
+      answered.arrive(code);
+    }
   }) as never);
   entry.askedAt = Date.now();
   try {
