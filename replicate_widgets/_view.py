@@ -11,8 +11,12 @@ Two things every widget here needs, and plain ``anywidget.AnyWidget`` does not d
   (``_view_key``: name and hash). The loader keeps compiled bundles in a page-wide
   map by key; for a key the page lacks it sends ``{"kind": "view-code", "key"}``
   once (other views of the key wait for the same answer), and the widget answers
-  with the bundle as a binary buffer. A page without a kernel (a notebook saved
-  with its widget state) cannot get the code: the view says so. Code a bundle
+  with the bundle as a binary buffer. The first widget of each class in a kernel
+  also carries its bundle (``_view_code``): a fresh page draws it even while the
+  kernel is busy in the cell that shows it, as it cannot answer before the cell
+  ends (marimo runs a whole notebook so). A page without a kernel (a notebook
+  saved with its widget state) gets the code from the browser's copy, if it has
+  one, or says it cannot. Code a bundle
   needs only sometimes (``_view_parts``: marked and DOMPurify for the form's
   Markdown descriptions) is a part, built to ``static/parts/``, asked for the same
   way when it is first needed.
@@ -59,9 +63,14 @@ class View(anywidget.AnyWidget):
     # Set by a subclass: the parts (``static/parts/<name>.js``) its bundle may load.
     _view_codes: ClassVar[dict[str, bytes]] = {}
     # The class's bundle and parts by key (read from their files at class creation).
+    _view_sent: ClassVar[set[str]] = set()
+    # The bundles a widget of this kernel already carried in its opening message.
 
     _view_key = traitlets.Unicode("").tag(sync=True)
     """The key of the view's bundle, which the ``_esm`` loader asks for (module doc)."""
+
+    _view_code = traitlets.Unicode("").tag(sync=True)
+    """The bundle itself, in the first widget of its class in this kernel only."""
 
     _view_parts = traitlets.Dict(value_trait=traitlets.Unicode()).tag(sync=True)
     """The keys of the parts the view's bundle may load on demand, by name."""
@@ -82,6 +91,14 @@ class View(anywidget.AnyWidget):
     @traitlets.default("_view_key")
     def _default_view_key(self) -> str:
         return self._view_bundle_key
+
+    @traitlets.default("_view_code")
+    def _default_view_code(self) -> str:
+        key = self._view_bundle_key
+        if not key or key in View._view_sent:
+            return ""
+        View._view_sent.add(key)
+        return self._view_codes[key].decode()
 
     @traitlets.default("_view_parts")
     def _default_view_parts(self) -> dict[str, str]:

@@ -171,3 +171,17 @@ describe("the browser's copy", () => {
     expect(shown.el.textContent).toBe("the trainer");
   });
 });
+
+describe("a kernel's first widget of a class", () => {
+  it("carries the code: no request, even while the kernel is busy", async () => {
+    const key = `playground:${serial++}`;
+    const first = widget(key);
+    first.model.set("_view_code", "the playground");
+    const later = widget(key);
+    const shown = await Promise.all([show(first), show(later)]);
+    await Promise.all(shown.map((s) => s.rendered));
+    await flush();
+    expect(shown.map((s) => s.el.textContent)).toEqual(["the playground", "the playground"]);
+    expect([...first.requests(), ...later.requests()]).toEqual([]);
+  });
+});

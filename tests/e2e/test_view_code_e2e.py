@@ -1,12 +1,13 @@
 """The views' code reaches a page once, not in each opening message (Lab, Notebook 7).
 
-Proved here, from the kernel websocket's frames as the page sends and receives them:
-every widget's opening message (``comm_open``) carries the small loader and its
-bundle's key, not the bundle; three Playgrounds shown at once on a fresh page ask for
-each bundle once (one request per key, not one per widget); running the cell again,
-and again after a kernel restart, asks for nothing (the page has the code); a kernel
-busy in the cell that shows the widgets answers when the cell ends, and the view says
-it is loading meanwhile.
+Proved here, from the kernel websocket's frames as the page sends and receives them,
+on a page opened after the kernel's first widgets (which carry their bundles) were
+made and closed, and without the browser's copy of the code: every widget's opening
+message (``comm_open``) carries the small loader and its bundle's key, not the bundle;
+three Playgrounds shown at once ask for each bundle once (one request per key, not
+one per widget); running the cell again, and again after a kernel restart, asks for
+nothing (the page has the code); a kernel busy in the cell that shows the widgets
+answers when the cell ends, and the view says it is loading meanwhile.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from replicate_widgets._client import Client
 from replicate_widgets._playground import Playground
 client = Client(base_url={url!r})
 """
+# The kernel's first widget of each class carries its bundle; made and closed here, so
+# that a page opened afterwards has to ask for the code.
+FIRST = 'Playground("demo/echo", client=client).close()\n'
+CLEAR = "() => localStorage.clear()"  # the browser's copy of the code
 THREE = """\
 ipywidgets.HBox([Playground("demo/echo", client=client) for _ in range(3)])"""
 BUSY = """\
@@ -86,6 +91,15 @@ def as_bytes(payload: str | bytes) -> bytes:
     return payload if isinstance(payload, bytes) else payload.encode()
 
 
+def new_page_same_kernel(page: Any, frames: Frames) -> None:
+    """Reload the notebook's page, without the browser's copy of the views' code."""
+    page.evaluate(CLEAR)
+    page.reload()
+    page.wait_for_function(KERNEL_IDLE, timeout=120_000, polling=100)
+    frames.sent.clear()
+    frames.received.clear()
+
+
 def run_cell(page: Any, index: int, source: str) -> None:
     page.evaluate(RUN_CELL, [index, source])
     page.wait_for_function(KERNEL_IDLE, timeout=120_000, polling=100)
@@ -110,7 +124,8 @@ def test_each_bundle_reaches_the_page_once_and_not_in_opening_messages(
         open_notebook(page, server, nb)
     else:
         open_in_notebook7(page, server, nb)
-    run_cell(page, 0, setup)
+    run_cell(page, 0, setup + FIRST)
+    new_page_same_kernel(page, frames)
     run_cell(page, 1, THREE)
     forms(page, 3)
 
@@ -131,7 +146,8 @@ def test_each_bundle_reaches_the_page_once_and_not_in_opening_messages(
     # The same cell again: new widgets, the code already in the page.
     run_cell(page, 1, THREE)
     forms(page, 3)
-    # A restarted kernel sends the same keys (the same bundles): nothing to ask.
+    # A restarted kernel sends the same keys (the same bundles, which its first widgets
+    # carry again): nothing to ask.
     page.evaluate(RESTART)
     page.wait_for_function(KERNEL_IDLE, timeout=120_000, polling=100)
     run_cell(page, 0, setup)
@@ -152,7 +168,8 @@ def test_a_busy_kernel_answers_when_its_cell_ends_and_the_view_says_it_waits(
     setup = SETUP.format(url=backend.url)
     nb = write_notebook(lab.root, "viewcode-busy.ipynb", [setup, "pass"])
     open_notebook(page, lab, nb)
-    run_cell(page, 0, setup)
+    run_cell(page, 0, setup + FIRST)
+    new_page_same_kernel(page, frames)
     page.evaluate(RUN_CELL.replace("await jupyterapp", "jupyterapp"), [1, BUSY])
     note = page.locator(".jp-Notebook .rw-view-note").first
     expect(note).to_have_text("Loading this widget's view...", timeout=30_000)

@@ -3,7 +3,9 @@
 //
 // anywidget compiles each model's `_esm` afresh, and JupyterLab keeps every widget's
 // opening message for the life of the page, so the bundle travels neither way: the
-// model carries only its bundle's key (`_view_key`, name and hash). The compiled
+// model carries its bundle's key (`_view_key`, name and hash), and only the first widget
+// of a class in a kernel the bundle itself (`_view_code`: a kernel busy in the cell that
+// shows it could not answer before the cell ends). The compiled
 // bundles are kept in a page-wide map by key; a key the page has not got is asked of
 // the kernel once, with a custom message through one widget's comm, and the kernel
 // answers with the code as a binary buffer. Every other view of that key waits for the
@@ -145,6 +147,7 @@ function entryOf(key: string): Entry {
     entry = made;
     made.askedAt = Date.now(); // no request while the browser's copy is read
     kept(key).then((code) => {
+      if (made.came) return; // from a widget's state meanwhile
       if (code !== null) {
         made.came = true;
         arrive(code);
@@ -160,7 +163,7 @@ function entryOf(key: string): Entry {
 /** Ask the kernel for `key`'s code through the newest waiting model, unless asked lately. */
 function ask(key: string, entry: Entry): void {
   const model = entry.waiting[entry.waiting.length - 1];
-  if (!model || entry.done || (entry.askedAt && Date.now() - entry.askedAt < entry.wait)) return;
+  if (!model || entry.came || (entry.askedAt && Date.now() - entry.askedAt < entry.wait)) return;
   if (entry.askedAt) entry.wait = Math.min(entry.wait * 2, 60000);
   // A listener per request, not per model: a host may drop a view's listeners when the
   // view goes, and may hand the same model to the next view.
@@ -206,8 +209,17 @@ export function preload(key: string, module: unknown): void {
   entry.module = Promise.resolve(entry.done);
 }
 
-function keyOf(model: Model): string {
-  return String(model.get("_view_key") ?? "");
+/** The entry of `model`'s bundle, given the code if the model carries it (a kernel's first). */
+function entryFor(model: Model): [string, Entry] {
+  const key = String(model.get("_view_key") ?? "");
+  const entry = entryOf(key);
+  const code = model.get("_view_code");
+  if (!entry.came && typeof code === "string" && code) {
+    entry.came = true;
+    keep(key, code);
+    entry.arrive(code);
+  }
+  return [key, entry];
 }
 
 function note(el: HTMLElement | undefined, text: string): void {
@@ -224,8 +236,7 @@ export default {
   // at most 10 s for it): ask for the code here and return at once. The bundle's own
   // `initialize` runs when its code is there, before any `render` (promise order).
   initialize(ctx: Ctx) {
-    const key = keyOf(ctx.model);
-    const entry = entryOf(key);
+    const [key, entry] = entryFor(ctx.model);
     if (!entry.done) entry.waiting.push(ctx.model);
     ask(key, entry);
     let closed = false;
@@ -245,8 +256,7 @@ export default {
   },
 
   async render(ctx: Ctx) {
-    const key = keyOf(ctx.model);
-    const entry = entryOf(key);
+    const [key, entry] = entryFor(ctx.model);
     if (entry.done) return entry.done.render?.(ctx);
     const start = Date.now();
     note(ctx.el, LOADING);
