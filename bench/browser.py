@@ -421,8 +421,8 @@ def bench_code(browser: Any, lab: Lab, url: str) -> list[Row]:
     peer = code_cost(browser, lab, url, CODE_PEER)
     print(f"  code: ours {ours}, peer {peer}", flush=True)
     return [
-        Row("code in opening messages, 1st Playground (KB)", ours[0] / 1e3, peer[0] / 1e3),
-        Row("code in opening messages, 2nd Playground (KB)", ours[5] / 1e3, peer[5] / 1e3),
+        Row("code in opening messages, 1st (KB)", ours[0] / 1e3, peer[0] / 1e3),
+        Row("code in opening messages, 2nd (KB)", ours[5] / 1e3, peer[5] / 1e3),
         Row("view code asked for, first widget (KB)", ours[3] / 1e3, peer[3] / 1e3),
         Row("view code asked for, second widget (KB)", ours[4] / 1e3, peer[4] / 1e3),
         Row("script compiled, first widget (KB)", ours[1] / 1e3, peer[1] / 1e3),
