@@ -17,12 +17,17 @@ rerun
     after 10 runs of the same cell, which shows a 2x2 grid of ``demo/fractal``
     predictions (3 images each). Ours: ``Sweep(...).run()``. Peer: the same four
     predictions shown as a plain ipywidgets ``VBox`` of ``HBox`` of ``Image``.
+    Baselines (the floor a re-run can reach): a one-line anywidget, closed and shown
+    anew at each run, and five of them (as many widget models as the Sweep shows:
+    itself and four panels); what JupyterLab keeps of any closed widget and output.
 code
-    Bytes of front-end code per widget: the ``_esm``/``_css`` (and shared code)
-    traits in the state of every widget model a Playground opens, and the bytes of
-    script the browser compiles for it (CDP ``Debugger.scriptParsed`` of ``blob:``
-    modules) for the first and a second Playground in the page. Peer: an ipywidgets
-    Text and Button, whose code is part of JupyterLab's widget manager.
+    Bytes of front-end code per widget: the ``_esm``/``_css``/``_view_code`` (and
+    loader's key) traits in the state of every widget model a Playground opens (the
+    kernel's first widgets of each class carry their bundles); the view code the
+    page asks the kernel for (the ``view-code`` answers on the kernel websocket); and
+    the bytes of script the browser compiles (CDP ``Debugger.scriptParsed`` of
+    ``blob:`` modules), for the first and a second Playground in the page. Peer: an
+    ipywidgets Text and Button, whose code is part of JupyterLab's widget manager.
 cold
     Execute to a visible form in a fresh kernel:
     ``import replicate_widgets as rw; rw.Playground("replicate/hello-world")`` (the
@@ -117,13 +122,20 @@ class Cdp:
 
 @contextlib.contextmanager
 def notebook_page(
-    browser: Any, lab: Lab, name: str, setup: str, cells: int = 3
+    browser: Any,
+    lab: Lab,
+    name: str,
+    setup: str,
+    cells: int = 3,
+    on_websocket: Callable[[Any], None] | None = None,
 ) -> Iterator[tuple[Any, Cdp]]:
     """A fresh page with notebook ``name`` open in a fresh kernel, setup run."""
     lab.shutdown_sessions()
     nb = write_notebook(lab.root, name, [setup] + ["pass"] * (cells - 1))
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
+    if on_websocket is not None:  # before the notebook opens its kernel's socket
+        page.on("websocket", on_websocket)
     page.set_default_timeout(120_000)
     try:
         open_notebook(page, lab, nb)
@@ -243,6 +255,23 @@ for seed in GRID["seed"]:
     rows.append(ipywidgets.HBox(row))
 grid = ipywidgets.VBox(rows)
 grid"""
+RERUN_BASELINE = """\
+import anywidget
+try:
+    line.close()
+except NameError:
+    pass
+line = anywidget.AnyWidget(
+    _esm="export default { render({ el }) { el.textContent = 'one line'; } }")
+line"""
+RERUN_FLOOR = """\
+import anywidget
+for old in globals().get("lines", []):
+    old.close()
+lines = [anywidget.AnyWidget(
+    _esm="export default { render({ el }) { el.textContent = 'one line'; } }")
+    for _ in range(5)]
+display(*lines)"""
 RERUNS = 10
 
 
@@ -270,11 +299,17 @@ def rerun_memory(browser: Any, lab: Lab, url: str, cell: str) -> dict[str, float
 def bench_rerun(browser: Any, lab: Lab, url: str, repeats: int) -> list[Row]:
     ours: list[dict[str, float]] = []
     peer: list[dict[str, float]] = []
+    base: list[dict[str, float]] = []
+    floor: list[dict[str, float]] = []
     for _ in range(repeats):
         ours.append(rerun_memory(browser, lab, url, RERUN_OURS))
         peer.append(rerun_memory(browser, lab, url, RERUN_PEER))
+        base.append(rerun_memory(browser, lab, url, RERUN_BASELINE))
+        floor.append(rerun_memory(browser, lab, url, RERUN_FLOOR))
         print(f"  rerun: ours {fmt(ours[-1])}", flush=True)
         print(f"         peer {fmt(peer[-1])}", flush=True)
+        print(f"         base {fmt(base[-1])}", flush=True)
+        print(f"        floor {fmt(floor[-1])}", flush=True)
 
     def med(runs: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in runs)
@@ -287,7 +322,22 @@ def bench_rerun(browser: Any, lab: Lab, url: str, repeats: int) -> list[Row]:
         "nodes10": "DOM nodes after 10 runs",
         "nodes_per_run": "DOM nodes kept per re-run",
     }
-    return [Row(label, med(ours, k), med(peer, k)) for k, label in labels.items()]
+    rows = [Row(label, med(ours, k), med(peer, k)) for k, label in labels.items()]
+    rows.append(
+        Row(
+            "heap kept per re-run, vs a one-line anywidget (MB)",
+            med(ours, "heap_per_run"),
+            med(base, "heap_per_run"),
+        )
+    )
+    rows.append(
+        Row(
+            "heap kept per re-run, vs five one-line anywidgets (MB)",
+            med(ours, "heap_per_run"),
+            med(floor, "heap_per_run"),
+        )
+    )
+    return rows
 
 
 def fmt(reading: dict[str, float]) -> str:
@@ -302,7 +352,7 @@ from ipywidgets.widgets.widget import _instances
 from replicate_widgets._client.client import Client
 from replicate_widgets._widgets.playground.playground import Playground
 client = Client(base_url={url!r})
-CODE_TRAITS = ("_esm", "_css", "_view_code")
+CODE_TRAITS = ("_esm", "_css", "_view_code", "_view_key")
 def code_bytes(make):
     before = set(_instances)
     made = make()
@@ -322,12 +372,29 @@ print(sent, models)
 w"""
 
 
-def code_cost(browser: Any, lab: Lab, url: str, cell: str) -> tuple[int, int, int]:
-    """Bytes sent per widget, and script bytes compiled for a first and a second."""
-    with notebook_page(browser, lab, "code.ipynb", CODE_SETUP.format(url=url)) as (
+PRINTED = """(i) => jupyterapp.shell.currentWidget.content.model.cells.get(i)
+  .toJSON().outputs.find(o => o.output_type === 'stream').text"""
+
+
+def code_cost(browser: Any, lab: Lab, url: str, cell: str) -> tuple[int, ...]:
+    """Bytes of code in a widget's opening messages; code asked for and script
+    compiled for a first and a second one in the page."""
+    answers: list[int] = []
+
+    def watch(ws: Any) -> None:
+        def received(payload: str | bytes) -> None:
+            data = payload if isinstance(payload, bytes) else payload.encode()
+            if b'"view-code"' in data:
+                answers.append(len(data))
+
+        ws.on("framereceived", received)
+
+    setup = CODE_SETUP.format(url=url)
+    with notebook_page(browser, lab, "code.ipynb", setup, on_websocket=watch) as (
         page,
         cdp,
     ):
+        answers.clear()
         compiled: list[int] = []
         cdp.session.on(
             "Debugger.scriptParsed",
@@ -340,17 +407,13 @@ def code_cost(browser: Any, lab: Lab, url: str, cell: str) -> tuple[int, int, in
         cdp.session.send("Debugger.enable")
         run_cell(page, 1, cell)
         settle(page, 1.0)
-        first = sum(compiled)
-        sent = int(
-            page.evaluate(
-                """() => jupyterapp.shell.currentWidget.content.model.cells.get(1)
-                     .toJSON().outputs.find(o => o.output_type === 'stream').text"""
-            ).split()[0]
-        )
+        first, asked_first = sum(compiled), sum(answers)
         compiled.clear()
+        answers.clear()
         run_cell(page, 2, cell)
         settle(page, 1.0)
-        return sent, first, sum(compiled)
+        sent = [int(page.evaluate(PRINTED, i).split()[0]) for i in (1, 2)]
+        return sent[0], first, sum(compiled), asked_first, sum(answers), sent[1]
 
 
 def bench_code(browser: Any, lab: Lab, url: str) -> list[Row]:
@@ -358,7 +421,10 @@ def bench_code(browser: Any, lab: Lab, url: str) -> list[Row]:
     peer = code_cost(browser, lab, url, CODE_PEER)
     print(f"  code: ours {ours}, peer {peer}", flush=True)
     return [
-        Row("front-end code sent per Playground (KB)", ours[0] / 1e3, peer[0] / 1e3),
+        Row("code in opening messages, 1st (KB)", ours[0] / 1e3, peer[0] / 1e3),
+        Row("code in opening messages, 2nd (KB)", ours[5] / 1e3, peer[5] / 1e3),
+        Row("view code asked for, first widget (KB)", ours[3] / 1e3, peer[3] / 1e3),
+        Row("view code asked for, second widget (KB)", ours[4] / 1e3, peer[4] / 1e3),
         Row("script compiled, first widget (KB)", ours[1] / 1e3, peer[1] / 1e3),
         Row("script compiled, second widget (KB)", ours[2] / 1e3, peer[2] / 1e3),
     ]

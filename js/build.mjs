@@ -1,13 +1,17 @@
-// Bundles every src/*.ts entry (one per widget) into ../replicate_widgets/static/.
-// anywidget loads _esm from a Blob URL, so each entry must be one self-contained ESM file:
-// no relative imports at run time and no CDN imports (the widgets must work offline).
+// Bundles every src/*.ts entry (one per widget, and the loader every widget's _esm is)
+// into ../replicate_widgets/static/, and every src/parts/*.ts (code a view loads on
+// demand) into static/parts/. Views are imported from Blob URLs (shared/loader.ts), so
+// each file must be one self-contained ESM file: no relative imports at run time and no
+// CDN imports (the widgets must work offline).
 import { readdirSync } from "node:fs";
 import * as esbuild from "esbuild";
 
 const watch = process.argv.includes("--watch");
-const entryPoints = readdirSync("src")
-  .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
-  .map((f) => `src/${f}`);
+const entries = (dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+    .map((f) => `${dir}/${f}`);
+const entryPoints = [...entries("src"), ...entries("src/parts")];
 
 const options = {
   entryPoints,
@@ -15,6 +19,7 @@ const options = {
   format: "esm",
   target: "es2020",
   outdir: "../replicate_widgets/static",
+  outbase: "src",
   minify: !watch,
   sourcemap: watch ? "inline" : false,
   loader: { ".css": "text" },

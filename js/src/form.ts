@@ -3,6 +3,7 @@
 // messages with a `kind`: `submit` (with the values shown), `reset`, `file` (bytes in
 // a buffer) and `secret` (secret values never enter a trait, so never the saved notebook).
 import type { AnyModel, RenderProps } from "@anywidget/types";
+import type { MarkdownPart } from "./form/describe";
 import { buildField, type FieldRow } from "./form/field";
 import css from "./form/form.css";
 import {
@@ -16,6 +17,7 @@ import {
   type Value,
 } from "./form/types";
 import { NOT_CONNECTED, watchConnection } from "./shared/connection";
+import { loadPart } from "./shared/loader";
 import { adoptStyles } from "./shared/styles";
 
 /** JS -> Python value saves are debounced: typing must not send a message per key. */
@@ -170,6 +172,7 @@ function render({ model, el }: RenderProps<FormState>): () => void {
       return value === "" ? null : { __secret__: key };
     },
     maxUploadBytes: () => m.get("max_upload_bytes"),
+    loadMarkdown: () => loadPart<MarkdownPart>(model as never, "markdown"),
   });
 
   const build = () => {

@@ -2,11 +2,19 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import form, { SAVE_DELAY_MS } from "../src/form";
 import { MAX_SHOWN } from "../src/form/choice";
 import type { Field } from "../src/form/types";
+import markdown from "../src/parts/markdown";
 import { NOT_CONNECTED } from "../src/shared/connection";
+import { preload } from "../src/shared/loader";
 import { type FakeModel, fakeModel, field, formState } from "./fake-model";
 
+// The page has the markdown part (in the notebook it comes from the kernel once).
+preload("markdown:test", markdown);
+
 function mount(fields: Field[], values: Record<string, unknown> = {}) {
-  const model = fakeModel(formState(fields, values));
+  const model = fakeModel({
+    ...formState(fields, values),
+    _view_parts: { markdown: "markdown:test" },
+  });
   const el = document.createElement("div");
   document.body.append(el);
   // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
@@ -78,13 +86,29 @@ describe("layout", () => {
     expect(details.hasAttribute("open")).toBe(false);
   });
 
-  it("renders descriptions as markdown, keeping <|tokens|> visible as text", () => {
+  it("renders descriptions as markdown, keeping <|tokens|> visible as text", async () => {
     const desc = "Stop at `<|eot_id|>` or <|end|>; see [docs](https://example.com/x).";
     const { el } = mount([field("stop", "string", { description: desc })]);
     const d = rowOf(el, "stop").querySelector(".rw-form-desc")!;
+    expect(d.textContent).toBe(desc); // as text until the markdown part has loaded
+    for (let i = 0; i < 3; i++) await Promise.resolve(); // the part's promise settles
     expect(d.querySelector("code")!.textContent).toBe("<|eot_id|>");
     expect(d.textContent).toContain("<|end|>");
     expect(d.querySelector("a")!.getAttribute("href")).toBe("https://example.com/x");
+  });
+
+  it("shows a plain description as text without loading the markdown part", () => {
+    const model = fakeModel({
+      ...formState([field("p", "string", { description: "Prompt, in English." })]),
+    });
+    const el = document.createElement("div");
+    // No _view_parts: a plain description needs no part, so nothing is asked.
+    // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
+    form.render({ model: model as any, el } as any);
+    expect(rowOf(el, "p").querySelector(".rw-form-desc")!.innerHTML).toBe(
+      "<p>Prompt, in English.</p>",
+    );
+    expect(model.sent).toEqual([]);
   });
 
   it("shows the schema layer's note for fields it could only offer as JSON", () => {

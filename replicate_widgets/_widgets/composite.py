@@ -16,7 +16,6 @@ to the handler registered with :meth:`Composite.on_action`.
 from __future__ import annotations
 
 import logging
-import pathlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,10 +24,8 @@ import traitlets
 
 from .view import View
 
-__all__ = ["STATIC", "ActionHandler", "Composite", "MarkupTrait", "widget_refs"]
+__all__ = ["ActionHandler", "Composite", "MarkupTrait", "widget_refs"]
 
-STATIC = pathlib.Path(__file__).parents[1] / "static"
-"""Where the bundled views are (``js/`` builds them there)."""
 
 _REF = "anywidget:"
 _log = logging.getLogger(__name__)

@@ -27,9 +27,8 @@ import traitlets
 from replicate_widgets._schema.model_schema import ModelSchema, parse
 from replicate_widgets._schema.types import SchemaError, UnknownInputError
 
-from .composite import STATIC
 from .form_store import HiddenValues, StaleMarker
-from .view import View
+from .view import STATIC, View
 
 __all__ = ["FormSnapshot", "InputForm"]
 
@@ -73,6 +72,7 @@ class InputForm(View):
     """
 
     _esm = STATIC / "form.js"
+    _view_part_names = ("markdown",)  # marked and DOMPurify, for Markdown descriptions
 
     fields = traitlets.List(traitlets.Dict()).tag(sync=True)
     """The inputs in x-order, as the schema layer describes them (``Field.to_json``)."""

@@ -9,8 +9,7 @@ import traitlets
 
 from replicate_widgets._client import auth as _auth
 
-from .composite import STATIC
-from .view import View
+from .view import STATIC, View
 
 
 class Login(View):

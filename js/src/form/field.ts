@@ -1,10 +1,10 @@
 // One row of the form: label (with required marker and default), the control for the
 // field's kind, the rendered description, and the validation message under it.
 import { choiceControl } from "./choice";
+import { describe } from "./describe";
 import { fileControl } from "./file";
 import { jsonControl } from "./json";
 import { listControl } from "./list";
-import { renderMarkdown } from "./markdown";
 import { booleanControl, numberControl, secretControl, textControl } from "./scalar";
 import type { Control, ControlContext, Field } from "./types";
 
@@ -93,7 +93,7 @@ export function buildField(
   const desc = document.createElement("div");
   desc.className = "rw-form-desc";
   desc.id = ids.desc;
-  if (field.description) desc.innerHTML = renderMarkdown(field.description);
+  if (field.description) describe(desc, field.description, ctx.loadMarkdown);
   else desc.hidden = true;
 
   const note = document.createElement("div");

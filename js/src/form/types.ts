@@ -1,6 +1,8 @@
 // Shapes shared by the form's modules: the Field JSON written by the Python schema
 // layer (`Field.to_json()`), the widget's synced traits, and the control contract.
 
+import type { MarkdownPart } from "./describe";
+
 export type FieldKind =
   | "string"
   | "text"
@@ -79,6 +81,8 @@ export interface ControlContext {
   /** Send a secret to the kernel under `key` ("" forgets it); returns the marker to store. */
   sendSecret(key: string, value: string): SecretMarker | null;
   maxUploadBytes(): number;
+  /** The Markdown renderer for descriptions, asked of the kernel when first needed. */
+  loadMarkdown(): Promise<MarkdownPart>;
 }
 
 export interface Control {

@@ -31,7 +31,7 @@ from replicate_widgets._client.checks import short_ref
 from replicate_widgets._client.errors import ReplicateError
 from replicate_widgets._client.types import Collection, Model, Page, Prediction, Version
 from replicate_widgets._widgets.backend import describe_backend, resolve_client
-from replicate_widgets._widgets.composite import STATIC, Composite, MarkupTrait
+from replicate_widgets._widgets.composite import Composite, MarkupTrait
 from replicate_widgets._widgets.history.entries import listen, recorded_pairs, unlisten
 from replicate_widgets._widgets.host_context import HostContext
 from replicate_widgets._widgets.html import Markup, join, tag
@@ -39,6 +39,7 @@ from replicate_widgets._widgets.loop import submit
 from replicate_widgets._widgets.media import thumbnail
 from replicate_widgets._widgets.notices import explain_error, notice_html, plain_message
 from replicate_widgets._widgets.stopping import watch_cell
+from replicate_widgets._widgets.view import STATIC
 
 from .browser_cards import ModelTile, card_head_html, short, tile_html
 

@@ -17,8 +17,9 @@ import traitlets
 
 from replicate_widgets._client.types import Model
 from replicate_widgets._widgets.catalog.model_html import model_links_html, runs_text
-from replicate_widgets._widgets.composite import STATIC, Composite, MarkupTrait
+from replicate_widgets._widgets.composite import Composite, MarkupTrait
 from replicate_widgets._widgets.html import Markup, tag
+from replicate_widgets._widgets.view import STATIC
 
 __all__ = [
     "ModelTile",

@@ -27,11 +27,12 @@ from replicate_widgets._client.types import Model
 from replicate_widgets._widgets.backend import resolve_client
 from replicate_widgets._widgets.catalog.model_html import model_summary_html
 from replicate_widgets._widgets.catalog.names import check_model_name, check_url
-from replicate_widgets._widgets.composite import STATIC, Composite, MarkupTrait
+from replicate_widgets._widgets.composite import Composite, MarkupTrait
 from replicate_widgets._widgets.html import tag
 from replicate_widgets._widgets.loop import submit
 from replicate_widgets._widgets.notices import explain_error, notice_html
 from replicate_widgets._widgets.stopping import watch_cell
+from replicate_widgets._widgets.view import STATIC
 
 if TYPE_CHECKING:
     from replicate_widgets._client.client import Client

@@ -38,7 +38,7 @@ from replicate_widgets._schema.model_schema import ModelSchema, parse
 from replicate_widgets._schema.types import SchemaError
 from replicate_widgets._widgets.backend import resolve_client
 from replicate_widgets._widgets.catalog.names import check_model_name
-from replicate_widgets._widgets.composite import STATIC, Composite, MarkupTrait
+from replicate_widgets._widgets.composite import Composite, MarkupTrait
 from replicate_widgets._widgets.form import InputForm
 from replicate_widgets._widgets.host_context import as_cell, current_cell
 from replicate_widgets._widgets.loop import submit
@@ -50,6 +50,7 @@ from replicate_widgets._widgets.notices import (
 )
 from replicate_widgets._widgets.panel.panel import PredictionPanel
 from replicate_widgets._widgets.stopping import wait_briefly, watch_cell
+from replicate_widgets._widgets.view import STATIC
 
 from .create_model import CreateModel
 from .training_source import TrainingSource, model_name, resolve_trainable

@@ -28,13 +28,14 @@ import traitlets
 from replicate_widgets._client.errors import RateLimitError, run_interrupted
 from replicate_widgets._client.session import owned_by_session
 from replicate_widgets._client.types import Prediction
-from replicate_widgets._widgets.composite import STATIC, Composite, MarkupTrait
+from replicate_widgets._widgets.composite import Composite, MarkupTrait
 from replicate_widgets._widgets.history.entries import record
 from replicate_widgets._widgets.html import Markup, escape, tag
 from replicate_widgets._widgets.loop import io_loop, on_io_thread, submit
 from replicate_widgets._widgets.notices import header_html, plain_message
 from replicate_widgets._widgets.panel.panel import PredictionPanel
 from replicate_widgets._widgets.stopping import wait_briefly, watch_cell
+from replicate_widgets._widgets.view import STATIC
 
 from .plan import (
     Cell,

@@ -43,18 +43,14 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from replicate_widgets._client.types import Page, Prediction
-from replicate_widgets._widgets.composite import (
-    STATIC,
-    Composite,
-    MarkupTrait,
-    widget_refs,
-)
+from replicate_widgets._widgets.composite import Composite, MarkupTrait, widget_refs
 from replicate_widgets._widgets.host_context import as_cell, current_cell
 from replicate_widgets._widgets.html import tag
 from replicate_widgets._widgets.loop import io_loop, on_io_thread, submit
 from replicate_widgets._widgets.media import prepare_image
 from replicate_widgets._widgets.model_lookup import find_model
 from replicate_widgets._widgets.stopping import watch_cell
+from replicate_widgets._widgets.view import STATIC
 
 from .entries import (
     HistoryEntry,

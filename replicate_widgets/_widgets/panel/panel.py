@@ -21,12 +21,11 @@ import traitlets
 
 from replicate_widgets._client.types import Prediction
 from replicate_widgets._widgets.coalesce import Coalescer
-from replicate_widgets._widgets.composite import STATIC
 from replicate_widgets._widgets.loop import io_loop, on_io_thread, submit
 from replicate_widgets._widgets.media import MediaItem
 from replicate_widgets._widgets.panel.follow import ClientAdapter, Follower
 from replicate_widgets._widgets.sources import RunSource
-from replicate_widgets._widgets.view import View
+from replicate_widgets._widgets.view import STATIC, View
 
 from .output_files import MAX_IDS_ASKED, MediaStore
 from .state import PanelState, output_kind_of, raw_json

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import traitlets
 
-from replicate_widgets._widgets.composite import STATIC
-from replicate_widgets._widgets.view import View
+from replicate_widgets._widgets.view import STATIC, View
 
 
 class CodeView(View):

@@ -18,7 +18,7 @@ from replicate_widgets._client.types import Model, Prediction, Version
 from replicate_widgets._schema.model_schema import ModelSchema, parse
 from replicate_widgets._schema.types import SchemaError
 from replicate_widgets._widgets.backend import resolve_client
-from replicate_widgets._widgets.composite import STATIC, Composite, MarkupTrait
+from replicate_widgets._widgets.composite import Composite, MarkupTrait
 from replicate_widgets._widgets.form import InputForm
 from replicate_widgets._widgets.history.entries import record
 from replicate_widgets._widgets.html import Markup, tag
@@ -27,6 +27,7 @@ from replicate_widgets._widgets.loop import submit
 from replicate_widgets._widgets.notices import header_html
 from replicate_widgets._widgets.panel.panel import PredictionPanel
 from replicate_widgets._widgets.stopping import wait_briefly, watch_cell
+from replicate_widgets._widgets.view import STATIC
 
 from .codegen import insert_next_cell, snippets, unwritable
 from .codeview import CodeView
