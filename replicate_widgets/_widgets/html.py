@@ -6,7 +6,8 @@ or Voila export). Model names, inputs, outputs, logs, errors and server messages
 come from outside, so no module writes HTML by hand: each builds it with `tag`, which
 escapes every text and attribute value (markupsafe does the escaping), refuses event
 handler attributes, and accepts in ``href``/``src`` only http(s) URLs and ``data:``
-URIs of the form ``data:<type/subtype>;base64,...`` (what `~._files.data_url` makes).
+URIs of the form ``data:<type/subtype>;base64,...`` (what
+:func:`~replicate_widgets._client.files.data_url` makes).
 
 `markupsafe.Markup` marks what is already HTML: a `tag` result, or a constant. Plain
 ``str`` is always text; `escape` (markupsafe's) turns text alone into HTML.

@@ -103,7 +103,7 @@ def check_public_url(url: str) -> str:
 def split_models(
     models: Sequence[str | os.PathLike[str] | LocalModel],
 ) -> tuple[list[str | os.PathLike[str] | LocalModel], list[RemoteSpec]]:
-    """Separate model folders from ``NAME=URL`` servers (:mod:`._cog.remote`).
+    """Separate model folders from ``NAME=URL`` servers (:mod:`._catalog.remote`).
 
     Raises
     ------

@@ -37,8 +37,8 @@ class ClientAdapter:
     Parameters
     ----------
     client
-        A blocking or asyncio client (see :mod:`.sources`); methods that return
-        awaitables are awaited, others run in a worker thread.
+        A blocking or asyncio client (see :mod:`replicate_widgets._widgets.sources`);
+        methods that return awaitables are awaited, others run in a worker thread.
     """
 
     def __init__(self, client: RunSource) -> None:

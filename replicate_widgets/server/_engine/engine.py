@@ -485,7 +485,7 @@ class Engine:
 
         A client reads a model before showing its form; starting the process
         then, rather than at the first run, hides its start-up behind the form.
-        Few are started, one at a time (:mod:`._prestart`).
+        Few are started, one at a time (:mod:`.prestart`).
         """
         if self._prestarter is None:
             return

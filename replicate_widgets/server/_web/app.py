@@ -3,7 +3,8 @@
 Handlers parse the request, call the
 :class:`~replicate_widgets.server._engine.engine.Engine` or
 :class:`~replicate_widgets.server._catalog.registry.Registry`, and render documents;
-every error is a :class:`~.problem.Problem` rendered as ``application/problem+json``.
+every error is a :class:`~replicate_widgets.server._problem.Problem` rendered as
+``application/problem+json``.
 Besides ``/v1``, capability routes need no token: ``/v1/streams/{id}`` (the official
 JavaScript client opens ``urls.stream`` without one), ``/outputs/...`` (output files),
 ``/covers/...`` (cover images) and the signed download route. The :class:`Gate` in front
