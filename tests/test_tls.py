@@ -138,7 +138,11 @@ def test_the_clients_use_it(https_url: str) -> None:
     async def aget() -> None:
         await aclient._http.get(https_url)
 
-    for get in (lambda: client._http.get(https_url), lambda: asyncio.run(aget())):
-        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-            get()
-    assert all(c.cert_store_stats()["x509_ca"] > 0 for c in contexts)
+    try:
+        for get in (lambda: client._http.get(https_url), lambda: asyncio.run(aget())):
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                get()
+        assert all(c.cert_store_stats()["x509_ca"] > 0 for c in contexts)
+    finally:
+        client.close()
+        asyncio.run(aclient.close())
