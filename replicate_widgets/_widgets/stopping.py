@@ -29,9 +29,22 @@ import contextlib
 import sys
 import threading
 import weakref
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-__all__ = ["Closable", "Stoppable", "current_cell", "wait_briefly", "watch_cell"]
+from replicate_widgets._client.errors import run_interrupted
+
+if TYPE_CHECKING:
+    from replicate_widgets._client.types import Prediction
+
+__all__ = [
+    "Closable",
+    "Stoppable",
+    "current_cell",
+    "interrupted_and_kept",
+    "interrupted_and_stopped",
+    "wait_briefly",
+    "watch_cell",
+]
 
 T = TypeVar("T")
 
@@ -125,3 +138,46 @@ def wait_briefly(job: concurrent.futures.Future[T], seconds: float) -> T | None:
         return job.result(seconds)
     except (KeyboardInterrupt, Exception):  # timed out, failed, canceled, Ctrl-C
         return None
+
+
+def interrupted_and_kept(
+    kind: str, run_id: str | None, cancel_call: str
+) -> KeyboardInterrupt:
+    """Return what an interrupted blocking run says when its widget keeps its runs.
+
+    ``kind`` is ``"prediction"`` or ``"training"``; ``cancel_call`` is how the
+    person stops it later (``"pg.cancel()"``).
+    """
+    name = f"{kind} {run_id}" if run_id else "it"
+    return run_interrupted(
+        f"Stopped waiting; {name} keeps running (keep_running=True). "
+        f"{cancel_call} stops it.",
+        (run_id,) if run_id else (),
+    )
+
+
+def interrupted_and_stopped(
+    kind: str, run_id: str | None, final: Prediction | None
+) -> KeyboardInterrupt:
+    """Return what an interrupted run says once its cancel was asked and waited for.
+
+    ``final`` is the run as it ended, or None when it had not ended in time.
+    """
+    ids = (run_id,) if run_id else ()
+    if not run_id:
+        return run_interrupted(
+            f"Interrupted before the backend created the {kind}; it is "
+            "canceled as soon as it exists.",
+            ids,
+        )
+    if final is not None and final.status == "canceled":
+        return run_interrupted(f"Interrupted: canceled {kind} {run_id}.", ids)
+    if final is not None and final.is_terminal:
+        return run_interrupted(
+            f"Interrupted, but {kind} {run_id} had already {final.status}.", ids
+        )
+    return run_interrupted(
+        f"Interrupted: asked the backend to cancel {kind} {run_id}; it has not "
+        "confirmed yet (the panel shows it when it does).",
+        ids,
+    )

@@ -30,7 +30,6 @@ from replicate_widgets._client.checks import short_ref
 from replicate_widgets._client.errors import (
     NotFoundError,
     ReplicateError,
-    run_interrupted,
 )
 from replicate_widgets._client.session import owned_by_session
 from replicate_widgets._client.types import Model, Training, Version
@@ -49,7 +48,12 @@ from replicate_widgets._widgets.notices import (
     plain_message,
 )
 from replicate_widgets._widgets.panel.panel import PredictionPanel
-from replicate_widgets._widgets.stopping import wait_briefly, watch_cell
+from replicate_widgets._widgets.stopping import (
+    interrupted_and_kept,
+    interrupted_and_stopped,
+    wait_briefly,
+    watch_cell,
+)
 from replicate_widgets._widgets.view import STATIC
 
 from .create_model import CreateModel
@@ -444,35 +448,11 @@ class Trainer(Composite):
         """Stop an interrupted training (unless keep_running); say what became of it."""
         run = self._current or _Run()
         if self.keep_running:
-            tid = run.training_id
-            name = f"training {tid}" if tid else "it"
-            return run_interrupted(
-                f"Stopped waiting; {name} keeps running (keep_running=True). "
-                "trainer.cancel() stops it.",
-                (tid,) if tid else (),
-            )
+            return interrupted_and_kept("training", run.training_id, "trainer.cancel()")
         wait_briefly(submit(self._stop(run)), _CANCEL_WAIT)
         # The panel follows it to its end; the backend has stopped it by then.
         final = wait_briefly(job, _CANCEL_WAIT)
-        tid = run.training_id
-        ids = (tid,) if tid else ()
-        if not tid:
-            return run_interrupted(
-                "Interrupted before the backend created the training; it is "
-                "canceled as soon as it exists.",
-                ids,
-            )
-        if final is not None and final.status == "canceled":
-            return run_interrupted(f"Interrupted: canceled training {tid}.", ids)
-        if final is not None and final.is_terminal:
-            return run_interrupted(
-                f"Interrupted, but training {tid} had already {final.status}.", ids
-            )
-        return run_interrupted(
-            f"Interrupted: asked the backend to cancel training {tid}; it has not "
-            "confirmed yet (the panel shows it when it does).",
-            ids,
-        )
+        return interrupted_and_stopped("training", run.training_id, final)
 
     async def _follow(self, training: str | Training) -> Training:
         if self._source is not None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
-from replicate_widgets._client.errors import ModelError, ReplicateError, run_interrupted
+from replicate_widgets._client.errors import ModelError, ReplicateError
 from replicate_widgets._client.session import owned_by_session
 from replicate_widgets._client.types import Model, Prediction, Version
 from replicate_widgets._schema.model_schema import ModelSchema, parse
@@ -26,7 +26,12 @@ from replicate_widgets._widgets.keep import Keeper
 from replicate_widgets._widgets.loop import submit
 from replicate_widgets._widgets.notices import header_html
 from replicate_widgets._widgets.panel.panel import PredictionPanel
-from replicate_widgets._widgets.stopping import wait_briefly, watch_cell
+from replicate_widgets._widgets.stopping import (
+    interrupted_and_kept,
+    interrupted_and_stopped,
+    wait_briefly,
+    watch_cell,
+)
 from replicate_widgets._widgets.view import STATIC
 
 from .codegen import insert_next_cell, snippets, unwritable
@@ -440,34 +445,11 @@ class Playground(Composite):
         """Stop an interrupted run (unless ``keep_running``); say what became of it."""
         run = self._current or _Run()
         if self.keep_running:
-            name = f"prediction {run.prediction_id}" if run.prediction_id else "it"
-            return run_interrupted(
-                f"Stopped waiting; {name} keeps running (keep_running=True). "
-                "pg.cancel() stops it.",
-                (run.prediction_id,) if run.prediction_id else (),
-            )
+            return interrupted_and_kept("prediction", run.prediction_id, "pg.cancel()")
         wait_briefly(submit(self._stop(run)), _CANCEL_WAIT)
         # The panel follows it to its end; the backend has stopped it by then.
         final = wait_briefly(job, _CANCEL_WAIT)
-        pid = run.prediction_id
-        ids = (pid,) if pid else ()
-        if not pid:
-            return run_interrupted(
-                "Interrupted before the backend created the prediction; it is "
-                "canceled as soon as it exists.",
-                ids,
-            )
-        if final is not None and final.status == "canceled":
-            return run_interrupted(f"Interrupted: canceled prediction {pid}.", ids)
-        if final is not None and final.is_terminal:
-            return run_interrupted(
-                f"Interrupted, but prediction {pid} had already {final.status}.", ids
-            )
-        return run_interrupted(
-            f"Interrupted: asked the backend to cancel prediction {pid}; it has not "
-            "confirmed yet (the panel shows it when it does).",
-            ids,
-        )
+        return interrupted_and_stopped("prediction", run.prediction_id, final)
 
     def cancel(self) -> None:
         """Cancel the running prediction (the panel says so once the backend agrees).
