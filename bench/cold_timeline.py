@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from browser import COLD_OURS_SEEN, notebook_page  # noqa: E402
+from browser import COLD_OURS_SEEN, TIME_TO_VISIBLE, notebook_page  # noqa: E402
 from labharness import CHROMIUM, CHROMIUM_ARGS, start_lab  # noqa: E402
 from nbdriver import KERNEL_IDLE  # noqa: E402
 
@@ -71,21 +71,6 @@ LISTEN = """() => {
   }).observe({ entryTypes: ['longtask'] });
 }"""
 
-RUN = """async ([source, selector]) => {
-  const panel = jupyterapp.shell.currentWidget;
-  panel.content.model.cells.get(0).sharedModel.setSource(source);
-  panel.content.activeCellIndex = 0;
-  const visible = () => {
-    const el = panel.node.querySelector(selector);
-    return !!el && el.getClientRects().length > 0;
-  };
-  const t0 = Date.now();
-  jupyterapp.commands.execute('notebook:run-cell');
-  while (!visible()) await new Promise((r) => requestAnimationFrame(r));
-  window.__timeline.push([Date.now(), 'form visible', 0]);
-  return t0;
-}"""
-
 
 def timeline(browser: Any, lab: Any) -> list[str]:
     """Run the cell once in a fresh kernel; return the timeline's lines."""
@@ -101,7 +86,7 @@ def timeline(browser: Any, lab: Any) -> list[str]:
         cdp.session.on("Debugger.scriptParsed", parsed)
         cdp.session.send("Debugger.enable")
         page.evaluate(LISTEN)
-        started = float(page.evaluate(RUN, [CELL, COLD_OURS_SEEN]))
+        started, _ = page.evaluate(TIME_TO_VISIBLE, [CELL, COLD_OURS_SEEN])
         page.wait_for_function(KERNEL_IDLE, timeout=120_000, polling=100)
         time.sleep(0.5)  # the panel's bundle may compile after the form shows
         events += [tuple(e) for e in page.evaluate("window.__timeline")]
