@@ -9,6 +9,11 @@ its own process, ``Prefer: wait``):
   after 1 ms, as any proxy must; the backend queues instead.
 - **one client**: 200 predictions one after another, which shows the fixed cost
   the backend adds to each prediction (its HTTP hop, bookkeeping and SQLite).
+  This client is its own ``httpx.AsyncClient`` with one connection: on every
+  request httpx's pool checks each idle connection it holds, so a client left
+  with the 50 connections of the first workload spent up to 4 ms more per
+  request against the backend (which keeps idle connections for 75 s) than
+  against coglet (which closes them sooner), and measured its own pool.
 
 Both peers stay up for the whole run and take turns, round after round
 (``--runs``), so a load that other work puts on the machine falls on both;
@@ -35,6 +40,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -91,6 +98,31 @@ async def drive(one: One, label: str, clients: int, per_client: int) -> list[flo
     return latencies
 
 
+@dataclass(frozen=True)
+class Peer:
+    """One prediction through a peer: from the 50 clients' pool, or the one client."""
+
+    many: One
+    single: One
+
+
+def clients(base_url: str) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
+    """A pool for the 50 clients, and a one-connection client for the single one."""
+    pooled = httpx.AsyncClient(
+        base_url=base_url,
+        limits=httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS),
+        timeout=90,
+        trust_env=False,
+    )
+    single = httpx.AsyncClient(
+        base_url=base_url,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        timeout=90,
+        trust_env=False,
+    )
+    return pooled, single
+
+
 class Coglet:
     """A bare coglet serving hello-world, and a client that retries its 409s."""
 
@@ -98,22 +130,15 @@ class Coglet:
         self.process = CogletProcess(load_model(HELLO), "predict")
         self.retries = 0
 
-    async def __aenter__(self) -> One:
+    async def __aenter__(self) -> Peer:
         await self.process.start(60)
-        limits = httpx.Limits(
-            max_connections=CLIENTS, max_keepalive_connections=CLIENTS
-        )
-        self.http = httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{self.process.port}",
-            limits=limits,
-            timeout=60,
-            trust_env=False,
-        )
-        return self.one
+        base = f"http://127.0.0.1:{self.process.port}"
+        self.many_http, self.one_http = clients(base)
+        return Peer(partial(self.one, self.many_http), partial(self.one, self.one_http))
 
-    async def one(self, text: str) -> None:
+    async def one(self, http: httpx.AsyncClient, text: str) -> None:
         while True:
-            r = await self.http.post("/predictions", json={"input": {"text": text}})
+            r = await http.post("/predictions", json={"input": {"text": text}})
             if r.status_code != 409:  # at capacity: retry, as a proxy must
                 break
             self.retries += 1
@@ -123,7 +148,8 @@ class Coglet:
             raise RuntimeError(f"{r.status_code} {body}")
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.http.aclose()
+        await self.many_http.aclose()
+        await self.one_http.aclose()
         await self.process.stop()
 
 
@@ -134,7 +160,7 @@ class Backend:
         self.data_dir = data_dir
         self.created: list[str] = []
 
-    async def __aenter__(self) -> One:
+    async def __aenter__(self) -> Peer:
         path = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         self.proc = subprocess.Popen(
             [
@@ -160,15 +186,12 @@ class Backend:
             self.proc.kill()
             raise SystemExit(f"the backend did not start: {line!r}")
         self.url = line.split(" at ")[1].split()[0]
-        limits = httpx.Limits(
-            max_connections=CLIENTS, max_keepalive_connections=CLIENTS
-        )
-        self.http = httpx.AsyncClient(limits=limits, timeout=90, trust_env=False)
-        return self.one
+        self.many_http, self.one_http = clients(self.url)
+        return Peer(partial(self.one, self.many_http), partial(self.one, self.one_http))
 
-    async def one(self, text: str) -> None:
-        r = await self.http.post(
-            f"{self.url}/predictions",
+    async def one(self, http: httpx.AsyncClient, text: str) -> None:
+        r = await http.post(
+            "/predictions",
             headers={"Prefer": "wait"},
             json={"version": VERSION, "input": {"text": text}},
         )
@@ -181,7 +204,7 @@ class Backend:
         listed: dict[str, str] = {}
         page: str | None = f"{self.url}/predictions"
         while page:
-            data = (await self.http.get(page)).json()
+            data = (await self.one_http.get(page)).json()
             listed.update({p["id"]: p["status"] for p in data["results"]})
             page = data["next"]
         missing = [p for p in self.created if listed.get(p) != "succeeded"]
@@ -193,7 +216,8 @@ class Backend:
             raise SystemExit("predictions were lost")
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.http.aclose()
+        await self.many_http.aclose()
+        await self.one_http.aclose()
         self.proc.terminate()
         self.proc.wait(30)
         assert self.proc.stdout is not None
@@ -203,12 +227,12 @@ class Backend:
 Ratios = dict[str, list[float]]
 
 
-async def one_round(coglet: One, backend: One, ratios: Ratios) -> None:
+async def one_round(coglet: Peer, backend: Peer, ratios: Ratios) -> None:
     """Each peer under load, then each alone; record this round's ratios."""
-    loaded = await drive(coglet, "coglet, 50", CLIENTS, PER_CLIENT)
-    ours_loaded = await drive(backend, "backend, 50", CLIENTS, PER_CLIENT)
-    alone = await drive(coglet, "coglet, 1", 1, SEQUENTIAL)
-    ours_alone = await drive(backend, "backend, 1", 1, SEQUENTIAL)
+    loaded = await drive(coglet.many, "coglet, 50", CLIENTS, PER_CLIENT)
+    ours_loaded = await drive(backend.many, "backend, 50", CLIENTS, PER_CLIENT)
+    alone = await drive(coglet.single, "coglet, 1", 1, SEQUENTIAL)
+    ours_alone = await drive(backend.single, "backend, 1", 1, SEQUENTIAL)
     for workload, ours, theirs in (
         ("50 clients", ours_loaded, loaded),
         ("one client", ours_alone, alone),
@@ -228,9 +252,9 @@ async def bench(runs: int, data_dir: str) -> tuple[Ratios, int]:
     backend = Backend(data_dir)
     async with peer as coglet, backend as ours:
         print("warm-up:")
-        for one, label in ((coglet, "coglet"), (ours, "backend")):
-            await drive(one, f"{label}, 50", CLIENTS, PER_CLIENT)
-            await drive(one, f"{label}, 1", 1, 20)
+        for peer_of, label in ((coglet, "coglet"), (ours, "backend")):
+            await drive(peer_of.many, f"{label}, 50", CLIENTS, PER_CLIENT)
+            await drive(peer_of.single, f"{label}, 1", 1, 20)
         peer.retries = 0
         for run in range(runs):
             print(f"round {run + 1} of {runs}:")
