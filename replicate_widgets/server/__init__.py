@@ -314,6 +314,8 @@ class LocalServer:
             # X-Forwarded-* from any loopback caller would let it pick the
             # scheme and client address the gate sees.
             proxy_headers=False,
+            # Nothing needs it; each client would parse it in every answer.
+            server_header=False,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             timeout_graceful_shutdown=5,
         )

@@ -14,9 +14,12 @@ def iso(moment: datetime) -> str:
     """Format an aware datetime the way every stored timestamp is formatted.
 
     A fixed width keeps string order equal to time order, which the store's
-    cursors and ``created_after``/``created_before`` filters rely on.
+    cursors and ``created_after``/``created_before`` filters rely on
+    (``isoformat`` pads the year to four digits, as ``strftime`` does not on
+    Linux, and takes half its time: every prediction stamps three times).
     """
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(value: str) -> datetime:

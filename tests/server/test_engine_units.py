@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from replicate_widgets._model_names import BUNDLED_DIR
+from replicate_widgets.server._catalog.registry import Registry
+from replicate_widgets.server._clock import iso, parse_iso
+from replicate_widgets.server._cog.models import load_model
 from replicate_widgets.server._engine.engine import clean_error, parse_cancel_after
 from replicate_widgets.server._engine.inputs import InputSchema, output_is_iterator
 from replicate_widgets.server._engine.sse import EventLog, parse_last_event_id, replay
@@ -19,6 +24,7 @@ from replicate_widgets.server._storage.files_store import (
     new_id,
     parse_data_url,
 )
+from replicate_widgets.server._storage.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -206,3 +212,60 @@ def test_file_store_outputs_and_signatures(tmp_path: Path) -> None:
     assert not files.check_signature("f", "1", files.sign("f", 1))
     assert len(new_id()) == 26
     assert new_id().islower()
+    assert re.fullmatch("[a-z2-7]{26}", new_id())
+    assert len({new_id() for _ in range(1000)}) == 1000
+
+
+def test_timestamps_have_one_width_so_text_order_is_time_order() -> None:
+    moments = [
+        "0005-01-02T03:04:05Z",
+        "2024-04-22T11:15:15+02:00",
+        "2024-04-22T11:15:15.5Z",
+        "2024-04-22T09:15:15.000001Z",
+    ]
+    stamps = [iso(parse_iso(m)) for m in moments]
+    assert stamps == [
+        "0005-01-02T03:04:05.000000Z",
+        "2024-04-22T09:15:15.000000Z",
+        "2024-04-22T11:15:15.500000Z",
+        "2024-04-22T09:15:15.000001Z",
+    ]
+    assert sorted(stamps) == sorted(stamps, key=parse_iso)
+
+
+# ------------------------------------------------------------------ registry
+def test_versions_resolve_by_id_and_by_model_until_deleted(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    registry = Registry(store)
+    base = load_model(
+        BUNDLED_DIR / "hello-world", owner="replicate", name="hello-world"
+    )
+    registry.register(base)
+    assert registry.resolve(base.version_id) == (
+        "replicate",
+        "hello-world",
+        base.version_id,
+    )
+    assert registry.latest_version_id("replicate", "hello-world") == base.version_id
+    registry.create_model(
+        {"owner": "alice", "name": "tuned", "visibility": "private", "hardware": "cpu"}
+    )
+    with pytest.raises(Problem, match="has no versions yet"):
+        registry.latest_version_id("alice", "tuned")
+    older = registry.add_trained(base, ("alice", "tuned"), "data:,one")
+    newer = registry.add_trained(base, ("alice", "tuned"), "data:,two")
+    assert registry.latest_version_id("alice", "tuned") == newer
+    assert registry.resolve(older) == ("alice", "tuned", older)
+    assert registry.resolve(f"alice/tuned:{older}") == ("alice", "tuned", older)
+
+    registry.delete_version("alice", "tuned", newer)
+    assert registry.latest_version_id("alice", "tuned") == older
+    with pytest.raises(Problem, match="does not exist") as gone:
+        registry.resolve(newer)
+    assert gone.value.status == 404
+    # Known to the store but not loaded in this run: found, and not runnable.
+    restarted = Registry(store)
+    assert restarted.resolve(older) == ("alice", "tuned", older)
+    with pytest.raises(Problem, match="not loaded"):
+        restarted.runnable(older)
+    store.close()

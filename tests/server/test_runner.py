@@ -450,6 +450,47 @@ def test_prediction_directories_are_pruned() -> None:
     run_async(main)
 
 
+def test_folders_wait_for_a_pause_or_a_full_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Back-to-back runs leave their folders until runs pause, or 3 wait."""
+    from replicate_widgets.server._engine import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "_PRUNE_DELAY", 0.5)
+    monkeypatch.setattr(runner_module, "_PRUNE_MAX", 3)
+
+    async def settle(runner: ModelRunner) -> None:
+        await asyncio.gather(*runner._pruning)
+
+    async def main() -> None:
+        runner = ModelRunner(bundled("hello-world"))
+        first, second, third = new_id(), new_id(), new_id()
+        try:
+            await collect(runner, {"text": "a"}, first)
+            await asyncio.sleep(0.3)  # runs follow each other: nothing removed
+            await collect(runner, {"text": "b"}, second)
+            await settle(runner)
+            assert (COGLET_PREDICTIONS / first).exists()
+            await asyncio.sleep(0.3)  # 0.6 s after the first, 0.3 after the last
+            await settle(runner)
+            assert (COGLET_PREDICTIONS / first).exists()
+            await asyncio.sleep(0.5)  # a pause: both go, the runner still open
+            await settle(runner)
+            assert not (COGLET_PREDICTIONS / first).exists()
+            assert not (COGLET_PREDICTIONS / second).exists()
+            batch = [new_id() for _ in range(3)]
+            for pid in batch:
+                await collect(runner, {"text": "c"}, pid)
+            await settle(runner)  # the third filled the batch: removed at once
+            assert not any((COGLET_PREDICTIONS / pid).exists() for pid in batch)
+            await collect(runner, {"text": "d"}, third)
+        finally:
+            await runner.close()
+        assert not (COGLET_PREDICTIONS / third).exists()
+
+    run_async(main)
+
+
 def test_training_produces_weights_that_a_new_version_uses() -> None:
     async def main() -> None:
         model = bundled("text-stream")

@@ -295,6 +295,11 @@ class Registry:
                 return (owner, name, self.latest_version_id(owner, name))
             doc = self.version_doc(owner, name, version_id)
             return owner, name, doc["id"]
+        loaded = self._runnable.get(ref)
+        if loaded is not None:
+            # What register() stored for it, without a query: this runs for
+            # every prediction made by version id (delete_version unloads it).
+            return loaded.owner, loaded.name, ref
         found = self._store.version_model(ref)
         if found is None:
             raise Problem(
@@ -308,16 +313,17 @@ class Registry:
 
     def latest_version_id(self, owner: str, name: str) -> str:
         """Return the newest version id of a model (422 if it has none)."""
-        versions = self.versions(owner, name)
+        self.model_doc(owner, name)
+        latest = self._store.latest_version_id(owner, name)
         pending = self._pending.get((owner, name))
-        if pending is not None and not versions:
+        if pending is not None and latest is None:
             raise Problem(
                 503,
                 f"{pending} The backend keeps trying to reach it.",
                 title="Model server unreachable",
                 headers={"Retry-After": "5"},
             )
-        if not versions:
+        if latest is None:
             raise Problem(
                 422,
                 f"Model {owner}/{name} has no versions yet. Train "
@@ -325,7 +331,7 @@ class Registry:
                 "folder that defines it.",
                 title="Model has no versions",
             )
-        return str(versions[0]["id"])
+        return latest
 
     def runnable(self, version_id: str) -> LocalModel:
         """Return the loaded model behind a version (422 when not loaded)."""

@@ -170,9 +170,16 @@ def download_name(name: str, content_type: str) -> str:
     return urllib.parse.quote(base, safe="")
 
 
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
 def new_id() -> str:
-    """Return a random id shaped like Replicate's (26 lowercase base32 chars)."""
-    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+    """Return a random id shaped like Replicate's (26 lowercase base32 chars).
+
+    Each character takes 5 bits of its own random byte (130 bits in all);
+    ``base64.b32encode`` is pure Python before 3.13 and takes 2.5 times as long.
+    """
+    return "".join([_BASE32[b & 31] for b in secrets.token_bytes(26)])
 
 
 def parse_data_url(url: str) -> tuple[str, bytes]:
@@ -416,14 +423,25 @@ def local_url(path: str) -> LocalURL:
     return LocalURL(LOCAL_PREFIX + path)
 
 
+# Values that never hold a URL, taken as they are without a call: every
+# document is walked at each write and each answer, and most of its leaves are
+# these.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+# The same without ``str``, which :func:`to_stored` escapes.
+_NOT_TEXT = _PLAIN - {str}
+
+
 def absolutize(value: Any, origin: str) -> Any:
     """Return ``value`` with every :class:`LocalURL` made absolute at ``origin``."""
     if isinstance(value, LocalURL):
         return origin + value.path
     if isinstance(value, list):
-        return [absolutize(v, origin) for v in value]
+        return [v if type(v) in _PLAIN else absolutize(v, origin) for v in value]
     if isinstance(value, dict):
-        return {k: absolutize(v, origin) for k, v in value.items()}
+        return {
+            k: v if type(v) in _PLAIN else absolutize(v, origin)
+            for k, v in value.items()
+        }
     return value
 
 
@@ -439,9 +457,11 @@ def to_stored(value: Any) -> Any:
     if isinstance(value, str):
         return _ESCAPED + value if value.startswith(LOCAL_PREFIX) else value
     if isinstance(value, list):
-        return [to_stored(v) for v in value]
+        return [v if type(v) in _NOT_TEXT else to_stored(v) for v in value]
     if isinstance(value, dict):
-        return {k: to_stored(v) for k, v in value.items()}
+        return {
+            k: v if type(v) in _NOT_TEXT else to_stored(v) for k, v in value.items()
+        }
     return value
 
 

@@ -193,6 +193,19 @@ class Store:
         )
         return [_load(r[0]) for r in rows]
 
+    def latest_version_id(self, owner: str, name: str) -> str | None:
+        """Return the id of a model's newest version, or ``None``.
+
+        The order of :meth:`list_versions`, without reading every version's
+        document (each holds its whole schema) to take the first one's id.
+        """
+        row = self._db.execute(
+            "SELECT id FROM versions WHERE owner=? AND name=? "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (owner, name),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def version_sources(self) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
         """Yield ``(id, owner, name, source)`` of every stored version."""
         for row in self._db.execute("SELECT id, owner, name, source FROM versions"):

@@ -13,6 +13,7 @@ of the routes decides who may call and how much they may send.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -22,7 +23,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -271,6 +271,10 @@ beyond; this leaves room for a few megabytes of data URLs.
 """
 
 
+# Cached: every request's Host is checked, and a client sends the same one
+# each time (parsing it and asking ipaddress cost as much as the rest of the
+# gate). Bounded, so a caller sending a new Host each time cannot grow it.
+@functools.lru_cache(maxsize=256)
 def _split_host(value: str, scheme: str) -> tuple[str, int] | None:
     """Return ``(name, port)`` of a ``Host``/origin authority, or ``None`` if bad."""
     match = _HOST.match(value)
@@ -354,7 +358,7 @@ class Gate:
         path = canonical(scope["path"])
         if path != scope["path"]:
             scope = {**scope, "path": path, "raw_path": path.encode()}
-        headers = Headers(scope=scope)
+        headers = _gate_headers(scope)
         refusal = self._check_caller(scope, headers)
         if refusal is None:
             refusal = self._check_token(scope, path)
@@ -380,7 +384,7 @@ class Gate:
                 REQUEST_ORIGIN.reset(reset)
 
     # ------------------------------------------------------------- checks
-    def _check_caller(self, scope: Scope, headers: Headers) -> Response | None:
+    def _check_caller(self, scope: Scope, headers: dict[str, str]) -> Response | None:
         """Refuse foreign ``Host`` names and requests sent by other origins."""
         scheme = str(scope["scheme"])
         host = headers.get("host")
@@ -473,6 +477,22 @@ class Gate:
         return False
 
 
+_GATE_HEADERS = frozenset({b"host", b"origin", b"sec-fetch-site", b"content-length"})
+
+
+def _gate_headers(scope: Scope) -> dict[str, str]:
+    """Return the headers the gate reads, in one pass over the request's.
+
+    The first of each wins, as with Starlette's ``Headers.get``, which would
+    walk them all once per header asked for.
+    """
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in _GATE_HEADERS:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
 _UPLOAD = ("POST", "/v1/files")
 
 
@@ -484,6 +504,7 @@ def _body_limit(method: str, path: str) -> int:
     return MAX_JSON_BODY
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback(name: str) -> bool:
     """Whether a host name is this machine: ``localhost`` or a loopback address."""
     if name == "localhost":
