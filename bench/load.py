@@ -8,14 +8,21 @@ its own process, ``Prefer: wait``):
   back). coglet has one slot and answers 409 while busy, so its clients retry
   after 1 ms, as any proxy must; the backend queues instead.
 - **one client**: 200 predictions one after another, which shows the fixed cost
-  the backend adds to each prediction (its HTTP hop, bookkeeping and SQLite).
+  the backend adds to each prediction (its HTTP hop, bookkeeping and SQLite),
+  the peers taking turns in blocks of 50.
   This client is its own ``httpx.AsyncClient`` with one connection: on every
   request httpx's pool checks each idle connection it holds, so a client left
   with the 50 connections of the first workload spent up to 4 ms more per
   request against the backend (which keeps idle connections for 75 s) than
   against coglet (which closes them sooner), and measured its own pool.
 
-Both peers stay up for the whole run and take turns, round after round
+A third peer, for the one-client workload only, is the floor: ``bench/floor_proxy.py``,
+a minimal Python proxy in front of its own coglet that sends each input on as the
+backend does (kept connection, event stream, the backend's coglet client) and
+does nothing else. backend/floor is what the backend's features and framework
+cost; floor/coglet is what any extra Python process with an event stream costs.
+
+All peers stay up for the whole run and take turns, round after round
 (``--runs``), so a load that other work puts on the machine falls on both;
 each round's ratio compares numbers taken moments apart. Prints each round,
 then the median ratio and its range over the rounds, and the machine's load
@@ -85,16 +92,43 @@ async def drive(one: One, label: str, clients: int, per_client: int) -> list[flo
     await asyncio.gather(*(worker(w) for w in range(clients)))
     wall = time.perf_counter() - began
     total = clients * per_client
+    for line in errors[:5]:
+        print(f"  {label}: error:", line)
+    if errors:
+        raise SystemExit(f"{label}: {len(errors)} of {total} failed")
     print(
         f"  {label:<17} {len(latencies)}/{total} ok, "
         f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms, "
         f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms, "
         f"{total / wall:5.0f} predictions/s"
     )
-    for line in errors[:5]:
-        print("   error:", line)
-    if errors:
-        raise SystemExit(f"{label}: {len(errors)} errors")
+    return latencies
+
+
+async def in_turns(peers: dict[str, One], blocks: int = 4) -> dict[str, list[float]]:
+    """Run ``SEQUENTIAL`` one-client predictions per peer, in turns, block by block.
+
+    On two cores the latency of a chain of processes moves by a third from one
+    second to the next (where the scheduler puts them), so the peers take
+    turns in blocks of ``SEQUENTIAL / blocks``, the order rotating each time,
+    rather than one after the other.
+    """
+    latencies: dict[str, list[float]] = {label: [] for label in peers}
+    order = list(peers)
+    for block in range(blocks):
+        for label in order[block % len(order) :] + order[: block % len(order)]:
+            one = peers[label]
+            for i in range(SEQUENTIAL // blocks):
+                text = f"{block}-{i}"
+                start = time.perf_counter()
+                await one(text)  # an error ends the run: no prediction may fail
+                latencies[label].append(time.perf_counter() - start)
+    for label, values in latencies.items():
+        print(
+            f"  {label:<17} {len(values)}/{len(values)} ok, "
+            f"p50 {percentile(values, 0.5) * 1000:7.1f} ms, "
+            f"p99 {percentile(values, 0.99) * 1000:7.1f} ms"
+        )
     return latencies
 
 
@@ -224,15 +258,57 @@ class Backend:
         self.proc.stdout.close()
 
 
+class Floor:
+    """``bench/floor_proxy.py`` in its own process, and a one-connection client."""
+
+    async def __aenter__(self) -> One:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "floor_proxy.py")],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("port "):
+            self.proc.kill()
+            raise SystemExit(f"the floor proxy did not start: {line!r}")
+        self.http = clients(f"http://127.0.0.1:{line.split()[1]}")[1]
+        return self.one
+
+    async def one(self, text: str) -> None:
+        r = await self.http.post("/predictions", json={"input": {"text": text}})
+        if r.status_code != 201 or r.json().get("output") != f"hello {text}":
+            raise RuntimeError(f"{r.status_code} {r.text}")
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.close()  # the proxy stops its coglet and exits
+        self.proc.wait(30)
+        self.proc.stdout.close()
+
+
 Ratios = dict[str, list[float]]
 
 
-async def one_round(coglet: Peer, backend: Peer, ratios: Ratios) -> None:
+async def one_round(coglet: Peer, backend: Peer, floor: One, ratios: Ratios) -> None:
     """Each peer under load, then each alone; record this round's ratios."""
     loaded = await drive(coglet.many, "coglet, 50", CLIENTS, PER_CLIENT)
     ours_loaded = await drive(backend.many, "backend, 50", CLIENTS, PER_CLIENT)
-    alone = await drive(coglet.single, "coglet, 1", 1, SEQUENTIAL)
-    ours_alone = await drive(backend.single, "backend, 1", 1, SEQUENTIAL)
+    singles = await in_turns(
+        {"coglet, 1": coglet.single, "backend, 1": backend.single, "floor, 1": floor}
+    )
+    alone, ours_alone, floor_alone = singles.values()
+    for name, upper, lower in (
+        ("one client p50 backend/floor", ours_alone, floor_alone),
+        ("one client p50 floor/coglet", floor_alone, alone),
+    ):
+        ratio = percentile(upper, 0.5) / percentile(lower, 0.5)
+        ratios.setdefault(name, []).append(ratio)
+        print(f"    {name}: {ratio:.2f}x")
     for workload, ours, theirs in (
         ("50 clients", ours_loaded, loaded),
         ("one client", ours_alone, alone),
@@ -250,15 +326,16 @@ async def bench(runs: int, data_dir: str) -> tuple[Ratios, int]:
     ratios: Ratios = {}
     peer = Coglet()
     backend = Backend(data_dir)
-    async with peer as coglet, backend as ours:
+    async with peer as coglet, backend as ours, Floor() as floor:
         print("warm-up:")
         for peer_of, label in ((coglet, "coglet"), (ours, "backend")):
             await drive(peer_of.many, f"{label}, 50", CLIENTS, PER_CLIENT)
             await drive(peer_of.single, f"{label}, 1", 1, 20)
+        await drive(floor, "floor, 1", 1, 20)
         peer.retries = 0
         for run in range(runs):
             print(f"round {run + 1} of {runs}:")
-            await one_round(coglet, ours, ratios)
+            await one_round(coglet, ours, floor, ratios)
         await backend.check_nothing_lost()
     return ratios, peer.retries
 
@@ -292,6 +369,12 @@ def main() -> None:
             f"[{min(values):.2f}-{max(values):.2f}] (backend "
             f"{statistics.median(ratios[key + ' backend']):.1f} ms, coglet "
             f"{statistics.median(ratios[key + ' coglet']):.1f} ms)"
+        )
+    for key in ("one client p50 backend/floor", "one client p50 floor/coglet"):
+        values = ratios[key]
+        print(
+            f"  {key}: {statistics.median(values):.2f}x "
+            f"[{min(values):.2f}-{max(values):.2f}]"
         )
     print("  targets: 50 clients p50 <= 1.25x; one client p50 < 1.5x")
 
