@@ -72,7 +72,7 @@ COGLET_PREDICTIONS = Path("/tmp/coglet/predictions")  # noqa: S108 - coglet's ow
 _UNHEALTHY = {"UNHEALTHY", "DEFUNCT"}
 _READ_TO_END_SECONDS = 1.0
 _PRUNE_DELAY = 1.0
-_PRUNE_MAX = 500
+_PRUNE_MAX = 200
 
 
 BUSY_NOTICE = (
@@ -441,7 +441,9 @@ class ModelRunner:
         tenth of the backend's samples in a profile of one client's
         back-to-back runs). So folders are gathered until no run has ended for
         :data:`_PRUNE_DELAY` seconds, or :data:`_PRUNE_MAX` are waiting, and
-        removed in one thread job.
+        removed in one thread job. The cap keeps a job about as large as under
+        the one-second timer this replaced with 50 clients (200 runs a
+        second): a larger one takes the CPU from a burst's runs all at once.
         """
         self._to_prune.append(COGLET_PREDICTIONS / prediction_id)
         loop = asyncio.get_running_loop()
