@@ -90,6 +90,9 @@ def test_policy_arguments_checked(kwargs):
         ("https://api.replicate.com/v1", False),
         ("http://10.0.0.2/v1", False),
         ("http://127.0.0.1.evil.test/v1", False),
+        ("http://app.localhost:8000/v1", True),
+        ("http://LOCALHOST./v1", True),
+        ("http://localhost.evil.test/v1", False),
     ],
 )
 def test_loopback_detection(url, local):

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "replicate_widgets"
 LEAVES = {
     "replicate_widgets._json_pointer",
+    "replicate_widgets._loopback",
     "replicate_widgets._model_names",
     "replicate_widgets._secret_mask",
 }

@@ -16,6 +16,7 @@ from PIL import Image
 import replicate_widgets.server._catalog.remote as _remote
 import replicate_widgets.server._cog.models as _models
 import replicate_widgets.server._storage.model_files as _model_files
+from replicate_widgets._client.http import is_loopback
 from replicate_widgets._client.progress import Progress, strip_ansi
 from replicate_widgets._client.types import Prediction
 from replicate_widgets._model_names import (
@@ -29,6 +30,7 @@ from replicate_widgets._widgets.catalog.names import check_model_name
 from replicate_widgets._widgets.media import prepare_image, thumbnail
 from replicate_widgets._widgets.notices import bundled_model_names
 from replicate_widgets._widgets.panel.state import PanelState
+from replicate_widgets.server._web.app import Gate, _split_host
 
 NAMES = {
     "sdxl": True,
@@ -151,3 +153,28 @@ def test_every_widget_reads_a_models_schema_and_run_reference_alike(
         resolve(local_client, "hello world")
     with pytest.raises(ValueError, match="not a model reference"):
         resolve_model(local_client, "hello world")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "127.8.9.10",
+        "[::1]",
+        "localhost",
+        "LocalHost.",
+        "app.localhost",
+        "localhost.evil.test",
+        "127.0.0.1.evil.test",
+        "10.0.0.2",
+        "[::2]",
+        "evil.test",
+    ],
+)
+def test_the_client_and_the_gate_agree_on_which_hosts_are_this_machine(
+    host: str,
+) -> None:
+    gate = Gate(app=None, token=None)  # type: ignore[arg-type]
+    split = _split_host(f"{host}:8000", "http")
+    assert split is not None
+    assert gate._served_name(split) is is_loopback(f"http://{host}:8000/v1")

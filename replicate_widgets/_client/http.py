@@ -9,7 +9,6 @@ clients only add the I/O (send, sleep, retry loop).
 from __future__ import annotations
 
 import io
-import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from typing import Any, BinaryIO, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+
+from replicate_widgets._loopback import is_loopback_host
 
 from . import auth as _auth
 from .errors import (
@@ -209,13 +210,7 @@ class _Token:
 
 def is_loopback(url: str) -> bool:
     """Tell whether ``url`` points at this machine (the local backend)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:

@@ -33,6 +33,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from replicate_widgets._loopback import is_loopback_host
 from replicate_widgets.server._catalog.remote import (
     RemoteModels,
     RemoteSpec,
@@ -48,7 +49,7 @@ from ._engine.sessions import Sessions
 from ._engine.webhooks import new_secret
 from ._storage.files_store import FileStore
 from ._storage.store import Store
-from ._web.app import OUTPUT_UPLOADS, build_app, is_loopback
+from ._web.app import OUTPUT_UPLOADS, build_app
 
 __all__ = [
     "LocalServer",
@@ -431,7 +432,7 @@ def serve(
     """
     if public_url is not None:
         public_url = check_public_url(public_url)
-    if not is_loopback(host) and not token:
+    if not is_loopback_host(host) and not token:
         raise ValueError(
             f"Refusing to listen on {host} without a token: anyone who can reach "
             "it could run models and read files. Pass token=... (--token), or "
@@ -484,7 +485,7 @@ def serve(
         token=token,
         rate_limit=rate_limit,
         public_url=public_url,
-        public_bind=not is_loopback(host),
+        public_bind=not is_loopback_host(host),
         remote=remotes,
         instances=instances,
         prestart=prestart,

@@ -97,7 +97,13 @@ def test_rebinding_reads_are_refused(api: httpx.Client, server) -> None:
         headers={"Prefer": "wait"},
         json={"version": HELLO_VERSION, "input": {"text": "private prompt"}},
     ).json()
-    for host in (f"evil.example:{_port(server)}", "evil.example", "10.0.0.1"):
+    for host in (
+        f"evil.example:{_port(server)}",
+        "evil.example",
+        "10.0.0.1",
+        f"localhost.evil.example:{_port(server)}",
+        f"127.0.0.1.evil.example:{_port(server)}",
+    ):
         for path in (
             "predictions",
             "webhooks/default/secret",
@@ -114,6 +120,8 @@ def test_rebinding_reads_are_refused(api: httpx.Client, server) -> None:
         f"[::1]:{_port(server)}",
         "localhost",
         f"LOCALHOST:{_port(server)}",
+        # Reserved for this machine (RFC 6761); browsers never ask DNS for them.
+        f"app.localhost:{_port(server)}",
     ):
         assert api.get("webhooks/default/secret", headers={"Host": host}).json() == {
             "key": secret

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import ipaddress
 import logging
 import re
 import urllib.parse
@@ -29,6 +28,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from replicate_widgets._loopback import is_loopback_host
 from replicate_widgets.server._engine.engine import REQUEST_ORIGIN
 from replicate_widgets.server._engine.sessions import lease
 from replicate_widgets.server._engine.sse import parse_last_event_id
@@ -271,9 +271,7 @@ beyond; this leaves room for a few megabytes of data URLs.
 """
 
 
-# Cached: every request's Host is checked, and a client sends the same one
-# each time (parsing it and asking ipaddress cost as much as the rest of the
-# gate). Bounded, so a caller sending a new Host each time cannot grow it.
+# Cached for the reason is_loopback_host is.
 @functools.lru_cache(maxsize=256)
 def _split_host(value: str, scheme: str) -> tuple[str, int] | None:
     """Return ``(name, port)`` of a ``Host``/origin authority, or ``None`` if bad."""
@@ -423,7 +421,7 @@ class Gate:
     def _served_name(self, host: tuple[str, int]) -> bool:
         # The public name with any port: a proxy in front may forward its own
         # Host, and a page cannot rebind a name the user chose.
-        return is_loopback(host[0]) or (
+        return is_loopback_host(host[0]) or (
             self._public is not None and self._public[1] == host[0]
         )
 
@@ -442,7 +440,7 @@ class Gate:
         if (name, port) == own:
             return True
         # localhost:PORT and 127.0.0.1:PORT are the same server.
-        return port == own[1] and is_loopback(name) and is_loopback(own[0])
+        return port == own[1] and is_loopback_host(name) and is_loopback_host(own[0])
 
     def _check_token(self, scope: Scope, path: str) -> Response | None:
         authorized = self.token is None or self._has_token(scope)
@@ -502,17 +500,6 @@ def _body_limit(method: str, path: str) -> int:
     if method == "PUT" and path.startswith(OUTPUT_UPLOADS):
         return MAX_OUTPUT_SIZE
     return MAX_JSON_BODY
-
-
-@functools.lru_cache(maxsize=256)
-def is_loopback(name: str) -> bool:
-    """Whether a host name is this machine: ``localhost`` or a loopback address."""
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _serves_files(path: str) -> bool:
