@@ -362,7 +362,11 @@ def test_a_trainer_whose_views_left_the_page_cancels_its_training(
     tid = running_training(trainer, client)
     panel._on_message(panel, {"kind": "view", "view": "a", "open": False}, [])
     assert final_status(client, tid) == "canceled"
-    assert "canceled" in trainer.note.lower()  # what the widget says, reason or end
+    # Once the widget has seen the end, it still says why it stopped it (it
+    # used to say only "The training ended: canceled.").
+    wait_for(lambda: "Canceled the training: its output was cleared." in trainer.note)
+    assert trainer.training is not None
+    assert trainer.training.status == "canceled"
 
 
 def test_an_interrupted_keep_running_train_leaves_it_running(client: Client) -> None:

@@ -92,6 +92,8 @@ class _Run:
     """Set once the backend created the training."""
     stop: bool = False
     """Cancel it: now if it exists, else as soon as it does."""
+    reason: str = ""
+    """Why this widget canceled it, for the note once it has ended."""
 
 
 class Trainer(Composite):
@@ -416,7 +418,7 @@ class Trainer(Composite):
             run.training_id = training.id
             if run.stop:  # canceled, interrupted or closed while being created
                 await asyncio.to_thread(self.client.trainings.cancel, training.id)
-            return await self._follow(training)
+            return await self._follow(training, run)
         finally:
             form.busy = False
 
@@ -439,6 +441,7 @@ class Trainer(Composite):
             submit(self._abandoned(run, reason))
 
     async def _abandoned(self, run: _Run, reason: str) -> None:
+        run.reason = reason
         self.note = notice_html(f"Canceled the running training: {reason}.", "info")
         await self._stop(run)
 
@@ -454,7 +457,9 @@ class Trainer(Composite):
         final = wait_briefly(job, _CANCEL_WAIT)
         return interrupted_and_stopped("training", run.training_id, final)
 
-    async def _follow(self, training: str | Training) -> Training:
+    async def _follow(
+        self, training: str | Training, run: _Run | None = None
+    ) -> Training:
         if self._source is not None:
             self._source.close()
         source = TrainingSource(self.client)
@@ -468,11 +473,11 @@ class Trainer(Composite):
         followed = self.panel.follow(training, source)
         final = await asyncio.wrap_future(followed)
         self.training = await asyncio.to_thread(self.client.trainings.get, final.id)
-        self._show_result(self.training)
+        self._show_result(self.training, run.reason if run is not None else "")
         await self._list_trainings()
         return self.training
 
-    def _show_result(self, training: Training) -> None:
+    def _show_result(self, training: Training, canceled_because: str = "") -> None:
         version = self.result_version
         if version:
             self.note = notice_html(
@@ -482,6 +487,11 @@ class Trainer(Composite):
         elif training.status == "failed":
             self.note = notice_html(
                 f"The training failed: {training.error or 'see the logs above'}."
+            )
+        elif training.status == "canceled" and canceled_because:
+            # Why this widget stopped it outlives the end it caused.
+            self.note = notice_html(
+                f"Canceled the training: {canceled_because}.", "info"
             )
         else:
             self.note = notice_html(f"The training ended: {training.status}.", "info")
