@@ -29,7 +29,7 @@ from replicate_widgets._client.errors import ModelError, is_run_interrupted
 from replicate_widgets._client.session import lease_held
 from replicate_widgets._widgets.compare.compare import Sweep
 from replicate_widgets.server import LocalServer, serve
-from tests._stopping_support import TERMINAL, status_of, wait_for
+from tests._stopping_support import TERMINAL, inside, status_of, wait_for, wait_until
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parents[1] / "replicate_widgets/server/models/echo"
@@ -134,8 +134,8 @@ def test_an_interrupt_right_after_the_run_was_handed_over_still_cancels_it(
 def test_an_interrupt_while_the_prediction_is_created_cancels_it_once_it_exists(
     server, api, monkeypatch
 ):
-    # The order of events is forced: the interrupt is handled (and the run
-    # marked to stop) while the create request has not been sent, so the
+    # The order of events is forced: the create request is held until run()
+    # waits for the run, is interrupted there, and has marked it to stop; so the
     # prediction exists only after run() asked for it to be stopped.
     pg = rw.Playground("demo/echo", backend=server.url)
     create = pg.client.predictions.create
@@ -145,11 +145,9 @@ def test_an_interrupt_while_the_prediction_is_created_cancels_it_once_it_exists(
     def interrupted_while_creating(*args: Any, **kwargs: Any) -> Any:
         run = pg._current
         assert run is not None
-        while run.job is None:  # run() holds the job: it waits for it, or will
-            time.sleep(0.01)
+        wait_until(lambda: inside(main, "Playground.run", "Future.result"))
         signal.pthread_kill(main, signal.SIGINT)
-        while not run.stop:  # run() has handled the Ctrl-C
-            time.sleep(0.01)
+        wait_until(lambda: run.stop)
         return create(*args, **kwargs)
 
     monkeypatch.setattr(pg.client.predictions, "create", interrupted_while_creating)

@@ -180,27 +180,6 @@ def running_id(
     raise AssertionError("nothing started running")
 
 
-# Run in the kernel before pg.run(): a thread that creates the file ``waiting``
-# (in the kernel's folder) once the main thread waits inside Playground.run() for
-# its run. Only then is a Ctrl-C sure to reach that wait: a backend that already
-# runs the prediction says nothing about where the kernel's main thread is.
-MARK_WHEN_WAITING = """
-import pathlib, sys, threading, time
-def _mark_when_waiting():
-    main = threading.main_thread().ident
-    while True:
-        frame, names = sys._current_frames().get(main), set()
-        while frame is not None:
-            names.add(frame.f_code.co_qualname)
-            frame = frame.f_back
-        if {'Playground.run', 'Future.result'} <= names:
-            pathlib.Path('waiting').touch()
-            return
-        time.sleep(0.01)
-threading.Thread(target=_mark_when_waiting, daemon=True).start()
-"""
-
-
 def wait_for_file(path: Path, timeout: float = 60.0) -> None:
     """Wait until ``path`` exists."""
     deadline = time.monotonic() + timeout
@@ -229,7 +208,9 @@ def test_interrupt_during_run_cancels_the_prediction_and_says_so_in_one_line(
     assert (
         kernel.run(
             f"import replicate_widgets as rw\npg = rw.Playground('demo/echo', "
-            f"backend={backend.url!r})\n{MARK_WHEN_WAITING}"
+            f"backend={backend.url!r})\n"
+            "from tests._stopping_support import mark_when_main_waits_in_run\n"
+            "mark_when_main_waits_in_run('waiting')"
         )["status"]
         == "ok"
     )
