@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -28,3 +32,39 @@ def wait_for(
         assert time.monotonic() < deadline, f"{pid} still {status}"
         time.sleep(0.05)
     return status
+
+
+def inside(thread: int, *functions: str) -> bool:
+    """Whether ``thread`` (an ident) runs inside each of ``functions`` now.
+
+    ``functions`` are qualified names (``"Playground.run"``), anywhere on its stack.
+    """
+    frame, names = sys._current_frames().get(thread), set()
+    while frame is not None:
+        names.add(frame.f_code.co_qualname)
+        frame = frame.f_back
+    return set(functions) <= names
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait until ``condition()`` holds (an order of events, not a duration)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{condition} still false"
+        time.sleep(0.01)
+
+
+def mark_when_main_waits_in_run(path: str | Path) -> None:
+    """Create ``path`` once the main thread waits in ``Playground.run()`` for its run.
+
+    A backend that already runs the prediction says nothing about where the main
+    thread is; a Ctrl-C sent after this mark reaches that wait.
+    """
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def watch() -> None:
+        wait_until(lambda: inside(main, "Playground.run", "Future.result"))
+        Path(path).touch()
+
+    threading.Thread(target=watch, daemon=True).start()

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ from replicate_widgets._client.errors import ModelError, is_run_interrupted
 from replicate_widgets._client.session import lease_held
 from replicate_widgets._widgets.compare.compare import Sweep
 from replicate_widgets.server import LocalServer, serve
-from tests._stopping_support import TERMINAL, status_of, wait_for
+from tests._stopping_support import TERMINAL, inside, status_of, wait_for, wait_until
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parents[1] / "replicate_widgets/server/models/echo"
@@ -107,6 +108,54 @@ def test_an_interrupted_run_cancels_its_prediction_and_says_so_briefly(server, a
     # The model is free again and the form is as before the call.
     assert "delay" not in pg.form.values or pg.form.values["delay"] != 60
     assert pg.run(text="next").output == "next"
+
+
+def test_an_interrupt_right_after_the_run_was_handed_over_still_cancels_it(
+    server, api, monkeypatch
+):
+    # Ctrl-C can land on any line of run(): here just after the run went to the
+    # widgets' loop and before run() waits for it, where it once escaped as a
+    # plain KeyboardInterrupt and left the prediction running.
+    pg = rw.Playground("demo/echo", backend=server.url)
+    start = pg._start
+
+    def start_then_interrupted(*args: Any) -> Any:
+        start(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pg, "_start", start_then_interrupted)
+    with pytest.raises(KeyboardInterrupt) as info:
+        pg.run(text="slow", delay=60)
+    assert is_run_interrupted(info.value)
+    (pid,) = info.value.prediction_ids
+    assert wait_for(api, pid, TERMINAL) == "canceled"
+
+
+def test_an_interrupt_while_the_prediction_is_created_cancels_it_once_it_exists(
+    server, api, monkeypatch
+):
+    # The order of events is forced: the create request is held until run()
+    # waits for the run, is interrupted there, and has marked it to stop; so the
+    # prediction exists only after run() asked for it to be stopped.
+    pg = rw.Playground("demo/echo", backend=server.url)
+    create = pg.client.predictions.create
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupted_while_creating(*args: Any, **kwargs: Any) -> Any:
+        run = pg._current
+        assert run is not None
+        wait_until(lambda: inside(main, "Playground.run", "Future.result"))
+        signal.pthread_kill(main, signal.SIGINT)
+        wait_until(lambda: run.stop)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(pg.client.predictions, "create", interrupted_while_creating)
+    with pytest.raises(KeyboardInterrupt) as info:
+        pg.run(text="slow", delay=60)
+    (pid,) = info.value.prediction_ids
+    assert str(info.value) == f"Interrupted: canceled prediction {pid}."
+    assert status_of(api, pid) == "canceled"
 
 
 def test_keep_running_survives_an_interrupt(server, api):

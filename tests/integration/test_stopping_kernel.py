@@ -146,24 +146,46 @@ def kernel(tmp_path: Path) -> Iterator[Kernel]:
 def api(backend: LocalServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=backend.url + "/", timeout=60) as client:
         yield client
-        # The model takes one prediction at a time: leave it free.
+        # The model takes one prediction at a time: leave it free. A cancel
+        # answers after at most a few seconds even if the run has not ended
+        # yet, so wait for the end: the next test must not find it running.
         for kind in ("predictions", "trainings"):
             for doc in client.get(kind).json()["results"]:
                 if doc["status"] not in TERMINAL:
                     client.post(f"{kind}/{doc['id']}/cancel")
+                    wait_for(client, doc["id"], TERMINAL, kind=kind)
+
+
+def known_ids(api: httpx.Client, kind: str = "predictions") -> frozenset[str]:
+    """The ids of the newest predictions (or ``kind``) the backend lists now."""
+    return frozenset(str(doc["id"]) for doc in api.get(kind).json()["results"])
 
 
 def running_id(
-    api: httpx.Client, timeout: float = 120.0, kind: str = "predictions"
+    api: httpx.Client,
+    timeout: float = 120.0,
+    kind: str = "predictions",
+    besides: frozenset[str] = frozenset(),
 ) -> str:
-    """The prediction (or training) the backend runs now, once there is one."""
+    """The prediction (or training) the backend runs now, once there is one.
+
+    Ids in ``besides`` (made before the test's own) are passed over.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for doc in api.get(kind).json()["results"]:
-            if doc["status"] == "processing":
+            if doc["status"] == "processing" and doc["id"] not in besides:
                 return str(doc["id"])
         time.sleep(0.05)
     raise AssertionError("nothing started running")
+
+
+def wait_for_file(path: Path, timeout: float = 60.0) -> None:
+    """Wait until ``path`` exists."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"no {path.name}"
+        time.sleep(0.05)
 
 
 def playground(kernel: Kernel, backend: LocalServer, cell: str, **options: Any) -> None:
@@ -181,17 +203,23 @@ def playground(kernel: Kernel, backend: LocalServer, cell: str, **options: Any) 
 
 # ------------------------------------------------------------------- interrupt
 def test_interrupt_during_run_cancels_the_prediction_and_says_so_in_one_line(
-    kernel, backend, api
+    kernel, backend, api, tmp_path
 ):
     assert (
         kernel.run(
             f"import replicate_widgets as rw\npg = rw.Playground('demo/echo', "
-            f"backend={backend.url!r})"
+            f"backend={backend.url!r})\n"
+            "from tests._stopping_support import mark_when_main_waits_in_run\n"
+            "mark_when_main_waits_in_run('waiting')"
         )["status"]
         == "ok"
     )
+    before = known_ids(api)
     msg_id = kernel.send("pg.run(text='slow', delay=60)")
-    pid = running_id(api)
+    # The order is fixed, not timed: this run is running on the backend and the
+    # kernel waits for it in pg.run(); then the interrupt.
+    pid = running_id(api, besides=before)
+    wait_for_file(tmp_path / "waiting")
     kernel.manager.interrupt_kernel()
     reply = kernel.reply(msg_id)
     assert reply["status"] == "error"

@@ -55,6 +55,10 @@ class _Run:
     """Set once the backend created the prediction."""
     stop: bool = False
     """Cancel it: now if it exists, else as soon as it does."""
+    handed_over: bool = False
+    """Set just before it is handed to the widgets' loop: from then on it may exist."""
+    job: concurrent.futures.Future[Prediction] | None = None
+    """What creates and follows it, once the loop has it."""
 
 
 class Playground(Composite):
@@ -211,14 +215,19 @@ class Playground(Composite):
     # -- running -------------------------------------------------------------------
 
     def _on_submit(self, inputs: dict[str, Any]) -> None:
-        self._start(inputs)
+        self._start(inputs, _Run())
 
-    def _start(self, inputs: dict[str, Any]) -> concurrent.futures.Future[Prediction]:
+    def _start(
+        self, inputs: dict[str, Any], run: _Run
+    ) -> concurrent.futures.Future[Prediction]:
         form = self._require_form()
         form.busy = True
         self.message = ""
-        run = self._current = _Run()
-        job = submit(self._create_and_follow(inputs, run))
+        self._current = run
+        # Before submit(): an interrupt that lands inside it must still stop
+        # the run (see run()).
+        run.handed_over = True
+        job = run.job = submit(self._create_and_follow(inputs, run))
         self._job = job
         return job
 
@@ -404,12 +413,17 @@ class Playground(Composite):
         """
         form = self._require_form()
         before = form.snapshot()
+        run = _Run()
         try:
-            job = self._start(self._prepare(inputs))
             try:
-                final = job.result()
+                # Starting is inside the try: a Ctrl-C that lands once the run
+                # was handed to the loop, before the wait below, must stop it
+                # too, or it runs on (and on Replicate, is billed) unseen.
+                final = self._start(self._prepare(inputs), run).result()
             except KeyboardInterrupt:
-                raise self._interrupted(job) from None
+                if not run.handed_over:
+                    raise  # nothing was started
+                raise self._interrupted(run) from None
             return self._finish(final)
         except BaseException:
             # The values of a failed call are not kept: the next call reports
@@ -426,7 +440,7 @@ class Playground(Composite):
         form = self._require_form()
         before = form.snapshot()
         try:
-            job = self._start(self._prepare(inputs))
+            job = self._start(self._prepare(inputs), _Run())
             try:
                 final = await asyncio.wrap_future(job)
             except (asyncio.CancelledError, KeyboardInterrupt):
@@ -439,16 +453,13 @@ class Playground(Composite):
             form.restore(before)
             raise
 
-    def _interrupted(
-        self, job: concurrent.futures.Future[Prediction]
-    ) -> KeyboardInterrupt:
+    def _interrupted(self, run: _Run) -> KeyboardInterrupt:
         """Stop an interrupted run (unless ``keep_running``); say what became of it."""
-        run = self._current or _Run()
         if self.keep_running:
             return interrupted_and_kept("prediction", run.prediction_id, "pg.cancel()")
         wait_briefly(submit(self._stop(run)), _CANCEL_WAIT)
         # The panel follows it to its end; the backend has stopped it by then.
-        final = wait_briefly(job, _CANCEL_WAIT)
+        final = wait_briefly(run.job, _CANCEL_WAIT) if run.job is not None else None
         return interrupted_and_stopped("prediction", run.prediction_id, final)
 
     def cancel(self) -> None:
