@@ -183,6 +183,34 @@ def test_an_interrupted_sweep_cancels_what_it_started(server, api):
         assert wait_for(api, pid, TERMINAL) == "canceled"
 
 
+def test_an_interrupt_right_after_a_sweep_was_handed_over_still_cancels_it(
+    server, api, monkeypatch
+):
+    # As for the Playground: Ctrl-C just after start() and before run() waits.
+    sweep = Sweep(
+        "demo/echo", base={"delay": 60}, grid={"text": ["a", "b"]}, backend=server.url
+    )
+    start = sweep.start
+
+    def start_then_interrupted() -> Any:
+        start()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "start", start_then_interrupted)
+    with pytest.raises(KeyboardInterrupt, match="Interrupted: canceled") as info:
+        sweep.run()
+    assert is_run_interrupted(info.value)
+    # Whatever it had started is canceled, and nothing more starts.
+    deadline = time.monotonic() + 30
+    while sweep.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not sweep.running
+    started = [c.prediction.id for c in sweep.cells if c.prediction is not None]
+    assert set(info.value.prediction_ids) <= set(started)
+    for pid in started:
+        assert wait_for(api, pid, TERMINAL) == "canceled"
+
+
 # ------------------------------------------------------------- widgets going
 def test_closing_a_playground_cancels_its_running_prediction(server, api):
     pg = rw.Playground("demo/echo", backend=server.url)

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _widgets import open_widgets, opened_since
@@ -294,6 +295,29 @@ def test_an_interrupted_train_cancels_the_training(client: Client) -> None:
     assert client.trainings.get(tid).status == "canceled"
     assert trainer.panel.status == "canceled"
     assert not trainer.form.busy
+
+
+def test_an_interrupt_right_after_the_training_was_handed_over_cancels_it(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C can land on any line of train(): here just after the training went
+    # to the widgets' loop and before train() waits for it.
+    from replicate_widgets._client.errors import is_run_interrupted
+
+    trainer = Trainer("test/slow-trainer", client=client, destination=new_model(client))
+    trainer.ready.result(60)
+    begin = trainer._begin
+
+    def begin_then_interrupted(*args: Any) -> Any:
+        begin(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "_begin", begin_then_interrupted)
+    with pytest.raises(KeyboardInterrupt) as info:
+        trainer.train(steps=300)
+    assert is_run_interrupted(info.value)
+    (tid,) = info.value.prediction_ids
+    assert final_status(client, tid) == "canceled"
 
 
 def test_close_leaves_no_widget_open(client: Client) -> None:

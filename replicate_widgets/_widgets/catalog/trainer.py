@@ -94,6 +94,10 @@ class _Run:
     """Cancel it: now if it exists, else as soon as it does."""
     reason: str = ""
     """Why this widget canceled it, for the note once it has ended."""
+    handed_over: bool = False
+    """Set just before it is handed to the widgets' loop: from then on it may exist."""
+    job: concurrent.futures.Future[Training] | None = None
+    """What creates and follows it, once the loop has it."""
 
 
 class Trainer(Composite):
@@ -241,10 +245,13 @@ class Trainer(Composite):
         concurrent.futures.Future
             Resolves to the finished :class:`Training` (any terminal status).
         """
+        return self._begin(self._values(inputs), _Run())
+
+    def _values(self, inputs: dict[str, Any]) -> dict[str, Any]:
         form = self._require_form()
         if inputs:
             form.set(**inputs)
-        return self._begin(form.to_input())
+        return form.to_input()
 
     def train(self, **inputs: Any) -> Training:
         """Start a training and block until it ends; return it.
@@ -255,11 +262,16 @@ class Trainer(Composite):
             When interrupted (Ctrl-C, the notebook's Interrupt): the training is
             canceled first (unless ``keep_running``), and the message says so.
         """
-        job = self.start(**inputs)
+        run = _Run()
         try:
-            return job.result()
+            # Starting is inside the try: a Ctrl-C that lands once the training
+            # was handed to the loop, before the wait, must stop it too, or it
+            # runs on (and on Replicate, is billed) unseen.
+            return self._begin(self._values(inputs), run).result()
         except KeyboardInterrupt:
-            raise self._interrupted(job) from None
+            if not run.handed_over:
+                raise  # nothing was started
+            raise self._interrupted(run) from None
 
     def cancel(self) -> concurrent.futures.Future[None]:
         """Ask the backend to cancel the training followed now.
@@ -320,7 +332,7 @@ class Trainer(Composite):
         self.version_ref = ref
         self.panel.schema = self.schema  # its secrets are masked in the JSON view
         self.form = InputForm(self.schema, submit_label="Train")
-        self.form.on_submit(self._begin)
+        self.form.on_submit(lambda inputs: self._begin(inputs, _Run()))
         title = f"Train {short_ref(ref)}"
         self.header = header_html(title, self.client.base_url)
         # Made now, shown when asked for: marimo shows widgets made while a cell
@@ -361,7 +373,9 @@ class Trainer(Composite):
 
     # -- training ---------------------------------------------------------------------
 
-    def _begin(self, inputs: dict[str, Any]) -> concurrent.futures.Future[Training]:
+    def _begin(
+        self, inputs: dict[str, Any], run: _Run
+    ) -> concurrent.futures.Future[Training]:
         problem = self._check_destination()
         if problem:
             self._show(problem)
@@ -373,8 +387,9 @@ class Trainer(Composite):
         self._show("")
         self.note = ""
         self.can_open = False
-        run = self._current = _Run()
-        job = submit(
+        self._current = run
+        run.handed_over = True  # before submit(): see train()
+        job = run.job = submit(
             self._guard(self._create_and_follow(inputs, self.destination, run))
         )
         self._job = job
@@ -445,16 +460,13 @@ class Trainer(Composite):
         self.note = notice_html(f"Canceled the running training: {reason}.", "info")
         await self._stop(run)
 
-    def _interrupted(
-        self, job: concurrent.futures.Future[Training]
-    ) -> KeyboardInterrupt:
+    def _interrupted(self, run: _Run) -> KeyboardInterrupt:
         """Stop an interrupted training (unless keep_running); say what became of it."""
-        run = self._current or _Run()
         if self.keep_running:
             return interrupted_and_kept("training", run.training_id, "trainer.cancel()")
         wait_briefly(submit(self._stop(run)), _CANCEL_WAIT)
         # The panel follows it to its end; the backend has stopped it by then.
-        final = wait_briefly(job, _CANCEL_WAIT)
+        final = wait_briefly(run.job, _CANCEL_WAIT) if run.job is not None else None
         return interrupted_and_stopped("training", run.training_id, final)
 
     async def _follow(

@@ -108,6 +108,9 @@ class _Batch(Composite):
         """Most predictions in flight at once."""
         self._job: concurrent.futures.Future[list[Prediction | None]] | None = None
         self._cancelled = False
+        # Set by start() just before the grid goes to the loop: run() then
+        # knows an interrupt must stop it.
+        self._handed_over = False
         self._active = False  # written on the io loop only
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._resume_at = 0.0
@@ -159,6 +162,7 @@ class _Batch(Composite):
         for cell in self.cells:
             cell.prediction, cell.error = None, ""
         self._running(True)
+        self._handed_over = True  # before submit(): see run()
         self._job = submit(self._run_all())
         return self._job
 
@@ -171,14 +175,19 @@ class _Batch(Composite):
         """
         if on_io_thread():
             raise RuntimeError("run() would block the widgets' own loop; use arun().")
-        job = self.start()
+        self._handed_over = False
         try:
-            return job.result(timeout)
+            # Starting is inside the try: a Ctrl-C that lands once the grid was
+            # handed to the loop, before the wait, must stop it too, or its
+            # predictions run on (and on Replicate, are billed) unseen.
+            return self.start().result(timeout)
         except KeyboardInterrupt:
-            raise self._interrupted(job) from None
+            if not self._handed_over:
+                raise  # nothing was started
+            raise self._interrupted(self._job) from None
 
     def _interrupted(
-        self, job: concurrent.futures.Future[list[Prediction | None]]
+        self, job: concurrent.futures.Future[list[Prediction | None]] | None
     ) -> KeyboardInterrupt:
         """Stop an interrupted run (unless ``keep_running``); say what became of it."""
         if self.keep_running:
@@ -188,7 +197,8 @@ class _Batch(Composite):
                 self._started_ids(),
             )
         wait_briefly(self.cancel_all(), _CANCEL_WAIT)
-        wait_briefly(job, _CANCEL_WAIT)
+        if job is not None:
+            wait_briefly(job, _CANCEL_WAIT)
         ids = self._started_ids()
         stopped = sum(
             c.prediction is not None and c.prediction.status == "canceled"
