@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import io
 import os
+import warnings
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -16,6 +20,7 @@ from replicate_widgets._client.errors import (
     InvalidInputError,
     ModelError,
     NotFoundError,
+    ReplicateError,
 )
 
 server_mod = pytest.importorskip("replicate_widgets.server")
@@ -124,3 +129,51 @@ def test_async_client_against_backend(base_url: str, monkeypatch: pytest.MonkeyP
     assert out == "async"
     assert events[-1] == "done"
     assert "output" in events
+
+
+# -- closing while a request is in flight ----------------------------------------
+#
+# A widget's worker thread may still be inside a request when the client is
+# closed (History's thumbnails at the end of a test module, say): the connection
+# it opens after the pool closed must be closed too, or its socket lasts until
+# the garbage collector finds it (a ResourceWarning, once in some later test).
+
+
+def _socket_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_a_request_in_flight_at_close_leaves_no_socket_open(base_url: str) -> None:
+    def closed_midway() -> None:
+        client = Client(base_url=base_url)
+        # httpx runs request hooks after its own "closed?" check and before the
+        # transport: where another thread's close() lands on a request in flight.
+        client._http.event_hooks["request"].append(lambda _request: client.close())
+        with contextlib.suppress(ReplicateError, httpx.HTTPError):
+            client.hardware.list()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        closed_midway()
+        gc.collect()
+    assert _socket_warnings(caught) == []
+
+
+def test_an_async_request_in_flight_at_close_leaves_no_socket_open(
+    base_url: str,
+) -> None:
+    async def closed_midway() -> None:
+        client = AsyncClient(base_url=base_url)
+
+        async def close(_request: httpx.Request) -> None:
+            await client.close()
+
+        client._http.event_hooks["request"].append(close)
+        with contextlib.suppress(ReplicateError, httpx.HTTPError):
+            await client.hardware.list()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(closed_midway())
+        gc.collect()
+    assert _socket_warnings(caught) == []

@@ -123,6 +123,7 @@ class AsyncClient:
             raise ValueError("poll_interval must be a positive number of seconds.")
         self.poll_interval = poll_interval
         """Seconds between polls while waiting for a prediction."""
+        self._closed = False
         # Redirects are followed so file downloads (signed URLs) work. The TLS
         # context loads its certificates at the first https request (see tls.py).
         self._http = httpx.AsyncClient(
@@ -130,6 +131,7 @@ class AsyncClient:
             verify=tls.client_context(),
             timeout=self._config.timeout,
             follow_redirects=True,
+            event_hooks={"response": [self._drop_if_closed]},
         )
         self.account = AccountNamespace(self)
         """``GET /account``."""
@@ -169,7 +171,25 @@ class AsyncClient:
 
     async def close(self) -> None:
         """Close the connection pool."""
+        self._closed = True
         await self._http.aclose()
+
+    async def _drop_if_closed(self, response: httpx.Response) -> None:
+        """Close the connection of an answer that came after :meth:`close`.
+
+        httpcore's pool forgets its connections when it closes, but a request
+        already inside it (a widget's worker thread, another task) may still
+        connect afterwards: to a new connection of the closed pool, or to one
+        the pool dropped while it was connecting. Nothing would close that
+        socket until the garbage collector found it (a ``ResourceWarning``).
+        Its answer is the last place to reach it (httpcore's documented
+        ``network_stream`` extension), so it is closed here; the request then
+        fails as any request on a closed client does.
+        """
+        if self._closed:
+            stream = response.extensions.get("network_stream")
+            if stream is not None:
+                await stream.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self
