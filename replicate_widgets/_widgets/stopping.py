@@ -29,7 +29,9 @@ import contextlib
 import sys
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from replicate_widgets._client.errors import run_interrupted
 
@@ -37,16 +39,40 @@ if TYPE_CHECKING:
     from replicate_widgets._client.types import Prediction
 
 __all__ = [
+    "CANCEL_WAIT",
     "Closable",
+    "StartedRun",
     "Stoppable",
     "current_cell",
     "interrupted_and_kept",
     "interrupted_and_stopped",
+    "stop_interrupted",
     "wait_briefly",
     "watch_cell",
 ]
 
 T = TypeVar("T")
+R = TypeVar("R", bound="Prediction")
+
+CANCEL_WAIT = 10.0
+"""Seconds an interrupted blocking call waits for the backend to agree it stopped."""
+
+
+@dataclass
+class StartedRun(Generic[R]):
+    """A prediction or training a widget started, from before the backend created it."""
+
+    id: str = ""
+    """Set once the backend created it."""
+    stop: bool = False
+    """Cancel it: now if it exists, else as soon as it does."""
+    handed_over: bool = False
+    """Set just before it is handed to the widgets' loop: from then on it may exist."""
+    job: concurrent.futures.Future[R] | None = None
+    """What creates and follows it, once the loop has it."""
+    reason: str = ""
+    """Why the widget canceled it (closed, its output cleared), for what it shows."""
+
 
 _lock = threading.Lock()
 _by_cell: dict[str, weakref.WeakSet[Any]] = {}
@@ -138,6 +164,26 @@ def wait_briefly(job: concurrent.futures.Future[T], seconds: float) -> T | None:
         return job.result(seconds)
     except (KeyboardInterrupt, Exception):  # timed out, failed, canceled, Ctrl-C
         return None
+
+
+def stop_interrupted(
+    kind: str,
+    run: StartedRun[Any],
+    *,
+    keep_running: bool,
+    cancel_call: str,
+    stop: Callable[[], concurrent.futures.Future[None]],
+) -> KeyboardInterrupt:
+    """Stop an interrupted blocking run (unless ``keep_running``); say what came of it.
+
+    ``stop`` asks the backend to cancel ``run`` (now, or once it exists); the
+    run's job follows it to its end, which the backend has reached by then.
+    """
+    if keep_running:
+        return interrupted_and_kept(kind, run.id, cancel_call)
+    wait_briefly(stop(), CANCEL_WAIT)
+    final = wait_briefly(run.job, CANCEL_WAIT) if run.job is not None else None
+    return interrupted_and_stopped(kind, run.id, final)
 
 
 def interrupted_and_kept(

@@ -21,7 +21,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import traitlets
@@ -49,9 +48,8 @@ from replicate_widgets._widgets.notices import (
 )
 from replicate_widgets._widgets.panel.panel import PredictionPanel
 from replicate_widgets._widgets.stopping import (
-    interrupted_and_kept,
-    interrupted_and_stopped,
-    wait_briefly,
+    StartedRun,
+    stop_interrupted,
     watch_cell,
 )
 from replicate_widgets._widgets.view import STATIC
@@ -69,7 +67,6 @@ T = TypeVar("T")
 
 MAX_DESTINATION = 300
 """The longest destination the view may send (owner and name are far shorter)."""
-_CANCEL_WAIT = 10.0  # seconds an interrupted train() waits for the backend to agree
 
 
 class _Destination(traitlets.Unicode[str, str]):
@@ -84,20 +81,7 @@ class _Destination(traitlets.Unicode[str, str]):
         return text
 
 
-@dataclass
-class _Run:
-    """One training this Trainer started, from before the backend created it."""
-
-    training_id: str = ""
-    """Set once the backend created the training."""
-    stop: bool = False
-    """Cancel it: now if it exists, else as soon as it does."""
-    reason: str = ""
-    """Why this widget canceled it, for the note once it has ended."""
-    handed_over: bool = False
-    """Set just before it is handed to the widgets' loop: from then on it may exist."""
-    job: concurrent.futures.Future[Training] | None = None
-    """What creates and follows it, once the loop has it."""
+_Run = StartedRun[Training]
 
 
 class Trainer(Composite):
@@ -279,7 +263,7 @@ class Trainer(Composite):
         A training the backend is still creating is canceled as soon as it exists.
         """
         run = self._running()
-        if run is not None and not run.training_id:
+        if run is not None and not run.id:
             run.stop = True
         return self.panel.cancel()
 
@@ -430,7 +414,7 @@ class Trainer(Composite):
                     f"{plain_message(exc)}\nThe destination {dest} must exist "
                     "before training: press 'New model…' to create it."
                 ) from None
-            run.training_id = training.id
+            run.id = training.id
             if run.stop:  # canceled, interrupted or closed while being created
                 await asyncio.to_thread(self.client.trainings.cancel, training.id)
             return await self._follow(training, run)
@@ -444,8 +428,8 @@ class Trainer(Composite):
     async def _stop(self, run: _Run) -> None:
         """Cancel ``run``'s training, now or as soon as it exists."""
         run.stop = True
-        if run.training_id:
-            await asyncio.to_thread(self.client.trainings.cancel, run.training_id)
+        if run.id:
+            await asyncio.to_thread(self.client.trainings.cancel, run.id)
 
     def _abandon(self, reason: str) -> None:
         """Cancel the training of a widget gone for ``reason``, unless keep_running."""
@@ -462,12 +446,13 @@ class Trainer(Composite):
 
     def _interrupted(self, run: _Run) -> KeyboardInterrupt:
         """Stop an interrupted training (unless keep_running); say what became of it."""
-        if self.keep_running:
-            return interrupted_and_kept("training", run.training_id, "trainer.cancel()")
-        wait_briefly(submit(self._stop(run)), _CANCEL_WAIT)
-        # The panel follows it to its end; the backend has stopped it by then.
-        final = wait_briefly(run.job, _CANCEL_WAIT) if run.job is not None else None
-        return interrupted_and_stopped("training", run.training_id, final)
+        return stop_interrupted(
+            "training",
+            run,
+            keep_running=self.keep_running,
+            cancel_call="trainer.cancel()",
+            stop=lambda: submit(self._stop(run)),
+        )
 
     async def _follow(
         self, training: str | Training, run: _Run | None = None

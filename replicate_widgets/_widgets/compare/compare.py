@@ -34,7 +34,7 @@ from replicate_widgets._widgets.html import Markup, escape, tag
 from replicate_widgets._widgets.loop import io_loop, on_io_thread, submit
 from replicate_widgets._widgets.notices import header_html, plain_message
 from replicate_widgets._widgets.panel.panel import PredictionPanel
-from replicate_widgets._widgets.stopping import wait_briefly, watch_cell
+from replicate_widgets._widgets.stopping import CANCEL_WAIT, wait_briefly, watch_cell
 from replicate_widgets._widgets.view import STATIC
 
 from .plan import (
@@ -55,7 +55,6 @@ __all__ = ["Compare", "Sweep"]
 _THROTTLE_WAIT = 1.0  # seconds, when a 429 does not say how long to wait
 _MAX_THROTTLES = 50  # per cell; a limit that never lifts is a problem to report
 _MAX_CREATE_THREADS = 16
-_CANCEL_WAIT = 10.0  # seconds an interrupted run() waits for the backend to agree
 
 
 class _Batch(Composite):
@@ -196,9 +195,9 @@ class _Batch(Composite):
                 "cancel_all() stops them.",
                 self._started_ids(),
             )
-        wait_briefly(self.cancel_all(), _CANCEL_WAIT)
+        wait_briefly(self.cancel_all(), CANCEL_WAIT)
         if job is not None:
-            wait_briefly(job, _CANCEL_WAIT)
+            wait_briefly(job, CANCEL_WAIT)
         ids = self._started_ids()
         stopped = sum(
             c.prediction is not None and c.prediction.status == "canceled"

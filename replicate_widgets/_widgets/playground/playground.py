@@ -7,7 +7,6 @@ import concurrent.futures
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import traitlets
@@ -27,9 +26,8 @@ from replicate_widgets._widgets.loop import submit
 from replicate_widgets._widgets.notices import header_html
 from replicate_widgets._widgets.panel.panel import PredictionPanel
 from replicate_widgets._widgets.stopping import (
-    interrupted_and_kept,
-    interrupted_and_stopped,
-    wait_briefly,
+    StartedRun,
+    stop_interrupted,
     watch_cell,
 )
 from replicate_widgets._widgets.view import STATIC
@@ -44,21 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Playground"]
 
-_CANCEL_WAIT = 10.0  # seconds an interrupted run() waits for the backend to agree
 
-
-@dataclass
-class _Run:
-    """One run this Playground started, from before its prediction exists."""
-
-    prediction_id: str = ""
-    """Set once the backend created the prediction."""
-    stop: bool = False
-    """Cancel it: now if it exists, else as soon as it does."""
-    handed_over: bool = False
-    """Set just before it is handed to the widgets' loop: from then on it may exist."""
-    job: concurrent.futures.Future[Prediction] | None = None
-    """What creates and follows it, once the loop has it."""
+_Run = StartedRun[Prediction]
 
 
 class Playground(Composite):
@@ -247,7 +232,7 @@ class Playground(Composite):
                 prediction = await asyncio.to_thread(
                     self.client.predictions.create, ref, inputs
                 )
-            run.prediction_id = prediction.id
+            run.id = prediction.id
             if run.stop:  # canceled, interrupted or closed while being created
                 await self._cancel_created(prediction.id)
             record(prediction, self.client)
@@ -265,8 +250,8 @@ class Playground(Composite):
     async def _stop(self, run: _Run) -> None:
         """Cancel ``run``'s prediction, now or as soon as it exists."""
         run.stop = True
-        if run.prediction_id:
-            await self._cancel_created(run.prediction_id)
+        if run.id:
+            await self._cancel_created(run.id)
 
     async def _cancel_created(self, prediction_id: str) -> None:
         await asyncio.to_thread(self.client.predictions.cancel, prediction_id)
@@ -455,12 +440,13 @@ class Playground(Composite):
 
     def _interrupted(self, run: _Run) -> KeyboardInterrupt:
         """Stop an interrupted run (unless ``keep_running``); say what became of it."""
-        if self.keep_running:
-            return interrupted_and_kept("prediction", run.prediction_id, "pg.cancel()")
-        wait_briefly(submit(self._stop(run)), _CANCEL_WAIT)
-        # The panel follows it to its end; the backend has stopped it by then.
-        final = wait_briefly(run.job, _CANCEL_WAIT) if run.job is not None else None
-        return interrupted_and_stopped("prediction", run.prediction_id, final)
+        return stop_interrupted(
+            "prediction",
+            run,
+            keep_running=self.keep_running,
+            cancel_call="pg.cancel()",
+            stop=lambda: submit(self._stop(run)),
+        )
 
     def cancel(self) -> None:
         """Cancel the running prediction (the panel says so once the backend agrees).
