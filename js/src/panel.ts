@@ -368,6 +368,9 @@ function initialize({ model }: { model: AppendTarget }): () => void {
     }
   };
   model.on("change:_appends", onAppends);
+  // An append that came before this ran (the bundle compiled late) is applied now, or the
+  // whole value asked for at once rather than at the next append.
+  onAppends();
   return () => {
     model.off("change:_appends", onAppends);
     // Called when the model is destroyed (its widget closed). JupyterLab keeps a closed

@@ -1,7 +1,15 @@
 // The `_esm` loader: one request for a view's code per page, however many views
 // render at once; the code compiled once; a clear note when it does not come.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import loader, { LOADING, NO_ANSWER, RETRY_MS, SLOW_MS, setCompile } from "../src/shared/loader";
+import loader, {
+  evaluatedNow,
+  INIT_WAIT_MS,
+  LOADING,
+  NO_ANSWER,
+  RETRY_MS,
+  SLOW_MS,
+  setCompile,
+} from "../src/shared/loader";
 import { fakeModel } from "./fake-model";
 
 type Custom = (content: Record<string, unknown>, buffers?: ArrayBufferView[]) => void;
@@ -183,5 +191,67 @@ describe("a kernel's first widget of a class", () => {
     await flush();
     expect(shown.map((s) => s.el.textContent)).toEqual(["the playground", "the playground"]);
     expect([...first.requests(), ...later.requests()]).toEqual([]);
+  });
+
+  it("returns from initialize only after the bundle's own initialize, so it misses no message", async () => {
+    let compiled!: () => void;
+    setCompile(
+      (code) =>
+        new Promise((resolve) => {
+          compiled = () =>
+            resolve({
+              initialize: ({ model }: { model: { set(k: string, v: unknown): void } }) =>
+                model.set("initialized", code),
+            });
+        }),
+    );
+    evaluatedNow();
+    const key = `panel:${serial++}`;
+    const first = widget(key);
+    first.model.set("_view_code", "the panel");
+    let returned = false;
+    const init = Promise.resolve(loader.initialize({ model: first.model as never })).then(() => {
+      returned = true;
+    });
+    await flush();
+    expect(returned).toBe(false); // anywidget holds the model's messages meanwhile
+    compiled();
+    await init;
+    expect(first.model.get("initialized")).toBe("the panel");
+    expect(first.requests()).toEqual([]);
+  });
+
+  it("does not wait for code the kernel has to send, nor past INIT_WAIT_MS", async () => {
+    vi.useFakeTimers();
+    setCompile(() => new Promise(() => {})); // never compiles
+    const asked = widget(`form:${serial++}`);
+    let returned = false;
+    Promise.resolve(loader.initialize({ model: asked.model as never })).then(() => {
+      returned = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(returned).toBe(true); // the answer is a message to the model: no waiting for it
+
+    const slow = widget(`form:${serial++}`);
+    slow.model.set("_view_code", "a slow form");
+    evaluatedNow();
+    returned = false;
+    Promise.resolve(loader.initialize({ model: slow.model as never })).then(() => {
+      returned = true;
+    });
+    await vi.advanceTimersByTimeAsync(INIT_WAIT_MS - 10);
+    expect(returned).toBe(false);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(returned).toBe(true);
+
+    // A copy evaluated long ago (a host that reuses it): no wait at all.
+    const late = widget(`form:${serial++}`);
+    late.model.set("_view_code", "a late form");
+    returned = false;
+    Promise.resolve(loader.initialize({ model: late.model as never })).then(() => {
+      returned = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(returned).toBe(true);
   });
 });

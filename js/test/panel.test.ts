@@ -91,6 +91,26 @@ describe("panel view", () => {
     expect(text.firstChild?.childNodes.length).toBe(1);
   });
 
+  it("applies an append that came before it was initialized", () => {
+    const { model } = mount({ status: "processing", text: "Once", _appends: {} });
+    model.kernelSet("_appends", { seq: 1, text: { at: 4, chunk: " upon" } });
+    // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
+    const stop = panel.initialize({ model: model as any });
+    expect(model.get("text")).toBe("Once upon");
+    expect(model.sent).toEqual([]);
+    stop();
+  });
+
+  it("asks for the whole text at once when appends came before it was initialized", () => {
+    const { model } = mount({ status: "processing", text: "Once", _appends: {} });
+    model.kernelSet("_appends", { seq: 2, text: { at: 9, chunk: " a time" } });
+    // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model
+    const stop = panel.initialize({ model: model as any });
+    expect(model.get("text")).toBe("Once");
+    expect(model.sent.map((s) => s.content)).toEqual([{ kind: "resync", key: "text" }]);
+    stop();
+  });
+
   it("applies text and log appends once per model, asking for all on a gap", () => {
     const { model, q } = mount({ status: "processing", _appends: {} });
     // biome-ignore lint/suspicious/noExplicitAny: the fake stands in for anywidget's model

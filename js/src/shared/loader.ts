@@ -52,6 +52,18 @@ const KIND = "view-code";
 export const RETRY_MS = 5000;
 /** A view waiting this long says why it may not come. */
 export const SLOW_MS = 10000;
+/**
+ * The longest `initialize` waits for code it has to compile (see there), counted from
+ * when this module was evaluated: anywidget evaluates a model's `_esm` afresh just before
+ * it calls `initialize`, and gives up on the model 2 s after it began.
+ */
+export const INIT_WAIT_MS = 800;
+let evaluated = Date.now();
+
+/** Tests: this module was evaluated now (in a page, each model's copy is). */
+export function evaluatedNow(): void {
+  evaluated = Date.now();
+}
 export const LOADING = "Loading this widget's view...";
 export const NO_ANSWER =
   "This widget's view comes from its kernel, which has not answered yet: it may be busy " +
@@ -222,6 +234,20 @@ function entryFor(model: Model): [string, Entry] {
   return [key, entry];
 }
 
+/** Wait for `promise` (fulfilled or not), but never longer than `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([promise.catch(() => {}), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function note(el: HTMLElement | undefined, text: string): void {
   if (!el) return;
   const p = document.createElement("p");
@@ -232,23 +258,32 @@ function note(el: HTMLElement | undefined, text: string): void {
 }
 
 export default {
-  // anywidget waits for `initialize` before it renders (and a parent's `getWidget` waits
-  // at most 10 s for it): ask for the code here and return at once. The bundle's own
-  // `initialize` runs when its code is there, before any `render` (promise order).
-  initialize(ctx: Ctx) {
+  // anywidget waits for `initialize` before it renders and before it hands the model any
+  // message from the kernel (and a parent's `getWidget` waits at most 10 s for it).
+  //  - The code is here or compiling (the model carries it, or another view brought it):
+  //    wait for the bundle's own `initialize`, so its listeners see every message. Else
+  //    a change that came meanwhile (a streamed text's append) was lost, and the view
+  //    asked the kernel for the whole value, which a kernel busy in another cell answers
+  //    only when that cell ends: the text stood still till then.
+  //  - It has to come from the kernel: ask, and return at once. The answer is a message
+  //    to this model, which anywidget holds until `initialize` returns.
+  //  - Never past INIT_WAIT_MS: anywidget gives up on a model whose `initialize` has not
+  //    returned 2 s after the model was made, and then drops every message to it.
+  async initialize(ctx: Ctx) {
     const [key, entry] = entryFor(ctx.model);
     if (!entry.done) entry.waiting.push(ctx.model);
     ask(key, entry);
     let closed = false;
     let cleanup: unknown;
-    if (entry.done) cleanup = entry.done.initialize?.(ctx);
-    else
-      entry.module.then(
-        (m) => {
-          if (!closed) cleanup = m.initialize?.(ctx);
-        },
-        () => {},
-      );
+    const start = (m: ViewModule) => {
+      if (!closed) cleanup = m.initialize?.(ctx);
+    };
+    if (entry.done) start(entry.done);
+    else {
+      // Registered first, so the bundle's `initialize` runs before this one returns.
+      entry.module.then(start, () => {});
+      if (entry.came) await within(entry.module, evaluated + INIT_WAIT_MS - Date.now());
+    }
     return () => {
       closed = true;
       if (typeof cleanup === "function") cleanup();
