@@ -131,6 +131,28 @@ def test_an_interrupt_right_after_the_run_was_handed_over_still_cancels_it(
     assert wait_for(api, pid, TERMINAL) == "canceled"
 
 
+def test_an_interrupt_before_the_run_was_handed_over_leaves_the_form_usable(
+    server, api
+):
+    # Ctrl-C just after the form went busy, before the run reached the widgets'
+    # loop: nothing runs, and the form must not stay busy (its Run button off).
+    pg = rw.Playground("demo/echo", backend=server.url)
+
+    def interrupted(change: dict[str, Any]) -> None:
+        if change["new"]:
+            raise KeyboardInterrupt
+
+    pg.form.observe(interrupted, "busy")
+    with pytest.raises(KeyboardInterrupt) as info:
+        pg.run(text="never")
+    assert not is_run_interrupted(info.value)  # nothing was started to cancel
+    assert pg.form.busy is False
+    made = api.get("predictions").json()["results"]
+    assert [doc for doc in made if doc["input"].get("text") == "never"] == []
+    pg.form.unobserve(interrupted, "busy")
+    assert pg.run(text="next").output == "next"
+
+
 def test_an_interrupt_while_the_prediction_is_created_cancels_it_once_it_exists(
     server, api, monkeypatch
 ):

@@ -320,6 +320,30 @@ def test_an_interrupt_right_after_the_training_was_handed_over_cancels_it(
     assert final_status(client, tid) == "canceled"
 
 
+def test_an_interrupt_before_the_training_was_handed_over_frees_the_form(
+    client: Client,
+) -> None:
+    # Ctrl-C just after the form went busy, before the loop had the training:
+    # nothing was started, and the form must not stay busy (its button off).
+    from replicate_widgets._client.errors import is_run_interrupted
+
+    dest = new_model(client)
+    trainer = Trainer("test/slow-trainer", client=client, destination=dest)
+    trainer.ready.result(60)
+
+    def interrupted(change: dict[str, Any]) -> None:
+        if change["new"]:
+            raise KeyboardInterrupt
+
+    trainer.form.observe(interrupted, "busy")
+    with pytest.raises(KeyboardInterrupt) as info:
+        trainer.train(steps=300)
+    assert not is_run_interrupted(info.value)  # nothing to cancel
+    assert trainer.form.busy is False
+    made = [t for t in client.trainings.list().results if t.destination == dest]
+    assert made == []
+
+
 def test_close_leaves_no_widget_open(client: Client) -> None:
     """A Trainer that trained and opened a Playground closes all of it."""
     dest = new_model(client)

@@ -29,17 +29,19 @@ import contextlib
 import sys
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from replicate_widgets._client.errors import run_interrupted
+from replicate_widgets._widgets.loop import submit
 
 if TYPE_CHECKING:
     from replicate_widgets._client.types import Prediction
 
 __all__ = [
     "CANCEL_WAIT",
+    "Busy",
     "Closable",
     "StartedRun",
     "Stoppable",
@@ -73,10 +75,36 @@ class StartedRun(Generic[R]):
     reason: str = ""
     """Why the widget canceled it (closed, its output cleared), for what it shows."""
 
+    def hand_over(
+        self, form: Busy, work: Coroutine[Any, Any, R]
+    ) -> concurrent.futures.Future[R]:
+        """Mark ``form`` busy and give ``work`` (which frees it when done) to the loop.
+
+        A Ctrl-C can land on any line here. Once :attr:`handed_over` is set, the
+        interrupted caller stops the run (it may exist); before the loop has
+        ``work``, nothing else would free the form, so it is freed here.
+        """
+        try:
+            form.busy = True
+            self.handed_over = True
+            self.job = submit(work)
+        except BaseException:
+            if self.job is None:
+                work.close()  # never to run: no "never awaited" warning
+                form.busy = False
+            raise
+        return self.job
+
 
 _lock = threading.Lock()
 _by_cell: dict[str, weakref.WeakSet[Any]] = {}
 _hooked: set[int] = set()  # ids of the IPython shells our hook is registered on
+
+
+class Busy(Protocol):
+    """A form that shows a run going on (its Run button off)."""
+
+    busy: bool
 
 
 class Stoppable(Protocol):

@@ -367,16 +367,18 @@ class Trainer(Composite):
             failed.set_exception(ValueError(problem))
             return failed
         form = self._require_form()
-        form.busy = True
         self._show("")
         self.note = ""
         self.can_open = False
         self._current = run
-        run.handed_over = True  # before submit(): see train()
-        job = run.job = submit(
-            self._guard(self._create_and_follow(inputs, self.destination, run))
-        )
-        self._job = job
+        destination = self.destination
+
+        async def work() -> Training:
+            # The inner coroutines are made only once this runs: one made here
+            # and never run (a Ctrl-C before the hand-over) would warn.
+            return await self._guard(self._create_and_follow(inputs, destination, run))
+
+        job = self._job = run.hand_over(form, work())
         return job
 
     def _check_destination(self) -> str | None:

@@ -206,14 +206,9 @@ class Playground(Composite):
         self, inputs: dict[str, Any], run: _Run
     ) -> concurrent.futures.Future[Prediction]:
         form = self._require_form()
-        form.busy = True
         self.message = ""
         self._current = run
-        # Before submit(): an interrupt that lands inside it must still stop
-        # the run (see run()).
-        run.handed_over = True
-        job = run.job = submit(self._create_and_follow(inputs, run))
-        self._job = job
+        job = self._job = run.hand_over(form, self._create_and_follow(inputs, run))
         return job
 
     async def _create_and_follow(self, inputs: dict[str, Any], run: _Run) -> Prediction:
