@@ -639,6 +639,8 @@ class Engine:
             status = "failed"
         if status != "canceled":
             self._mark_started(live)  # it ran, even if no start event came
+        elif not live.started and live.stopped_as:
+            status = live.stopped_as
         output = self._store_outputs(live, data.get("output"), live.output_schema)
         if live.iterator and isinstance(output, list):
             # The completed snapshot is authoritative; stream any items that
@@ -752,11 +754,14 @@ class Engine:
         return self.render(live.doc, kind)
 
     async def _stop(self, live: Live, unstarted_status: str) -> None:
+        # Set before the await below: the runner may report the run canceled
+        # meanwhile, and a deadline's run that never started is aborted even then.
+        live.stopped_as = live.stopped_as or unstarted_status
         if live.dispatched:
             with contextlib.suppress(RunnerError):
                 await self._instances(live).cancel(live.doc["id"])
         if not live.started:
-            await self._finish(live, unstarted_status)
+            await self._finish(live, live.stopped_as)
             return
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(live.done.wait()), 5.0)

@@ -35,6 +35,9 @@ class Live:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     dispatched: bool = False
     started: bool = False
+    # What a stop (a cancel, or the Cancel-After deadline: "aborted") makes of the
+    # run if it had not started, whoever reports the end first.
+    stopped_as: str = ""
     task: asyncio.Task[None] | None = None
     deadline: asyncio.Task[None] | None = None
     webhook: WebhookSender | None = None
