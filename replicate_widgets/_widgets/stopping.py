@@ -9,9 +9,11 @@ when
   ``pre_run_cell`` event names the cell about to run (``ExecutionInfo.cell_id``,
   sent by JupyterLab and VS Code), and JupyterLab lists deleted cells in the next
   execute request (``deletedCells``). This works in any front end that sends them,
-  kernel-side. The widget is then also closed: its output is being replaced, and
-  an ipywidget nobody closes stays in the kernel's and the page's memory for good
-  (re-running a cell ten times would keep ten grids);
+  kernel-side. marimo sends neither: there the widget joins the cell's lifecycle
+  registry, which marimo empties when the cell runs again or is deleted. The
+  widget is then also closed: its output is being replaced, and an ipywidget
+  nobody closes stays in the kernel's and the page's memory for good (re-running
+  a cell ten times would keep ten grids);
 - every view of its panel is gone from a notebook that is still open (the output
   was cleared, or the cell re-run): the panel's views tell the kernel (see
   :class:`~replicate_widgets._widgets.panel.panel.PredictionPanel`);
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import sys
 import threading
 import weakref
@@ -148,6 +151,8 @@ def current_cell() -> str | None:
 
 def watch_cell(widget: Stoppable | Closable) -> None:
     """Stop ``widget``'s runs and close it when this cell runs again or is deleted."""
+    if _watch_marimo_cell(widget):
+        return
     shell = _shell()
     cell = current_cell()
     if shell is None or cell is None:
@@ -173,13 +178,61 @@ def _before_cell(info: Any) -> None:
             if isinstance(cell, str) and cell in _by_cell:
                 widgets.extend(_by_cell.pop(cell))
     for widget in widgets:
-        # A widget's failure to stop must not keep the cell from running.
-        abandon = getattr(widget, "_abandon", None)  # only a Stoppable has runs
-        with contextlib.suppress(Exception):
-            if abandon is not None:
-                abandon("its cell ran again or was deleted")
-        with contextlib.suppress(Exception):
-            widget.close()
+        _cell_gone(widget)
+
+
+def _cell_gone(widget: Stoppable | Closable) -> None:
+    """Stop what ``widget`` started and close it: its cell ran again or was deleted."""
+    # A widget's failure to stop must not keep the cell from running.
+    abandon = getattr(widget, "_abandon", None)  # only a Stoppable has runs
+    with contextlib.suppress(Exception):
+        if abandon is not None:
+            abandon("its cell ran again or was deleted")
+    with contextlib.suppress(Exception):
+        widget.close()
+
+
+def _watch_marimo_cell(widget: Stoppable | Closable) -> bool:
+    """Under marimo, have marimo call :func:`_cell_gone` when the cell goes.
+
+    marimo runs no IPython events and sends no cell ids; it ends what a cell made
+    through the cell's lifecycle registry (it closes the widget's comm that way,
+    without telling the widget). Both names are marimo's own internals, so if they
+    move this does nothing and the widget's runs outlive its cell, as before.
+    """
+    if "marimo" not in sys.modules:  # never imported unless marimo runs us
+        return False
+    try:
+        from marimo._runtime.context import get_context
+
+        registry = get_context().cell_lifecycle_registry
+        registry.add(_marimo_item()(widget))
+    except Exception:  # no cell running (a button's handler), or marimo moved them
+        return False
+    return True
+
+
+@functools.cache
+def _marimo_item() -> Any:
+    """Return the class of the item :func:`_watch_marimo_cell` registers (made once)."""
+    from marimo._runtime.cell_lifecycle_item import CellLifecycleItem
+
+    class CellGone(CellLifecycleItem):
+        def __init__(self, widget: Stoppable | Closable) -> None:
+            # Weak, as for IPython: the registry must not keep a closed widget.
+            self._widget = weakref.ref(widget)
+
+        def create(self, context: Any) -> None:
+            del context
+
+        def dispose(self, context: Any, deletion: bool) -> bool:
+            del context, deletion
+            widget = self._widget()
+            if widget is not None:
+                _cell_gone(widget)
+            return True
+
+    return CellGone
 
 
 def wait_briefly(job: concurrent.futures.Future[T], seconds: float) -> T | None:

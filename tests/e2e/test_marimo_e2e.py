@@ -4,7 +4,8 @@ Proved here: notebooks/06-marimo.py (the quickstart) runs as an app; its Playgro
 run what is typed (the form's submit carries its values: marimo may deliver the value
 save after the message), stream text, show the fractal's images and play chiptune's
 audio; the ModelBrowser opens a working Playground; a Trainer opens the version it
-made in a working Playground; a 2x2 Sweep fills; and once marimo
+made in a working Playground; a 2x2 Sweep fills; a cell run again cancels
+the run its old Playground started; and once marimo
 is stopped (SIGTERM or Ctrl-C; ``marimo run`` and ``marimo edit``) no model process it
 started is left.
 """
@@ -161,6 +162,27 @@ def test_a_2x2_sweep_fills_in_marimo(page: Any, marimo_server: Any) -> None:
         "panel": copies["scopes"],
     }, copies
     screenshots(page, "marimo-sweep")
+    assert_clean(page)
+
+
+def test_a_cell_run_again_stops_its_playgrounds_run_in_marimo(
+    page: Any, marimo_server: Any
+) -> None:
+    """Moving a slider runs the Playground's cell again: the run the old Playground
+    started is canceled (demo/echo has one slot, so the new run could not start for
+    a minute otherwise), and the old widget is gone."""
+    server = marimo_server(HERE / "marimo_rerun.py")
+    page.goto(server.url)
+    panel = page.locator(".rw-playground .rw-panel")
+    expect(panel).to_have_attribute("data-status", "processing", timeout=120_000)
+    first = panel.locator(".rw-title").inner_text()
+    knob = page.get_by_test_id("thumb")
+    knob.focus()
+    knob.press("ArrowRight")
+    expect(panel).to_have_count(1)
+    expect(panel).to_contain_text("after the re-run", timeout=30_000)
+    expect(panel).to_have_attribute("data-status", "succeeded")
+    assert panel.locator(".rw-title").inner_text() != first
     assert_clean(page)
 
 
