@@ -338,9 +338,16 @@ def test_follow_replaces_and_reset_clears(recording, client):
     panel.follow(second).result(60)
     assert panel.text == "hello two"
     assert panel.prediction_id == second.id
+    streamed = client.predictions.create(
+        "demo/text-stream", {"prompt": "a", "max_tokens": 20, "delay": 0.01}
+    )
+    panel.follow(streamed).result(60)
+    assert panel._appends  # the text grew by appends
     panel.reset()
     wait_for(lambda: panel.status == "")
     assert (panel.text, panel.timeline, panel.prediction_id) == ("", [], "")
+    # A view made now finds no append that its empty text would not fit.
+    assert panel._appends == {}
 
 
 @pytest.mark.integration

@@ -423,6 +423,9 @@ class PredictionPanel(AppendMixin, View):
             self.raw = {}
             self.logs_dropped = 0
             self.value = None
+            # The last run's last append would not fit the cleared text: a view
+            # made now would ask for the whole (empty) text for nothing.
+            self._appends = {}
         self._media.clear()
 
     def _report(self, job: concurrent.futures.Future[Prediction]) -> None:
