@@ -303,17 +303,23 @@ def test_serve_instances_runs_predictions_at_once(
     model: LocalModel, tmp_path: Path
 ) -> None:
     shared = room(tmp_path)
-    with serve(
-        port=0, models=[model], bundled=False, data_dir=tmp_path / "data", instances=2
-    ) as server:
-        client = Client(base_url=server.url)
+    with (
+        serve(
+            port=0,
+            models=[model],
+            bundled=False,
+            data_dir=tmp_path / "data",
+            instances=2,
+        ) as server,
+        Client(base_url=server.url) as client,
+        httpx.Client() as http,
+    ):
         made = [
             client.predictions.create(
                 "local/rendezvous", {"tag": tag, "room": shared}, wait=False
             )
             for tag in "ab"
         ]
-        http = httpx.Client()
         seen = []
         for prediction, tag in zip(made, "ab", strict=True):
             doc = wait_until(http, f"{server.url}/predictions/{prediction.id}")
@@ -324,16 +330,16 @@ def test_serve_instances_runs_predictions_at_once(
             assert info["tag"] == tag
             seen.append(info["pid"])
         assert seen[0] != seen[1]
-        http.close()
-        client.close()
 
 
 def test_deployment_min_instances_start_a_process(
     model: LocalModel, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    with serve(port=0, models=[model], bundled=False, data_dir=data) as server:
-        http = httpx.Client(base_url=server.url)
+    with (
+        serve(port=0, models=[model], bundled=False, data_dir=data) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
         version = http.get("/models/local/rendezvous").json()["latest_version"]["id"]
         records = data / "processes"
 
@@ -368,4 +374,3 @@ def test_deployment_min_instances_start_a_process(
             assert http.get(doc["output"]).content == f"{tag} met=True".encode()
         assert http.delete("/deployments/local/warm").status_code == 204
         asyncio.run(_until(lambda: groups() == 0))
-        http.close()

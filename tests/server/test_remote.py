@@ -203,8 +203,10 @@ def test_listed_with_the_servers_schema(backend: Any, cog_server: CogServer) -> 
 
 
 def test_stream_files_and_history(backend: Any, tmp_path: Path) -> None:
-    client = Client(base_url=backend.url)
-    with httpx.Client(base_url=backend.url) as http:
+    with (
+        Client(base_url=backend.url) as client,
+        httpx.Client(base_url=backend.url) as http,
+    ):
         # A file uploaded to this backend: its URL is 127.0.0.1 here, which the
         # server elsewhere could not fetch, so it travels inline.
         upload = http.post(
@@ -228,15 +230,14 @@ def test_stream_files_and_history(backend: Any, tmp_path: Path) -> None:
         assert not document_path(doc["logs"]).endswith("download")
         # Output files are this backend's own (kept past the remote run).
         assert all(u.startswith(backend.url.removesuffix("/v1")) for u in doc["output"])
-    # Kept outputs, as a Playground keeps every finished run.
-    keeper = Keeper(tmp_path / "kept")
-    keeper.save(client.predictions.get(doc["id"]), download=client.download)
-    kept = keeper.load(doc["id"])
-    assert sorted(data for data, _ in kept.read_files().values()) == [
-        b"alpha+doc",
-        b"beta+doc",
-    ]
-    client.close()
+        # Kept outputs, as a Playground keeps every finished run.
+        keeper = Keeper(tmp_path / "kept")
+        keeper.save(client.predictions.get(doc["id"]), download=client.download)
+        kept = keeper.load(doc["id"])
+        assert sorted(data for data, _ in kept.read_files().values()) == [
+            b"alpha+doc",
+            b"beta+doc",
+        ]
 
 
 def test_official_client_and_cancel(backend: Any) -> None:
@@ -290,17 +291,18 @@ def test_busy_server_is_reported_and_waited_out(
 def test_a_server_that_does_not_stream(tmp_path: Path) -> None:
     server = CogServer(model_folder(tmp_path), free_port(), streaming=False).start()
     try:
-        with serve(
-            port=0,
-            models=[f"acme/plain={server.url}"],
-            bundled=False,
-            data_dir=tmp_path / "data",
-        ) as backend:
-            client = Client(base_url=backend.url)
+        with (
+            serve(
+                port=0,
+                models=[f"acme/plain={server.url}"],
+                bundled=False,
+                data_dir=tmp_path / "data",
+            ) as backend,
+            Client(base_url=backend.url) as client,
+            httpx.Client() as http,
+        ):
             output = client.run("acme/plain", {"words": "p q"})
-            with httpx.Client() as http:
-                assert [decode(u, http) for u in output] == [b"p", b"q"]
-            client.close()
+            assert [decode(u, http) for u in output] == [b"p", b"q"]
     finally:
         server.kill()
 

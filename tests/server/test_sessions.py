@@ -81,17 +81,23 @@ class Lease:
     def close(self) -> None:
         self.sock.close()
 
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()  # again, if the test did not get to it: closing twice is fine
+
 
 def test_predictions_of_a_session_that_goes_away_are_canceled(server, api):
     session = _session()
-    lease = Lease(server, session)
-    assert lease.status == 200
-    doc = _start(api, session)
-    # Held for several grace periods: nothing happens to it.
-    time.sleep(GRACE * 4)
-    assert api.get(doc["urls"]["get"]).json()["status"] == "processing"
-    lease.close()  # the client's process ended
-    assert wait_until(api, doc["urls"]["get"])["status"] == "canceled"
+    with Lease(server, session) as lease:
+        assert lease.status == 200
+        doc = _start(api, session)
+        # Held for several grace periods: nothing happens to it.
+        time.sleep(GRACE * 4)
+        assert api.get(doc["urls"]["get"]).json()["status"] == "processing"
+        lease.close()  # the client's process ended
+        assert wait_until(api, doc["urls"]["get"])["status"] == "canceled"
 
 
 def test_a_session_that_never_holds_its_lease_loses_its_predictions(api):
@@ -101,23 +107,24 @@ def test_a_session_that_never_holds_its_lease_loses_its_predictions(api):
 
 def test_a_dropped_lease_that_comes_back_in_time_keeps_them(server, api):
     session = _session()
-    first = Lease(server, session)
-    doc = _start(api, session)
-    second = Lease(server, session)  # a reconnect: two leases for a moment
-    first.close()
-    time.sleep(GRACE * 4)
-    assert api.get(doc["urls"]["get"]).json()["status"] == "processing"
-    second.close()
-    assert wait_until(api, doc["urls"]["get"])["status"] == "canceled"
+    with Lease(server, session) as first:
+        doc = _start(api, session)
+        # A reconnect: two leases for a moment.
+        with Lease(server, session) as second:
+            first.close()
+            time.sleep(GRACE * 4)
+            assert api.get(doc["urls"]["get"]).json()["status"] == "processing"
+            second.close()
+            assert wait_until(api, doc["urls"]["get"])["status"] == "canceled"
 
 
 def test_predictions_created_without_a_session_are_never_touched(server, api):
     session = _session()
-    lease = Lease(server, session)
-    doc = _start(api, None)
-    owned = _start(api, session, wait=False)  # queued behind the other one
-    lease.close()
-    assert wait_until(api, owned["urls"]["get"])["status"] == "canceled"
+    with Lease(server, session) as lease:
+        doc = _start(api, None)
+        owned = _start(api, session, wait=False)  # queued behind the other one
+        lease.close()
+        assert wait_until(api, owned["urls"]["get"])["status"] == "canceled"
     assert api.get(doc["urls"]["get"]).json()["status"] == "processing"
     api.post(doc["urls"]["cancel"])
 
@@ -139,10 +146,9 @@ def test_the_client_and_the_server_name_the_same_header():
 
 def test_stopping_the_server_ends_open_leases(tmp_path: Path):
     running = serve(port=0, models=[BUNDLED / "echo"], bundled=False, data_dir=tmp_path)
-    lease = Lease(running, _session())
-    running.close()
-    # The server ended the stream: the socket reads to its end.
-    lease.sock.settimeout(30)
-    while lease.sock.recv(4096):
-        pass
-    lease.close()
+    with Lease(running, _session()) as lease:
+        running.close()
+        # The server ended the stream: the socket reads to its end.
+        lease.sock.settimeout(30)
+        while lease.sock.recv(4096):
+            pass
