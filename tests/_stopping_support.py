@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 """Statuses after which a prediction does not change."""
@@ -68,3 +71,36 @@ def mark_when_main_waits_in_run(path: str | Path) -> None:
         Path(path).touch()
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def interrupt_after(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
+    """Make ``owner.name`` raise ``KeyboardInterrupt`` as soon as it returns.
+
+    A Ctrl-C on the caller's next line: just after a run went to the widgets'
+    loop and before the blocking call waits for it.
+    """
+    done = getattr(owner, name)
+
+    def then_interrupted(*args: Any, **kwargs: Any) -> Any:
+        done(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(owner, name, then_interrupted)
+
+
+@contextlib.contextmanager
+def interrupt_when_busy(form: Any) -> Iterator[None]:
+    """Raise ``KeyboardInterrupt`` as ``form`` goes busy, inside the ``with`` block.
+
+    A Ctrl-C before the run reached the widgets' loop: nothing was started.
+    """
+
+    def interrupted(change: dict[str, Any]) -> None:
+        if change["new"]:
+            raise KeyboardInterrupt
+
+    form.observe(interrupted, "busy")
+    try:
+        yield
+    finally:
+        form.unobserve(interrupted, "busy")

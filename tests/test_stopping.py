@@ -29,7 +29,15 @@ from replicate_widgets._client.errors import ModelError, is_run_interrupted
 from replicate_widgets._client.session import lease_held
 from replicate_widgets._widgets.compare.compare import Sweep
 from replicate_widgets.server import LocalServer, serve
-from tests._stopping_support import TERMINAL, inside, status_of, wait_for, wait_until
+from tests._stopping_support import (
+    TERMINAL,
+    inside,
+    interrupt_after,
+    interrupt_when_busy,
+    status_of,
+    wait_for,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parents[1] / "replicate_widgets/server/models/echo"
@@ -117,13 +125,7 @@ def test_an_interrupt_right_after_the_run_was_handed_over_still_cancels_it(
     # widgets' loop and before run() waits for it, where it once escaped as a
     # plain KeyboardInterrupt and left the prediction running.
     pg = rw.Playground("demo/echo", backend=server.url)
-    start = pg._start
-
-    def start_then_interrupted(*args: Any) -> Any:
-        start(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(pg, "_start", start_then_interrupted)
+    interrupt_after(monkeypatch, pg, "_start")
     with pytest.raises(KeyboardInterrupt) as info:
         pg.run(text="slow", delay=60)
     assert is_run_interrupted(info.value)
@@ -137,19 +139,12 @@ def test_an_interrupt_before_the_run_was_handed_over_leaves_the_form_usable(
     # Ctrl-C just after the form went busy, before the run reached the widgets'
     # loop: nothing runs, and the form must not stay busy (its Run button off).
     pg = rw.Playground("demo/echo", backend=server.url)
-
-    def interrupted(change: dict[str, Any]) -> None:
-        if change["new"]:
-            raise KeyboardInterrupt
-
-    pg.form.observe(interrupted, "busy")
-    with pytest.raises(KeyboardInterrupt) as info:
+    with interrupt_when_busy(pg.form), pytest.raises(KeyboardInterrupt) as info:
         pg.run(text="never")
     assert not is_run_interrupted(info.value)  # nothing was started to cancel
     assert pg.form.busy is False
     made = api.get("predictions").json()["results"]
     assert [doc for doc in made if doc["input"].get("text") == "never"] == []
-    pg.form.unobserve(interrupted, "busy")
     assert pg.run(text="next").output == "next"
 
 
@@ -212,13 +207,7 @@ def test_an_interrupt_right_after_a_sweep_was_handed_over_still_cancels_it(
     sweep = Sweep(
         "demo/echo", base={"delay": 60}, grid={"text": ["a", "b"]}, backend=server.url
     )
-    start = sweep.start
-
-    def start_then_interrupted() -> Any:
-        start()
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(sweep, "start", start_then_interrupted)
+    interrupt_after(monkeypatch, sweep, "start")
     with pytest.raises(KeyboardInterrupt, match="Interrupted: canceled") as info:
         sweep.run()
     assert is_run_interrupted(info.value)

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from _widgets import open_widgets, opened_since
@@ -22,6 +21,7 @@ from replicate_widgets._widgets.catalog.create_model import CreateModel
 from replicate_widgets._widgets.catalog.trainer import Trainer
 from replicate_widgets._widgets.catalog.training_source import TrainingSource
 from replicate_widgets.server import LocalServer, serve
+from tests._stopping_support import interrupt_after, interrupt_when_busy
 
 BUNDLED = Path(__file__).parents[1] / "replicate_widgets" / "server" / "models"
 TEXT = (
@@ -306,13 +306,7 @@ def test_an_interrupt_right_after_the_training_was_handed_over_cancels_it(
 
     trainer = Trainer("test/slow-trainer", client=client, destination=new_model(client))
     trainer.ready.result(60)
-    begin = trainer._begin
-
-    def begin_then_interrupted(*args: Any) -> Any:
-        begin(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(trainer, "_begin", begin_then_interrupted)
+    interrupt_after(monkeypatch, trainer, "_begin")
     with pytest.raises(KeyboardInterrupt) as info:
         trainer.train(steps=300)
     assert is_run_interrupted(info.value)
@@ -330,13 +324,7 @@ def test_an_interrupt_before_the_training_was_handed_over_frees_the_form(
     dest = new_model(client)
     trainer = Trainer("test/slow-trainer", client=client, destination=dest)
     trainer.ready.result(60)
-
-    def interrupted(change: dict[str, Any]) -> None:
-        if change["new"]:
-            raise KeyboardInterrupt
-
-    trainer.form.observe(interrupted, "busy")
-    with pytest.raises(KeyboardInterrupt) as info:
+    with interrupt_when_busy(trainer.form), pytest.raises(KeyboardInterrupt) as info:
         trainer.train(steps=300)
     assert not is_run_interrupted(info.value)  # nothing to cancel
     assert trainer.form.busy is False
