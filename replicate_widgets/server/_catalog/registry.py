@@ -313,7 +313,7 @@ class Registry:
 
     def latest_version_id(self, owner: str, name: str) -> str:
         """Return the newest version id of a model (422 if it has none)."""
-        self.model_doc(owner, name)
+        self.model_doc(owner, name)  # a model that does not exist is a 404 first
         latest = self._store.latest_version_id(owner, name)
         pending = self._pending.get((owner, name))
         if pending is not None and latest is None:
